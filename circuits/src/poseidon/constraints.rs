@@ -1,0 +1,1 @@
+//! The R1CS twin of [`super::hash`].

@@ -1,0 +1,28 @@
+//! The light verifier of medproof.
+//!
+//! It holds what a relying party needs to check a proof and nothing more: the typed public
+//! inputs of each statement, the JSON proof bundle, canonical parsing of field elements,
+//! and Groth16 verification over BN254, one proof at a time or in a batch that shares one
+//! final exponentiation.
+//!
+//! It is not a prover: it has no constraint code, no storage and no network. The prover,
+//! the params and the service depend on its small types; it depends on none of them.
+//!
+//! Errors follow ark-groth16's convention: `Ok(false)` means "this proof is wrong",
+//! `Err(..)` means "this input is malformed" (wrong number of inputs, a value that is not
+//! a canonical field element, bytes that are not a valid curve point).
+
+#![forbid(unsafe_code)]
+
+pub mod bundle;
+pub mod field;
+pub mod groth16;
+pub mod statement;
+
+pub use bundle::{BundleError, ProofBundle};
+pub use field::{fr_from_decimal, fr_to_decimal, FieldError};
+pub use groth16::{PreparedVerifyingKey, Proof, VerifyError, VerifyingKey};
+pub use statement::{RecordInclusionPublic, Statement};
+
+/// The scalar field of BN254, in which every statement's public inputs live.
+pub use ark_bn254::Fr;
