@@ -1,3 +1,14 @@
 //! medproof's statements and the gadgets they are built from.
+//!
+//! Each gadget has a native twin beside it (`foo.rs` native, `foo/constraints.rs` the
+//! gadget), tested equal. This crate does no I/O: no files, no network, no storage.
+
 #![forbid(unsafe_code)]
+
+pub mod commit;
+pub mod merkle;
 pub mod poseidon;
+pub mod record_inclusion;
+pub mod shape;
+
+pub use ark_bn254::Fr;

@@ -158,7 +158,11 @@ impl Verifier {
 
     /// Adds (or replaces) the key for `statement`. Fails if the key's input count does
     /// not match the statement's.
-    pub fn insert(&mut self, statement: Statement, key: PreparedVerifyingKey) -> Result<(), VerifyError> {
+    pub fn insert(
+        &mut self,
+        statement: Statement,
+        key: PreparedVerifyingKey,
+    ) -> Result<(), VerifyError> {
         let expected = statement.input_names().len();
         if key.key().num_inputs() != expected {
             return Err(VerifyError::InputCount {
@@ -203,18 +207,25 @@ impl Verifier {
 }
 
 /// Deserializes a JSON object into a map, refusing a key that appears twice.
-fn unique_keys<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+fn unique_keys<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
     struct V;
     impl<'de> serde::de::Visitor<'de> for V {
         type Value = BTreeMap<String, String>;
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
             f.write_str("an object of named decimal strings")
         }
-        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
             let mut out = BTreeMap::new();
             while let Some((k, v)) = map.next_entry::<String, String>()? {
                 if out.contains_key(&k) {
-                    return Err(serde::de::Error::custom(format!("duplicate public input `{k}`")));
+                    return Err(serde::de::Error::custom(format!(
+                        "duplicate public input `{k}`"
+                    )));
                 }
                 out.insert(k, v);
             }
@@ -253,10 +264,16 @@ mod tests {
     fn decode_errors() {
         let b = ProofBundle::from_json(GOOD).unwrap();
         // "AA==" decodes to one byte: not a proof.
-        assert!(matches!(b.decode(), Err(BundleError::Verify(VerifyError::Encoding { .. }))));
+        assert!(matches!(
+            b.decode(),
+            Err(BundleError::Verify(VerifyError::Encoding { .. }))
+        ));
         let mut v = b.clone();
         v.version = 9;
-        assert!(matches!(v.decode(), Err(BundleError::Version { got: 9, .. })));
+        assert!(matches!(
+            v.decode(),
+            Err(BundleError::Version { got: 9, .. })
+        ));
         let mut s = b.clone();
         s.statement = "nope".into();
         assert!(matches!(s.decode(), Err(BundleError::UnknownStatement(_))));

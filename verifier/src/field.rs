@@ -80,7 +80,10 @@ mod tests {
         assert_eq!(fr_from_decimal(MODULUS), Err(FieldError::NotBelowModulus));
         let above = "21888242871839275222246405745257275088548364400416034343698204186575808495618";
         assert_eq!(fr_from_decimal(above), Err(FieldError::NotBelowModulus));
-        assert_eq!(fr_from_decimal(&"9".repeat(200)), Err(FieldError::NotBelowModulus));
+        assert_eq!(
+            fr_from_decimal(&"9".repeat(200)),
+            Err(FieldError::NotBelowModulus)
+        );
         assert_eq!(fr_from_decimal(""), Err(FieldError::Empty));
         assert_eq!(fr_from_decimal("-1"), Err(FieldError::NotDecimal));
         assert_eq!(fr_from_decimal("+1"), Err(FieldError::NotDecimal));

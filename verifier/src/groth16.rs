@@ -108,7 +108,10 @@ impl VerifyingKey {
     }
 }
 
-fn decode_exact<T: CanonicalDeserialize>(bytes: &[u8], what: &'static str) -> Result<T, VerifyError> {
+fn decode_exact<T: CanonicalDeserialize>(
+    bytes: &[u8],
+    what: &'static str,
+) -> Result<T, VerifyError> {
     let mut reader = bytes;
     let value = T::deserialize_compressed(&mut reader).map_err(|e| VerifyError::Encoding {
         what,

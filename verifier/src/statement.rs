@@ -226,10 +226,17 @@ mod tests {
             RecordInclusionPublic::from_named(&extra),
             Err(PublicInputError::Unexpected("patient".into()))
         );
-        let big = named(&[("records_root", "1"), ("category", "4294967296"), ("binding", "3")]);
+        let big = named(&[
+            ("records_root", "1"),
+            ("category", "4294967296"),
+            ("binding", "3"),
+        ]);
         assert!(matches!(
             RecordInclusionPublic::from_named(&big),
-            Err(PublicInputError::OutOfRange { name: "category", .. })
+            Err(PublicInputError::OutOfRange {
+                name: "category",
+                ..
+            })
         ));
     }
 }

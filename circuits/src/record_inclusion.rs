@@ -1,0 +1,90 @@
+//! Statement 1: "a record of this category is in the ledger's records tree".
+//!
+//! Public (see [`RecordInclusionPublic`]): the records root, the disclosed category, and
+//! a context binding. Private: the record's other fields, its blinding, and its Merkle
+//! path. Enforced: the commitment recomputed from the opening (with the public category)
+//! is a leaf under the public root. The binding is squared into a constraint so that no
+//! optimiser can leave it free, and a proof cannot be moved to another context.
+
+use std::fmt;
+
+use ark_bn254::Fr;
+use ark_r1cs_std::alloc::AllocVar;
+use ark_r1cs_std::fields::fp::FpVar;
+use ark_r1cs_std::fields::FieldVar;
+use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
+use medproof_verifier::statement::{PublicInputs, RecordInclusionPublic};
+
+use crate::commit::constraints::RecordOpeningVar;
+use crate::commit::RecordOpening;
+use crate::merkle::constraints::MerklePathVar;
+use crate::merkle::MerklePath;
+
+/// The record-inclusion circuit. All fields are `None` for key generation.
+#[derive(Clone, Default)]
+pub struct RecordInclusionCircuit {
+    public: Option<RecordInclusionPublic>,
+    record: Option<RecordOpening>,
+    path: Option<MerklePath>,
+}
+
+impl RecordInclusionCircuit {
+    /// The circuit without a witness, for setup and shape checks.
+    pub fn blank() -> Self {
+        Self::default()
+    }
+
+    /// The circuit with a full assignment.
+    pub fn new(public: RecordInclusionPublic, record: RecordOpening, path: MerklePath) -> Self {
+        Self {
+            public: Some(public),
+            record: Some(record),
+            path: Some(path),
+        }
+    }
+
+    /// Whether the witness satisfies the relation, computed natively (the circuit's twin).
+    pub fn native_check(&self) -> bool {
+        match (&self.public, &self.record, &self.path) {
+            (Some(p), Some(r), Some(path)) => {
+                r.category == p.category() && path.verify(p.records_root(), r.commitment())
+            }
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Debug for RecordInclusionCircuit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordInclusionCircuit")
+            .field("public", &self.public)
+            .field("record", &self.record.as_ref().map(|_| "<redacted>"))
+            .field("path", &self.path.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl ConstraintSynthesizer<Fr> for RecordInclusionCircuit {
+    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+        let public = self.public.ok_or(SynthesisError::AssignmentMissing);
+        // Inputs in the order fixed by RecordInclusionPublic's constants.
+        let inputs: Vec<FpVar<Fr>> = (0..RecordInclusionPublic::LEN)
+            .map(|i| FpVar::new_input(cs.clone(), || public.map(|p| p.to_field_elements()[i])))
+            .collect::<Result<_, _>>()?;
+        let root = &inputs[RecordInclusionPublic::RECORDS_ROOT];
+        let category = &inputs[RecordInclusionPublic::CATEGORY];
+        let binding = &inputs[RecordInclusionPublic::BINDING];
+
+        let record = RecordOpeningVar::new_witness(cs.clone(), || {
+            self.record.ok_or(SynthesisError::AssignmentMissing)
+        })?;
+        let path = MerklePathVar::new_witness(cs.clone(), || {
+            self.path.ok_or(SynthesisError::AssignmentMissing)
+        })?;
+
+        let leaf = record.commitment(category)?;
+        path.enforce_membership(&leaf, root)?;
+        let _bound = binding.square()?;
+        Ok(())
+    }
+}

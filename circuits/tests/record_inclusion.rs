@@ -1,0 +1,143 @@
+//! Record inclusion: the valid witness passes, and every constraint that matters fails
+//! on its own when its input is wrong.
+
+use ark_bn254::Fr;
+use ark_ff::UniformRand;
+use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, OptimizationGoal};
+use medproof_circuits::commit::{patient_ref, ContentDigest, RecordOpening};
+use medproof_circuits::merkle::{MerklePath, MerkleTree};
+use medproof_circuits::record_inclusion::RecordInclusionCircuit;
+use medproof_circuits::shape::{AssignError, CircuitShape};
+use medproof_verifier::statement::RecordInclusionPublic;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+/// Pinned: changing the circuit changes these, and the statement's version must follow.
+const CONSTRAINTS: usize = 8_124;
+const DIGEST: &str = "91f933589563eb667c5a8a493408379a6522dba892f1ecf5745260a09039c562";
+
+struct Fixture {
+    tree: MerkleTree,
+    record: RecordOpening,
+    index: u64,
+}
+
+fn fixture() -> Fixture {
+    let mut rng = ChaCha20Rng::seed_from_u64(1);
+    let mut tree = MerkleTree::new();
+    let mut target = None;
+    for i in 0..7u64 {
+        let record = RecordOpening {
+            patient_ref: patient_ref(Fr::rand(&mut rng)),
+            category: (i % 3) as u32,
+            content_digest: ContentDigest::of(format!("record {i}").as_bytes()),
+            created_at: 1_700_000_000 + i,
+            blinding: Fr::rand(&mut rng),
+        };
+        let index = tree.push(record.commitment()).unwrap();
+        if i == 4 {
+            target = Some((record, index));
+        }
+    }
+    let (record, index) = target.unwrap();
+    Fixture {
+        tree,
+        record,
+        index,
+    }
+}
+
+fn good(f: &Fixture) -> (RecordInclusionPublic, RecordOpening, MerklePath) {
+    let public = RecordInclusionPublic::new(f.tree.root(), f.record.category, Fr::from(42u64));
+    (public, f.record.clone(), f.tree.path(f.index).unwrap())
+}
+
+/// Satisfaction by arkworks' own checker and by the shape's matrices; they must agree.
+fn satisfied(
+    shape: &CircuitShape,
+    public: RecordInclusionPublic,
+    record: RecordOpening,
+    path: MerklePath,
+) -> bool {
+    let c = RecordInclusionCircuit::new(public, record, path);
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    c.clone().generate_constraints(cs.clone()).unwrap();
+    cs.finalize();
+    let ark = cs.is_satisfied().unwrap();
+    let ours = match shape.assign(c.clone()) {
+        Ok(_) => true,
+        Err(AssignError::Unsatisfied(_)) => false,
+        Err(e) => panic!("unexpected {e}"),
+    };
+    assert_eq!(ark, ours, "the shape's checker disagrees with arkworks'");
+    assert_eq!(
+        ark,
+        c.native_check(),
+        "the native twin disagrees with the circuit"
+    );
+    ark
+}
+
+#[test]
+fn shape_is_pinned() {
+    let shape = CircuitShape::of(RecordInclusionCircuit::blank()).unwrap();
+    assert_eq!(shape.num_instance, 1 + RecordInclusionPublic::LEN);
+    assert_eq!(shape.num_constraints, CONSTRAINTS);
+    assert_eq!(shape.domain_size(), 8192);
+    assert_eq!(shape.digest_hex(), DIGEST);
+}
+
+#[test]
+fn valid_witness_passes_and_each_wrong_input_fails() {
+    let shape = CircuitShape::of(RecordInclusionCircuit::blank()).unwrap();
+    let f = fixture();
+    let (public, record, path) = good(&f);
+    assert!(satisfied(&shape, public, record.clone(), path.clone()));
+
+    // Wrong root.
+    let wrong_root = RecordInclusionPublic::new(
+        public.records_root() + Fr::from(1u64),
+        public.category(),
+        public.binding(),
+    );
+    assert!(!satisfied(&shape, wrong_root, record.clone(), path.clone()));
+
+    // Wrong leaf: another record's opening, and this record with another blinding.
+    let other = f.tree.path(f.index - 1).unwrap();
+    assert!(!satisfied(&shape, public, record.clone(), other));
+    let mut reblinded = record.clone();
+    reblinded.blinding += Fr::from(1u64);
+    assert!(!satisfied(&shape, public, reblinded, path.clone()));
+
+    // A flipped path bit, at the bottom and at the top.
+    for bit in [0, 31] {
+        let mut flipped = path.clone();
+        flipped.index ^= 1 << bit;
+        assert!(
+            !satisfied(&shape, public, record.clone(), flipped),
+            "bit {bit}"
+        );
+    }
+
+    // A wrong disclosed category.
+    let wrong_cat = RecordInclusionPublic::new(
+        public.records_root(),
+        public.category() + 1,
+        public.binding(),
+    );
+    assert!(!satisfied(&shape, wrong_cat, record.clone(), path.clone()));
+}
+
+#[test]
+fn debug_hides_the_witness() {
+    let f = fixture();
+    let (public, record, path) = good(&f);
+    let text = format!(
+        "{:?}",
+        RecordInclusionCircuit::new(public, record.clone(), path)
+    );
+    assert!(text.contains("<redacted>"));
+    let blinding = medproof_verifier::fr_to_decimal(&record.blinding);
+    assert!(!text.contains(&blinding));
+}
