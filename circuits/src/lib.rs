@@ -12,3 +12,16 @@ pub mod record_inclusion;
 pub mod shape;
 
 pub use ark_bn254::Fr;
+
+pub use medproof_verifier::statement::Statement;
+
+/// The shape of `statement`'s circuit, synthesized without a witness.
+pub fn statement_shape(
+    statement: Statement,
+) -> Result<shape::CircuitShape, ark_relations::gr1cs::SynthesisError> {
+    match statement {
+        Statement::RecordInclusion => {
+            shape::CircuitShape::of(record_inclusion::RecordInclusionCircuit::blank())
+        }
+    }
+}
