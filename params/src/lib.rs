@@ -81,7 +81,9 @@ pub enum ParamsError {
         found: String,
     },
     /// A file whose size is not what the manifest says (e.g. truncated).
-    #[error("{path}: size is {actual} bytes, the manifest says {expected} (truncated or replaced)")]
+    #[error(
+        "{path}: size is {actual} bytes, the manifest says {expected} (truncated or replaced)"
+    )]
     Size {
         /// The file.
         path: PathBuf,
@@ -243,12 +245,16 @@ impl<R: Read> Read for HashReader<R> {
 }
 
 /// Parses a proving key (uncompressed, validated) from a reader.
-pub fn read_proving_key<R: Read>(r: R) -> Result<ProvingKey<Bn254>, ark_serialize::SerializationError> {
+pub fn read_proving_key<R: Read>(
+    r: R,
+) -> Result<ProvingKey<Bn254>, ark_serialize::SerializationError> {
     ProvingKey::deserialize_with_mode(r, Compress::No, Validate::Yes)
 }
 
 /// Parses a verifying key (compressed, validated) from a reader.
-pub fn read_verifying_key<R: Read>(r: R) -> Result<VerifyingKey, ark_serialize::SerializationError> {
+pub fn read_verifying_key<R: Read>(
+    r: R,
+) -> Result<VerifyingKey, ark_serialize::SerializationError> {
     VerifyingKey::deserialize_with_mode(r, Compress::Yes, Validate::Yes)
 }
 
@@ -360,7 +366,11 @@ fn load_vk_checked(dir: &Path, entry: &KeyEntry) -> Result<VerifyingKey, ParamsE
 }
 
 /// Loads and checks the proving and verifying keys of `statement` from `dir`.
-pub fn load(dir: &Path, statement: Statement, opts: LoadOptions) -> Result<StatementKeys, ParamsError> {
+pub fn load(
+    dir: &Path,
+    statement: Statement,
+    opts: LoadOptions,
+) -> Result<StatementKeys, ParamsError> {
     let manifest = Manifest::read(dir)?;
     let shape = shape_of(statement)?;
     let entry = check_entry(&manifest, dir, statement, &shape, opts)?;
@@ -383,7 +393,11 @@ pub fn load(dir: &Path, statement: Statement, opts: LoadOptions) -> Result<State
 }
 
 /// Loads and checks only the verifying key of `statement` (for verifiers).
-pub fn load_verifying_key(dir: &Path, statement: Statement, opts: LoadOptions) -> Result<VerifyingKey, ParamsError> {
+pub fn load_verifying_key(
+    dir: &Path,
+    statement: Statement,
+    opts: LoadOptions,
+) -> Result<VerifyingKey, ParamsError> {
     let manifest = Manifest::read(dir)?;
     let shape = shape_of(statement)?;
     let entry = check_entry(&manifest, dir, statement, &shape, opts)?;
@@ -403,7 +417,11 @@ pub fn to_light_vk(vk: &ark_groth16::VerifyingKey<Bn254>) -> VerifyingKey {
 
 /// Writes `bytes` to `dir/name` through a temporary file and a rename, so a crash never
 /// leaves a half-written key under the final name.
-fn write_atomic(dir: &Path, name: &str, write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>) -> Result<FileEntry, ParamsError> {
+fn write_atomic(
+    dir: &Path,
+    name: &str,
+    write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
+) -> Result<FileEntry, ParamsError> {
     let path = dir.join(name);
     let tmp = dir.join(format!(".{name}.tmp"));
     let result = (|| {
@@ -453,8 +471,10 @@ impl Bar {
     pub fn new(n: usize) -> Self {
         let bar = indicatif::ProgressBar::new(n as u64);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
         Self(bar)
@@ -487,10 +507,12 @@ fn setup_with<R: RngCore + CryptoRng>(
         let shape = shape_of(statement)?;
         progress.stage(statement, "generating keys");
         let pk = match statement {
-            Statement::RecordInclusion => Groth16::<Bn254>::generate_random_parameters_with_reduction(
-                medproof_circuits::record_inclusion::RecordInclusionCircuit::blank(),
-                rng,
-            ),
+            Statement::RecordInclusion => {
+                Groth16::<Bn254>::generate_random_parameters_with_reduction(
+                    medproof_circuits::record_inclusion::RecordInclusionCircuit::blank(),
+                    rng,
+                )
+            }
         }
         .map_err(|e| ParamsError::Synthesis {
             statement,
@@ -530,14 +552,22 @@ fn setup_with<R: RngCore + CryptoRng>(
 }
 
 /// Generates fresh keys for `statements` into `dir` from OS randomness.
-pub fn setup(dir: &Path, statements: &[Statement], progress: &dyn Progress) -> Result<Manifest, ParamsError> {
+pub fn setup(
+    dir: &Path,
+    statements: &[Statement],
+    progress: &dyn Progress,
+) -> Result<Manifest, ParamsError> {
     let mut rng = rand::rngs::StdRng::from_entropy();
     setup_with(dir, statements, &mut rng, false, progress)
 }
 
 /// Deterministic keys from `seed`. INSECURE: anyone who knows the seed can forge proofs.
 /// For tests and benchmarks only; the manifest is marked insecure.
-pub fn insecure_seeded_setup(dir: &Path, statements: &[Statement], seed: u64) -> Result<Manifest, ParamsError> {
+pub fn insecure_seeded_setup(
+    dir: &Path,
+    statements: &[Statement],
+    seed: u64,
+) -> Result<Manifest, ParamsError> {
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
     setup_with(dir, statements, &mut rng, true, &Quiet)
 }

@@ -3,11 +3,15 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use medproof_params::{insecure_seeded_setup, load, load_verifying_key, LoadOptions, Manifest, ParamsError};
+use medproof_params::{
+    insecure_seeded_setup, load, load_verifying_key, LoadOptions, Manifest, ParamsError,
+};
 use medproof_verifier::Statement;
 
 const S: Statement = Statement::RecordInclusion;
-const OK: LoadOptions = LoadOptions { allow_insecure: true };
+const OK: LoadOptions = LoadOptions {
+    allow_insecure: true,
+};
 
 fn copy_dir(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
@@ -26,7 +30,11 @@ fn fresh(base: &Path, name: &str) -> PathBuf {
 fn edit_manifest(dir: &Path, f: impl FnOnce(&mut Manifest)) {
     let mut m = Manifest::read(dir).unwrap();
     f(&mut m);
-    fs::write(dir.join("manifest.json"), serde_json::to_string(&m).unwrap()).unwrap();
+    fs::write(
+        dir.join("manifest.json"),
+        serde_json::to_string(&m).unwrap(),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -41,18 +49,28 @@ fn load_checks_everything() {
     let keys = load(&base.join("orig"), S, OK).unwrap();
     assert_eq!(keys.verifying_key.id(), entry.vk_id);
     assert_eq!(keys.shape.num_constraints, entry.constraints);
-    assert_eq!(load_verifying_key(&base.join("orig"), S, OK).unwrap(), keys.verifying_key);
+    assert_eq!(
+        load_verifying_key(&base.join("orig"), S, OK).unwrap(),
+        keys.verifying_key
+    );
 
     // Insecure keys are refused unless allowed.
-    assert!(matches!(load(&base.join("orig"), S, LoadOptions::default()), Err(ParamsError::Insecure(_))));
+    assert!(matches!(
+        load(&base.join("orig"), S, LoadOptions::default()),
+        Err(ParamsError::Insecure(_))
+    ));
 
     // A missing manifest, a missing key file.
     let d = fresh(base, "no-manifest");
     fs::remove_file(d.join("manifest.json")).unwrap();
-    assert!(matches!(load(&d, S, OK), Err(ParamsError::Missing(p)) if p.ends_with("manifest.json")));
+    assert!(
+        matches!(load(&d, S, OK), Err(ParamsError::Missing(p)) if p.ends_with("manifest.json"))
+    );
     let d = fresh(base, "no-pk");
     fs::remove_file(d.join("record-inclusion.pk")).unwrap();
-    assert!(matches!(load(&d, S, OK), Err(ParamsError::Missing(p)) if p.ends_with("record-inclusion.pk")));
+    assert!(
+        matches!(load(&d, S, OK), Err(ParamsError::Missing(p)) if p.ends_with("record-inclusion.pk"))
+    );
 
     // A truncated proving key.
     let d = fresh(base, "truncated");
@@ -60,7 +78,10 @@ fn load_checks_everything() {
     let bytes = fs::read(&pk).unwrap();
     fs::write(&pk, &bytes[..bytes.len() - 10]).unwrap();
     let err = load(&d, S, OK).unwrap_err();
-    assert!(matches!(&err, ParamsError::Size { path, .. } if path.ends_with("record-inclusion.pk")), "{err}");
+    assert!(
+        matches!(&err, ParamsError::Size { path, .. } if path.ends_with("record-inclusion.pk")),
+        "{err}"
+    );
 
     // One altered byte in the verifying key, same size.
     let d = fresh(base, "altered");
@@ -69,7 +90,10 @@ fn load_checks_everything() {
     bytes[40] ^= 1;
     fs::write(&vk, &bytes).unwrap();
     let err = load_verifying_key(&d, S, OK).unwrap_err();
-    assert!(matches!(&err, ParamsError::Hash { path } if path.ends_with("record-inclusion.vk")), "{err}");
+    assert!(
+        matches!(&err, ParamsError::Hash { path } if path.ends_with("record-inclusion.vk")),
+        "{err}"
+    );
 
     // An altered file with a manifest updated to match: the content no longer decodes
     // (or is a different key), and that is reported too.
@@ -84,7 +108,10 @@ fn load_checks_everything() {
     };
     edit_manifest(&d, |m| m.keys[0].verifying_key.sha256 = sha);
     let err = load_verifying_key(&d, S, OK).unwrap_err();
-    assert!(matches!(&err, ParamsError::Decode { .. } | ParamsError::KeyId { .. }), "{err}");
+    assert!(
+        matches!(&err, ParamsError::Decode { .. } | ParamsError::KeyId { .. }),
+        "{err}"
+    );
 
     // Keys for another circuit: digest or version mismatch.
     let d = fresh(base, "digest");
@@ -100,5 +127,8 @@ fn load_checks_everything() {
     assert!(matches!(load(&d, S, OK), Err(ParamsError::Manifest { .. })));
     let d = fresh(base, "empty");
     edit_manifest(&d, |m| m.keys.clear());
-    assert!(matches!(load(&d, S, OK), Err(ParamsError::NotInManifest(_))));
+    assert!(matches!(
+        load(&d, S, OK),
+        Err(ParamsError::NotInManifest(_))
+    ));
 }

@@ -203,8 +203,8 @@ impl PreparedVerifyingKey {
     /// probability about 2^-128 over `rng`).
     ///
     /// With random `r_i`, it checks
-    /// `prod e(r_i A_i, B_i) * e(-sum r_i IC_i, gamma) * e(-sum r_i C_i, delta)
-    ///  * e(-(sum r_i) alpha, beta) = 1`.
+    /// `prod e(r_i A_i, B_i) * e(sum r_i IC_i, -gamma) * e(sum r_i C_i, -delta)
+    ///  * e((sum r_i) alpha, -beta) = 1`.
     pub fn verify_batch<R: RngCore + CryptoRng>(
         &self,
         items: &[(&[Fr], &Proof)],
@@ -249,7 +249,7 @@ impl PreparedVerifyingKey {
             .map(|((_, p), ri)| p.a.mul_bigint(ri.into_bigint()))
             .collect();
         let mut g1: Vec<G1Affine> = G1Projective::normalize_batch(&a_scaled);
-        g1.extend(G1Projective::normalize_batch(&[-ic, -c, -alpha]));
+        g1.extend(G1Projective::normalize_batch(&[ic, c, alpha]));
 
         let mut g2: Vec<<Bn254 as Pairing>::G2Prepared> =
             items.iter().map(|(_, p)| p.b.into()).collect();

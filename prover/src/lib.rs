@@ -1,0 +1,187 @@
+//! medproof's prover: from a witness to a proof bundle.
+//!
+//! For each request it synthesizes the circuit with its witness (without rebuilding the
+//! constraint matrices), checks the assignment against the matrices built once when the
+//! keys were loaded, and only then runs Groth16 with those same matrices. An unsatisfied
+//! witness is an error naming the failing constraint, not a proof that fails later.
+//!
+//! [`Prover::prove_many`] proves independent requests in parallel on a rayon pool; a
+//! panic inside one job fails that job only.
+
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use ark_bn254::{Bn254, Fr};
+use ark_ff::UniformRand;
+use ark_groth16::Groth16;
+use ark_relations::gr1cs::ConstraintSynthesizer;
+use medproof_circuits::commit::RecordOpening;
+use medproof_circuits::merkle::MerklePath;
+use medproof_circuits::record_inclusion::RecordInclusionCircuit;
+use medproof_circuits::shape::AssignError;
+use medproof_params::StatementKeys;
+use medproof_verifier::groth16::Proof;
+use medproof_verifier::statement::RecordInclusionPublic;
+use medproof_verifier::{ProofBundle, Statement};
+use rayon::prelude::*;
+
+/// Why a proof could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProveError {
+    /// No keys are loaded for the statement.
+    #[error("no proving key loaded for statement `{0}`")]
+    NoKeys(Statement),
+    /// The witness is missing, malformed, or does not satisfy the statement.
+    #[error(transparent)]
+    Witness(#[from] AssignError),
+    /// Groth16 itself failed.
+    #[error("proving failed: {0}")]
+    Groth16(String),
+    /// The job panicked; other jobs are unaffected.
+    #[error("proving job panicked: {0}")]
+    Panicked(String),
+    /// The thread pool could not be built.
+    #[error("cannot build the proving thread pool: {0}")]
+    Pool(String),
+}
+
+/// A request to prove record inclusion.
+#[derive(Debug, Clone)]
+pub struct RecordInclusionRequest {
+    /// The statement's public inputs.
+    pub public: RecordInclusionPublic,
+    /// The record's opening (secret).
+    pub record: RecordOpening,
+    /// The record's Merkle path (secret).
+    pub path: MerklePath,
+}
+
+/// Any proof request.
+#[derive(Debug, Clone)]
+pub enum ProofRequest {
+    /// Record inclusion.
+    RecordInclusion(RecordInclusionRequest),
+}
+
+impl ProofRequest {
+    /// The statement the request is for.
+    pub fn statement(&self) -> Statement {
+        match self {
+            ProofRequest::RecordInclusion(_) => Statement::RecordInclusion,
+        }
+    }
+}
+
+/// Keys by statement, and a pool to prove on.
+pub struct Prover {
+    keys: BTreeMap<Statement, StatementKeys>,
+    pool: rayon::ThreadPool,
+}
+
+impl std::fmt::Debug for Prover {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prover")
+            .field("statements", &self.keys.keys().collect::<Vec<_>>())
+            .field("threads", &self.pool.current_num_threads())
+            .finish()
+    }
+}
+
+impl Prover {
+    /// A prover over `keys`, with a pool of `threads` workers (0: one per core).
+    pub fn new(
+        keys: impl IntoIterator<Item = StatementKeys>,
+        threads: usize,
+    ) -> Result<Self, ProveError> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("medproof-prover-{i}"))
+            .build()
+            .map_err(|e| ProveError::Pool(e.to_string()))?;
+        Ok(Self {
+            keys: keys.into_iter().map(|k| (k.statement, k)).collect(),
+            pool,
+        })
+    }
+
+    /// The keys of `statement`.
+    pub fn keys(&self, statement: Statement) -> Option<&StatementKeys> {
+        self.keys.get(&statement)
+    }
+
+    /// Proves one request on the calling thread (inner MSMs and FFTs still use rayon).
+    pub fn prove(&self, request: &ProofRequest) -> Result<ProofBundle, ProveError> {
+        let statement = request.statement();
+        let keys = self
+            .keys
+            .get(&statement)
+            .ok_or(ProveError::NoKeys(statement))?;
+        let _span = tracing::debug_span!("prove", %statement).entered();
+        match request {
+            ProofRequest::RecordInclusion(r) => {
+                let circuit =
+                    RecordInclusionCircuit::new(r.public, r.record.clone(), r.path.clone());
+                let proof = groth16(keys, circuit)?;
+                Ok(ProofBundle::new(
+                    &r.public,
+                    &proof,
+                    &keys.verifying_key.id(),
+                ))
+            }
+        }
+    }
+
+    /// Proves independent requests in parallel on the prover's pool. Results come back
+    /// in request order; a failing or panicking job fails alone.
+    pub fn prove_many(&self, requests: &[ProofRequest]) -> Vec<Result<ProofBundle, ProveError>> {
+        self.pool.install(|| {
+            requests
+                .par_iter()
+                .map(|req| {
+                    catch_unwind(AssertUnwindSafe(|| self.prove(req))).unwrap_or_else(|payload| {
+                        let msg = payload
+                            .downcast_ref::<&str>()
+                            .map(|s| s.to_string())
+                            .or_else(|| payload.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "unknown panic".into());
+                        Err(ProveError::Panicked(msg))
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// Runs `f` on the prover's pool.
+    pub fn install<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        self.pool.install(f)
+    }
+}
+
+/// Checks the witness against the cached matrices, then proves with them.
+fn groth16<C: ConstraintSynthesizer<Fr>>(
+    keys: &StatementKeys,
+    circuit: C,
+) -> Result<Proof, ProveError> {
+    let shape = &keys.shape;
+    let z = shape.assign(circuit)?;
+    let mut rng = rand::thread_rng();
+    let r = Fr::rand(&mut rng);
+    let s = Fr::rand(&mut rng);
+    let p = Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
+        &keys.proving_key,
+        r,
+        s,
+        &shape.matrices,
+        shape.num_instance,
+        shape.num_constraints,
+        &z.0,
+    )
+    .map_err(|e| ProveError::Groth16(e.to_string()))?;
+    Ok(Proof {
+        a: p.a,
+        b: p.b,
+        c: p.c,
+    })
+}
