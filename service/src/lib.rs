@@ -1,0 +1,18 @@
+//! medproof's service and command line.
+//!
+//! Today this is the `medproof` CLI: key setup, proving, verification, snarkjs export,
+//! Poseidon hashing and the demo. The HTTP API (actix-web) comes with the service issue;
+//! it will be the only crate that does network I/O.
+
+#![forbid(unsafe_code)]
+
+pub mod demo;
+pub mod input;
+pub mod snarkjs;
+
+use std::path::{Path, PathBuf};
+
+/// Where keys live inside a data dir.
+pub fn keys_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("keys")
+}

@@ -1,0 +1,324 @@
+//! The `medproof` command line.
+//!
+//! Exit codes: 0 success (for `verify`: the proof is valid); 1 the proof does not verify
+//! (or the demo found an invalid proof); 2 malformed input, missing or damaged keys, or
+//! any other error, with a one-line reason on stderr.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{anyhow, Context, Result};
+use clap::{Parser, Subcommand};
+use medproof_params::LoadOptions;
+use medproof_prover::{ProofRequest, Prover};
+use medproof_service::demo::{self, DemoOptions};
+use medproof_service::input::RecordInclusionInput;
+use medproof_service::{keys_dir, snarkjs};
+use medproof_verifier::bundle::Verifier;
+use medproof_verifier::groth16::PreparedVerifyingKey;
+use medproof_verifier::{fr_from_decimal, fr_to_decimal, ProofBundle, Statement};
+
+#[derive(Parser)]
+#[command(
+    name = "medproof",
+    version,
+    about = "Zero-knowledge audit and access proofs for health data"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate Groth16 keys for every statement (fresh OS randomness).
+    Setup {
+        /// Data dir; keys go to DATA_DIR/keys.
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// Replace existing keys (proofs made with the old keys stop verifying).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Prove a statement.
+    Prove {
+        #[command(subcommand)]
+        statement: ProveCommand,
+    },
+    /// Verify a proof bundle: exit 0 valid, 1 invalid, 2 malformed.
+    Verify {
+        /// The bundle (JSON).
+        bundle: PathBuf,
+        /// Data dir holding the keys.
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+    },
+    /// Export a bundle for other tools.
+    Export {
+        #[command(subcommand)]
+        format: ExportCommand,
+    },
+    /// Compute hashes the way medproof does.
+    Hash {
+        #[command(subcommand)]
+        hash: HashCommand,
+    },
+    /// Run the record-inclusion story end to end on synthetic data.
+    Demo {
+        /// Data dir; keys are generated in DATA_DIR/keys if missing.
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// Where bundles are written.
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+        /// Synthetic records to commit.
+        #[arg(long, default_value_t = 16)]
+        records: usize,
+        /// Inclusion proofs to make, in parallel.
+        #[arg(long, default_value_t = 8)]
+        proofs: usize,
+        /// Prover threads (0: one per core).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProveCommand {
+    /// Prove that a record is in the records tree (see the README for the input).
+    RecordInclusion {
+        /// Data dir holding the keys.
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// The input JSON.
+        #[arg(long)]
+        input: PathBuf,
+        /// Where to write the bundle (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// Write verification_key.json, proof.json and public.json for `snarkjs groth16 verify`.
+    Snarkjs {
+        /// The bundle (JSON).
+        bundle: PathBuf,
+        /// Data dir holding the keys.
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum HashCommand {
+    /// circomlib's Poseidon of 1 to 16 decimal field elements.
+    Poseidon {
+        /// Inputs, canonical decimal.
+        #[arg(required = true, num_args = 1..)]
+        inputs: Vec<String>,
+    },
+}
+
+/// How a command ended, when not in success.
+enum Failure {
+    /// The proof (or a demo proof) does not verify: exit 1.
+    Invalid(String),
+    /// Anything else: exit 2.
+    Error(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Error(e)
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Invalid(msg)) => {
+            eprintln!("invalid: {msg}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Error(e)) => {
+            eprintln!("error: {}", one_line(&e));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The error and its causes on one line.
+fn one_line(e: &anyhow::Error) -> String {
+    e.chain()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+fn read_bundle(path: &Path) -> Result<ProofBundle> {
+    let text =
+        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    ProofBundle::from_json(&text).with_context(|| path.display().to_string())
+}
+
+fn run(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Setup { data_dir, force } => {
+            let dir = keys_dir(&data_dir);
+            if medproof_params::exists(&dir) && !force {
+                return Err(anyhow!(
+                    "keys already exist in {} (use --force to replace them; old proofs stop verifying)",
+                    dir.display()
+                )
+                .into());
+            }
+            let statements = Statement::ALL;
+            let m = medproof_params::setup(
+                &dir,
+                &statements,
+                &medproof_params::Bar::new(statements.len()),
+            )
+            .map_err(anyhow::Error::from)?;
+            for k in &m.keys {
+                println!(
+                    "{} v{}: {} constraints, vk {}",
+                    k.statement, k.version, k.constraints, k.vk_id
+                );
+            }
+            Ok(())
+        }
+        Command::Prove {
+            statement:
+                ProveCommand::RecordInclusion {
+                    data_dir,
+                    input,
+                    out,
+                },
+        } => {
+            let text = fs::read_to_string(&input)
+                .with_context(|| format!("cannot read {}", input.display()))?;
+            let request = RecordInclusionInput::from_json(&text)?.to_request()?;
+            let keys = medproof_params::load(
+                &keys_dir(&data_dir),
+                Statement::RecordInclusion,
+                LoadOptions::default(),
+            )
+            .map_err(anyhow::Error::from)?;
+            let prover = Prover::new([keys], 0).map_err(anyhow::Error::from)?;
+            let bundle = prover
+                .prove(&ProofRequest::RecordInclusion(request))
+                .map_err(anyhow::Error::from)?;
+            match out {
+                Some(path) => fs::write(&path, bundle.to_json())
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => println!("{}", bundle.to_json()),
+            }
+            Ok(())
+        }
+        Command::Verify { bundle, data_dir } => {
+            let bundle = read_bundle(&bundle)?;
+            let statement = Statement::from_name(&bundle.statement)
+                .ok_or_else(|| anyhow!("unknown statement `{}`", bundle.statement))?;
+            let vk = medproof_params::load_verifying_key(
+                &keys_dir(&data_dir),
+                statement,
+                LoadOptions::default(),
+            )
+            .map_err(anyhow::Error::from)?;
+            let mut verifier = Verifier::new();
+            verifier
+                .insert(statement, PreparedVerifyingKey::new(vk))
+                .map_err(anyhow::Error::from)?;
+            if verifier.verify(&bundle).map_err(anyhow::Error::from)? {
+                println!("valid: {} proof verifies", statement);
+                Ok(())
+            } else {
+                Err(Failure::Invalid(
+                    "the proof does not verify against these public inputs".into(),
+                ))
+            }
+        }
+        Command::Export {
+            format:
+                ExportCommand::Snarkjs {
+                    bundle,
+                    data_dir,
+                    out,
+                },
+        } => {
+            let bundle = read_bundle(&bundle)?;
+            let decoded = bundle.decode().map_err(anyhow::Error::from)?;
+            let vk = medproof_params::load_verifying_key(
+                &keys_dir(&data_dir),
+                decoded.statement,
+                LoadOptions::default(),
+            )
+            .map_err(anyhow::Error::from)?;
+            if vk.id() != decoded.vk_id {
+                return Err(anyhow!(
+                    "bundle was made for verifying key {}, but {} holds {}",
+                    decoded.vk_id,
+                    data_dir.display(),
+                    vk.id()
+                )
+                .into());
+            }
+            snarkjs::export(&vk, &decoded, &out)?;
+            println!(
+                "wrote verification_key.json, proof.json, public.json to {}",
+                out.display()
+            );
+            Ok(())
+        }
+        Command::Hash {
+            hash: HashCommand::Poseidon { inputs },
+        } => {
+            if inputs.len() > medproof_circuits::poseidon::MAX_INPUTS {
+                return Err(anyhow!(
+                    "Poseidon takes 1 to {} inputs, got {}",
+                    medproof_circuits::poseidon::MAX_INPUTS,
+                    inputs.len()
+                )
+                .into());
+            }
+            let xs = inputs
+                .iter()
+                .enumerate()
+                .map(|(i, s)| fr_from_decimal(s).map_err(|e| anyhow!("input {}: {e}", i + 1)))
+                .collect::<Result<Vec<_>>>()?;
+            println!("{}", fr_to_decimal(&medproof_circuits::poseidon::hash(&xs)));
+            Ok(())
+        }
+        Command::Demo {
+            data_dir,
+            out,
+            records,
+            proofs,
+            threads,
+        } => {
+            let report = demo::run(&DemoOptions {
+                data_dir,
+                out,
+                records,
+                proofs,
+                threads,
+            })?;
+            if report.all_valid {
+                Ok(())
+            } else {
+                Err(Failure::Invalid("a demo proof did not verify".into()))
+            }
+        }
+    }
+}
