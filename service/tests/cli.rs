@@ -1,0 +1,141 @@
+//! The `medproof` binary end to end: the demo, `verify`'s exit codes on every kind of
+//! bad bundle, and `hash poseidon`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use base64::Engine as _;
+use serde_json::Value;
+
+const MODULUS: &str = "21888242871839275222246405745257275088548364400416034343698204186575808495617";
+
+fn medproof(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_medproof"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run medproof")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exit code")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Writes a variant of `bundle` and runs `verify` on it; returns (exit code, stderr).
+fn verify_variant(dir: &Path, name: &str, text: &str) -> (i32, String) {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    let o = medproof(&["verify", path.to_str().unwrap(), "--data-dir", "data"], dir);
+    let err = stderr(&o);
+    assert!(!err.contains("panicked"), "{name}: {err}");
+    (code(&o), err)
+}
+
+fn edited(bundle: &Value, f: impl FnOnce(&mut Value)) -> String {
+    let mut b = bundle.clone();
+    f(&mut b);
+    b.to_string()
+}
+
+#[test]
+fn demo_then_verify_exit_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let o = medproof(&["demo", "--data-dir", "data", "--out", "out", "--records", "5", "--proofs", "2"], dir);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(code(&o), 0, "{stdout}{}", stderr(&o));
+    assert!(stdout.contains("all 2 proofs valid"), "{stdout}");
+
+    let bundle_path: PathBuf = dir.join("out/record-inclusion-0.json");
+    let text = std::fs::read_to_string(&bundle_path).unwrap();
+    let bundle: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(verify_variant(dir, "ok.json", &text).0, 0);
+
+    // Exit 1: a public input changed to another valid field element.
+    let (c, _) = verify_variant(dir, "binding.json", &edited(&bundle, |b| b["public_inputs"]["binding"] = "12345".into()));
+    assert_eq!(c, 1);
+
+    // Exit 2, with a reason.
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("modulus.json", edited(&bundle, |b| b["public_inputs"]["binding"] = MODULUS.into()), "modulus"),
+        ("extra.json", edited(&bundle, |b| b["public_inputs"]["extra"] = "1".into()), "unexpected public input"),
+        (
+            "missing-input.json",
+            edited(&bundle, |b| {
+                b["public_inputs"].as_object_mut().unwrap().remove("category");
+            }),
+            "missing public input",
+        ),
+        (
+            "missing-field.json",
+            edited(&bundle, |b| {
+                b.as_object_mut().unwrap().remove("vk_id");
+            }),
+            "missing field",
+        ),
+        (
+            "truncated-proof.json",
+            edited(&bundle, |b| {
+                let p = b["proof"].as_str().unwrap().to_string();
+                let bytes = base64::engine::general_purpose::STANDARD.decode(p).unwrap();
+                b["proof"] = base64::engine::general_purpose::STANDARD.encode(&bytes[..100]).into();
+            }),
+            "malformed proof",
+        ),
+        (
+            "altered-proof.json",
+            edited(&bundle, |b| {
+                let p = b["proof"].as_str().unwrap().to_string();
+                let mut bytes = base64::engine::general_purpose::STANDARD.decode(p).unwrap();
+                // A's x coordinate (little-endian, flags in the top bits of byte 31)
+                // set to 2^254 - 1, above the base field modulus: not a point encoding.
+                bytes[..31].fill(0xff);
+                bytes[31] = 0x3f;
+                b["proof"] = base64::engine::general_purpose::STANDARD.encode(&bytes).into();
+            }),
+            "malformed proof",
+        ),
+        ("not-base64.json", edited(&bundle, |b| b["proof"] = "***".into()), "base64"),
+        ("not-json.json", "this is not json".to_string(), "not a valid proof bundle"),
+        ("wrong-type.json", edited(&bundle, |b| b["version"] = "one".into()), "invalid type"),
+    ];
+    for (name, text, reason) in cases {
+        let (c, err) = verify_variant(dir, name, &text);
+        assert_eq!(c, 2, "{name}: {err}");
+        assert!(err.contains(reason), "{name}: expected `{reason}` in {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{name}: one line: {err}");
+    }
+    // A file that is not there.
+    let o = medproof(&["verify", "nope.json", "--data-dir", "data"], dir);
+    assert_eq!(code(&o), 2);
+
+    // Keys missing: exit 2, with the way out.
+    let o = medproof(&["verify", bundle_path.to_str().unwrap(), "--data-dir", "elsewhere"], dir);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("medproof setup"), "{}", stderr(&o));
+}
+
+#[test]
+fn hash_poseidon_matches_circomlib_and_refuses_bad_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = medproof(&["hash", "poseidon", "1", "2"], tmp.path());
+    assert_eq!(code(&o), 0);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "7853200120776062878684798364095072458815029376092732009249414926327459813530"
+    );
+    for bad in [vec![MODULUS], vec!["-1"], vec!["0x1"]] {
+        let mut args = vec!["hash", "poseidon"];
+        args.extend(bad);
+        let o = medproof(&args, tmp.path());
+        assert_eq!(code(&o), 2, "{}", stderr(&o));
+    }
+    let seventeen: Vec<String> = (0..17).map(|i| i.to_string()).collect();
+    let mut args = vec!["hash", "poseidon"];
+    args.extend(seventeen.iter().map(String::as_str));
+    assert_eq!(code(&medproof(&args, tmp.path())), 2);
+}
