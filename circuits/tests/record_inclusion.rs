@@ -1,6 +1,8 @@
 //! Record inclusion: the valid witness passes, and every constraint that matters fails
 //! on its own when its input is wrong.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use ark_bn254::Fr;
 use ark_ff::UniformRand;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, OptimizationGoal};

@@ -1,5 +1,7 @@
 //! Loading refuses every kind of damaged or mismatched key directory, naming the file.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 

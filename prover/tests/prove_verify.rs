@@ -1,6 +1,8 @@
 //! End to end: prove record inclusion, verify with the light verifier (single, batch,
 //! bundle), and reject every tampered variant.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use ark_bn254::{Bn254, Fr};
 use ark_ff::UniformRand;
 use medproof_circuits::commit::{patient_ref, ContentDigest, RecordOpening};

@@ -1,13 +1,16 @@
 //! The `medproof` binary end to end: the demo, `verify`'s exit codes on every kind of
 //! bad bundle, and `hash poseidon`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use base64::Engine as _;
 use serde_json::Value;
 
-const MODULUS: &str = "21888242871839275222246405745257275088548364400416034343698204186575808495617";
+const MODULUS: &str =
+    "21888242871839275222246405745257275088548364400416034343698204186575808495617";
 
 fn medproof(args: &[&str], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_medproof"))
@@ -29,7 +32,10 @@ fn stderr(o: &Output) -> String {
 fn verify_variant(dir: &Path, name: &str, text: &str) -> (i32, String) {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
-    let o = medproof(&["verify", path.to_str().unwrap(), "--data-dir", "data"], dir);
+    let o = medproof(
+        &["verify", path.to_str().unwrap(), "--data-dir", "data"],
+        dir,
+    );
     let err = stderr(&o);
     assert!(!err.contains("panicked"), "{name}: {err}");
     (code(&o), err)
@@ -45,7 +51,20 @@ fn edited(bundle: &Value, f: impl FnOnce(&mut Value)) -> String {
 fn demo_then_verify_exit_codes() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let o = medproof(&["demo", "--data-dir", "data", "--out", "out", "--records", "5", "--proofs", "2"], dir);
+    let o = medproof(
+        &[
+            "demo",
+            "--data-dir",
+            "data",
+            "--out",
+            "out",
+            "--records",
+            "5",
+            "--proofs",
+            "2",
+        ],
+        dir,
+    );
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert_eq!(code(&o), 0, "{stdout}{}", stderr(&o));
     assert!(stdout.contains("all 2 proofs valid"), "{stdout}");
@@ -56,17 +75,32 @@ fn demo_then_verify_exit_codes() {
     assert_eq!(verify_variant(dir, "ok.json", &text).0, 0);
 
     // Exit 1: a public input changed to another valid field element.
-    let (c, _) = verify_variant(dir, "binding.json", &edited(&bundle, |b| b["public_inputs"]["binding"] = "12345".into()));
+    let (c, _) = verify_variant(
+        dir,
+        "binding.json",
+        &edited(&bundle, |b| b["public_inputs"]["binding"] = "12345".into()),
+    );
     assert_eq!(c, 1);
 
     // Exit 2, with a reason.
     let cases: Vec<(&str, String, &str)> = vec![
-        ("modulus.json", edited(&bundle, |b| b["public_inputs"]["binding"] = MODULUS.into()), "modulus"),
-        ("extra.json", edited(&bundle, |b| b["public_inputs"]["extra"] = "1".into()), "unexpected public input"),
+        (
+            "modulus.json",
+            edited(&bundle, |b| b["public_inputs"]["binding"] = MODULUS.into()),
+            "modulus",
+        ),
+        (
+            "extra.json",
+            edited(&bundle, |b| b["public_inputs"]["extra"] = "1".into()),
+            "unexpected public input",
+        ),
         (
             "missing-input.json",
             edited(&bundle, |b| {
-                b["public_inputs"].as_object_mut().unwrap().remove("category");
+                b["public_inputs"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("category");
             }),
             "missing public input",
         ),
@@ -82,7 +116,9 @@ fn demo_then_verify_exit_codes() {
             edited(&bundle, |b| {
                 let p = b["proof"].as_str().unwrap().to_string();
                 let bytes = base64::engine::general_purpose::STANDARD.decode(p).unwrap();
-                b["proof"] = base64::engine::general_purpose::STANDARD.encode(&bytes[..100]).into();
+                b["proof"] = base64::engine::general_purpose::STANDARD
+                    .encode(&bytes[..100])
+                    .into();
             }),
             "malformed proof",
         ),
@@ -95,13 +131,27 @@ fn demo_then_verify_exit_codes() {
                 // set to 2^254 - 1, above the base field modulus: not a point encoding.
                 bytes[..31].fill(0xff);
                 bytes[31] = 0x3f;
-                b["proof"] = base64::engine::general_purpose::STANDARD.encode(&bytes).into();
+                b["proof"] = base64::engine::general_purpose::STANDARD
+                    .encode(&bytes)
+                    .into();
             }),
             "malformed proof",
         ),
-        ("not-base64.json", edited(&bundle, |b| b["proof"] = "***".into()), "base64"),
-        ("not-json.json", "this is not json".to_string(), "not a valid proof bundle"),
-        ("wrong-type.json", edited(&bundle, |b| b["version"] = "one".into()), "invalid type"),
+        (
+            "not-base64.json",
+            edited(&bundle, |b| b["proof"] = "***".into()),
+            "base64",
+        ),
+        (
+            "not-json.json",
+            "this is not json".to_string(),
+            "not a valid proof bundle",
+        ),
+        (
+            "wrong-type.json",
+            edited(&bundle, |b| b["version"] = "one".into()),
+            "invalid type",
+        ),
     ];
     for (name, text, reason) in cases {
         let (c, err) = verify_variant(dir, name, &text);
@@ -114,7 +164,15 @@ fn demo_then_verify_exit_codes() {
     assert_eq!(code(&o), 2);
 
     // Keys missing: exit 2, with the way out.
-    let o = medproof(&["verify", bundle_path.to_str().unwrap(), "--data-dir", "elsewhere"], dir);
+    let o = medproof(
+        &[
+            "verify",
+            bundle_path.to_str().unwrap(),
+            "--data-dir",
+            "elsewhere",
+        ],
+        dir,
+    );
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("medproof setup"), "{}", stderr(&o));
 }

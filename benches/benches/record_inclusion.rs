@@ -1,0 +1,63 @@
+//! Record inclusion at depth 32: proving (one proof; and a parallel batch), verification
+//! with a prepared key, and batch verification at 1, 16, 64 and 256 proofs compared with
+//! verifying the same proofs one by one.
+
+#![allow(missing_docs)]
+#![allow(clippy::unwrap_used)]
+
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
+use medproof_benches::{fixture, proofs};
+
+fn bench(c: &mut Criterion) {
+    let f = fixture(8, 0);
+    let shape = &f.prover.keys(f.requests[0].statement()).unwrap().shape;
+    eprintln!(
+        "record-inclusion: {} constraints, {} public inputs, domain {}",
+        shape.num_constraints,
+        shape.num_instance - 1,
+        shape.domain_size()
+    );
+
+    let mut g = c.benchmark_group("record_inclusion");
+    g.sample_size(10);
+    g.bench_function("prove", |b| {
+        b.iter(|| f.prover.prove(&f.requests[0]).unwrap())
+    });
+    g.throughput(Throughput::Elements(8));
+    g.bench_function("prove_many_8", |b| {
+        b.iter(|| f.prover.prove_many(&f.requests))
+    });
+    g.finish();
+
+    let all = proofs(&f, 256);
+    let mut g = c.benchmark_group("verify");
+    let (inputs, proof) = &all[0];
+    g.bench_function("single_prepared", |b| {
+        b.iter(|| assert!(f.pvk.verify(inputs, proof).unwrap()))
+    });
+    for n in [1usize, 16, 64, 256] {
+        let items: Vec<(&[ark_bn254::Fr], _)> =
+            all[..n].iter().map(|(i, p)| (i.as_slice(), p)).collect();
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_with_input(BenchmarkId::new("batch", n), &items, |b, items| {
+            b.iter_batched(
+                rand::thread_rng,
+                |mut rng| assert!(f.pvk.verify_batch(items, &mut rng).unwrap()),
+                BatchSize::SmallInput,
+            )
+        });
+        if n == 64 {
+            g.bench_with_input(BenchmarkId::new("one_by_one", n), &items, |b, items| {
+                b.iter(|| {
+                    for (i, p) in items {
+                        assert!(f.pvk.verify(i, p).unwrap());
+                    }
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,119 @@
+//! Fixtures shared by medproof's benchmarks: keys from an insecure seeded setup (never
+//! for production), a records tree, and valid proofs.
+
+#![forbid(unsafe_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use ark_bn254::{Bn254, Fr};
+use ark_ff::UniformRand;
+use medproof_circuits::commit::{patient_ref, ContentDigest, RecordOpening};
+use medproof_circuits::merkle::MerkleTree;
+use medproof_params::{insecure_seeded_setup, load, LoadOptions};
+use medproof_prover::{ProofRequest, Prover, RecordInclusionRequest};
+use medproof_verifier::groth16::{PreparedVerifyingKey, Proof};
+use medproof_verifier::statement::RecordInclusionPublic;
+use medproof_verifier::Statement;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+/// A prover, its prepared verifying key, and proof requests over a small tree.
+pub struct Fixture {
+    /// The prover (keys loaded, matrices cached).
+    pub prover: Prover,
+    /// The prepared verifying key.
+    pub pvk: PreparedVerifyingKey,
+    /// Requests, one per record.
+    pub requests: Vec<ProofRequest>,
+    _dir: tempfile::TempDir,
+}
+
+/// Builds the fixture with `records` records and a prover of `threads` threads.
+pub fn fixture(records: usize, threads: usize) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    insecure_seeded_setup(dir.path(), &[Statement::RecordInclusion], 11).unwrap();
+    let keys = load(
+        dir.path(),
+        Statement::RecordInclusion,
+        LoadOptions {
+            allow_insecure: true,
+        },
+    )
+    .unwrap();
+    let pvk = PreparedVerifyingKey::new(keys.verifying_key.clone());
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let openings: Vec<RecordOpening> = (0..records)
+        .map(|i| RecordOpening {
+            patient_ref: patient_ref(Fr::rand(&mut rng)),
+            category: (i % 4) as u32,
+            content_digest: ContentDigest::of(&i.to_le_bytes()),
+            created_at: 1_760_000_000 + i as u64,
+            blinding: Fr::rand(&mut rng),
+        })
+        .collect();
+    let mut tree = MerkleTree::new();
+    tree.extend(
+        &openings
+            .iter()
+            .map(RecordOpening::commitment)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let requests = openings
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            ProofRequest::RecordInclusion(RecordInclusionRequest {
+                public: RecordInclusionPublic::new(tree.root(), r.category, Fr::from(i as u64)),
+                record: r.clone(),
+                path: tree.path(i as u64).unwrap(),
+            })
+        })
+        .collect();
+    Fixture {
+        prover: Prover::new([keys], threads).unwrap(),
+        pvk,
+        requests,
+        _dir: dir,
+    }
+}
+
+/// `n` valid `(inputs, proof)` pairs: a few real proofs, re-randomized (a re-randomized
+/// Groth16 proof is a fresh, valid proof of the same statement) to reach `n` cheaply.
+pub fn proofs(f: &Fixture, n: usize) -> Vec<(Vec<Fr>, Proof)> {
+    let real: Vec<(Vec<Fr>, Proof)> = f
+        .prover
+        .prove_many(&f.requests)
+        .into_iter()
+        .map(|b| {
+            let d = b.unwrap().decode().unwrap();
+            (d.inputs, d.proof)
+        })
+        .collect();
+    let vk = ark_groth16::VerifyingKey::<Bn254> {
+        alpha_g1: f.pvk.key().alpha_g1,
+        beta_g2: f.pvk.key().beta_g2,
+        gamma_g2: f.pvk.key().gamma_g2,
+        delta_g2: f.pvk.key().delta_g2,
+        gamma_abc_g1: f.pvk.key().gamma_abc_g1.clone(),
+    };
+    let mut rng = ChaCha20Rng::seed_from_u64(6);
+    (0..n)
+        .map(|i| {
+            let (inputs, p) = &real[i % real.len()];
+            let ark = ark_groth16::Proof::<Bn254> {
+                a: p.a,
+                b: p.b,
+                c: p.c,
+            };
+            let r = ark_groth16::Groth16::<Bn254>::rerandomize_proof(&vk, &ark, &mut rng);
+            (
+                inputs.clone(),
+                Proof {
+                    a: r.a,
+                    b: r.b,
+                    c: r.c,
+                },
+            )
+        })
+        .collect()
+}
