@@ -2,6 +2,6 @@
 //! RocksDB, with Poseidon trees and signed checkpoints.
 //!
 //! Not built yet: this crate reserves its place in the workspace. Until it lands, the
-//! records tree lives in memory ([`medproof-circuits`' `MerkleTree`]) and proofs are
+//! records tree lives in memory (`medproof_circuits::merkle::MerkleTree`) and proofs are
 //! checked against the root the verifier is given.
 #![forbid(unsafe_code)]

@@ -139,16 +139,7 @@ impl Prover {
         self.pool.install(|| {
             requests
                 .par_iter()
-                .map(|req| {
-                    catch_unwind(AssertUnwindSafe(|| self.prove(req))).unwrap_or_else(|payload| {
-                        let msg = payload
-                            .downcast_ref::<&str>()
-                            .map(|s| s.to_string())
-                            .or_else(|| payload.downcast_ref::<String>().cloned())
-                            .unwrap_or_else(|| "unknown panic".into());
-                        Err(ProveError::Panicked(msg))
-                    })
-                })
+                .map(|req| isolate(|| self.prove(req)))
                 .collect()
         })
     }
@@ -157,6 +148,18 @@ impl Prover {
     pub fn install<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
         self.pool.install(f)
     }
+}
+
+/// Runs one job, turning a panic inside it into that job's error.
+fn isolate<T>(job: impl FnOnce() -> Result<T, ProveError>) -> Result<T, ProveError> {
+    catch_unwind(AssertUnwindSafe(job)).unwrap_or_else(|payload| {
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Err(ProveError::Panicked(msg))
+    })
 }
 
 /// Checks the witness against the cached matrices, then proves with them.
@@ -184,4 +187,37 @@ fn groth16<C: ConstraintSynthesizer<Fr>>(
         b: p.b,
         c: p.c,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_job_fails_alone() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let results: Vec<Result<u32, ProveError>> = pool.install(|| {
+            (0..4u32)
+                .into_par_iter()
+                .map(|i| {
+                    isolate(|| {
+                        if i == 2 {
+                            panic!("job {i} exploded");
+                        }
+                        Ok(i)
+                    })
+                })
+                .collect()
+        });
+        assert_eq!(results[0], Ok(0));
+        assert_eq!(results[1], Ok(1));
+        assert_eq!(
+            results[2],
+            Err(ProveError::Panicked("job 2 exploded".into()))
+        );
+        assert_eq!(results[3], Ok(3));
+    }
 }
