@@ -25,6 +25,9 @@ pub enum TreeError {
     /// The tree holds `2^depth` leaves already.
     #[error("tree is full ({0} leaves)")]
     Full(u64),
+    /// Stored levels whose sizes do not fit together.
+    #[error("malformed tree: {0}")]
+    Malformed(String),
     /// No leaf at this index.
     #[error("no leaf at index {index} (tree has {len})")]
     NoSuchLeaf {
@@ -77,10 +80,28 @@ impl MerklePath {
     }
 }
 
+/// One node that changed: what a store writes to persist the tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeWrite {
+    /// Level (0: leaves).
+    pub level: u8,
+    /// Position within the level.
+    pub index: u64,
+    /// The node's value.
+    pub value: Fr,
+}
+
 /// The tree. `levels[0]` holds the leaves, `levels[DEPTH]` at most the root.
+///
+/// The tree math is pure: it records which nodes changed, and [`MerkleTree::take_writes`]
+/// hands them to whoever persists them.
 #[derive(Debug, Clone)]
 pub struct MerkleTree {
     levels: Vec<Vec<Fr>>,
+    /// Leaves from this index on were appended since the last `take_writes`.
+    dirty_from: Option<usize>,
+    /// Leaves overwritten since the last `take_writes`.
+    dirty_leaves: Vec<usize>,
 }
 
 impl Default for MerkleTree {
@@ -94,7 +115,78 @@ impl MerkleTree {
     pub fn new() -> Self {
         Self {
             levels: vec![Vec::new(); DEPTH + 1],
+            dirty_from: None,
+            dirty_leaves: Vec::new(),
         }
+    }
+
+    /// A tree from stored levels (as persisted from [`MerkleTree::take_writes`]). Checks
+    /// that the level sizes fit together; [`MerkleTree::check`] rehashes every node.
+    pub fn from_levels(levels: Vec<Vec<Fr>>) -> Result<Self, TreeError> {
+        if levels.len() != DEPTH + 1 {
+            return Err(TreeError::Malformed(format!("{} levels, expected {}", levels.len(), DEPTH + 1)));
+        }
+        if levels[0].len() as u64 > 1u64 << DEPTH {
+            return Err(TreeError::Full(levels[0].len() as u64));
+        }
+        for l in 0..DEPTH {
+            let expected = levels[l].len().div_ceil(2);
+            if levels[l + 1].len() != expected {
+                return Err(TreeError::Malformed(format!(
+                    "level {} has {} nodes, expected {expected}",
+                    l + 1,
+                    levels[l + 1].len()
+                )));
+            }
+        }
+        Ok(Self {
+            levels,
+            dirty_from: None,
+            dirty_leaves: Vec::new(),
+        })
+    }
+
+    /// Rehashes every stored node; returns the first `(level, index)` that is not the
+    /// hash of its children.
+    pub fn check(&self) -> Result<(), (u8, u64)> {
+        for l in 0..DEPTH {
+            for (p, stored) in self.levels[l + 1].iter().enumerate() {
+                if hash2(self.node(l, 2 * p), self.node(l, 2 * p + 1)) != *stored {
+                    return Err(((l + 1) as u8, p as u64));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The nodes changed since the last call, each once, leaves first.
+    pub fn take_writes(&mut self) -> Vec<NodeWrite> {
+        let mut out = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(first) = self.dirty_from.take() {
+            let mut first = first;
+            for l in 0..=DEPTH {
+                for i in first..self.levels[l].len() {
+                    seen.insert((l, i));
+                }
+                first /= 2;
+            }
+        }
+        for leaf in std::mem::take(&mut self.dirty_leaves) {
+            let mut i = leaf;
+            for l in 0..=DEPTH {
+                seen.insert((l, i));
+                i /= 2;
+            }
+        }
+        for (l, i) in seen {
+            out.push(NodeWrite {
+                level: l as u8,
+                index: i as u64,
+                value: self.levels[l][i],
+            });
+        }
+        out
     }
 
     /// Number of leaves appended.
@@ -143,6 +235,8 @@ impl MerkleTree {
         }
         self.levels[0].extend_from_slice(leaves);
         self.rehash_from(start as usize);
+        let first = start as usize;
+        self.dirty_from = Some(self.dirty_from.map_or(first, |d| d.min(first)));
         Ok(start)
     }
 
@@ -154,6 +248,7 @@ impl MerkleTree {
             .filter(|&i| (i as u64) < len)
             .ok_or(TreeError::NoSuchLeaf { index, len })?;
         self.levels[0][i] = leaf;
+        self.dirty_leaves.push(i);
         let mut i = i;
         for l in 0..DEPTH {
             let parent = i / 2;
@@ -260,6 +355,44 @@ mod tests {
             t.set(6, Fr::zero()),
             Err(TreeError::NoSuchLeaf { .. })
         ));
+    }
+
+    #[test]
+    fn writes_rebuild_the_same_tree() {
+        let mut t = MerkleTree::new();
+        let mut stored: Vec<Vec<Fr>> = vec![Vec::new(); DEPTH + 1];
+        let mut persist = |t: &mut MerkleTree| {
+            for w in t.take_writes() {
+                let level = &mut stored[w.level as usize];
+                let i = w.index as usize;
+                if i == level.len() {
+                    level.push(w.value);
+                } else {
+                    level[i] = w.value;
+                }
+            }
+            MerkleTree::from_levels(stored.clone()).unwrap()
+        };
+        t.extend(&(1..=5u64).map(Fr::from).collect::<Vec<_>>()).unwrap();
+        assert_eq!(persist(&mut t).root(), t.root());
+        t.push(Fr::from(6u64)).unwrap();
+        t.set(1, Fr::zero()).unwrap();
+        let reloaded = persist(&mut t);
+        assert_eq!(reloaded.root(), t.root());
+        assert!(reloaded.check().is_ok());
+        assert!(t.take_writes().is_empty());
+    }
+
+    #[test]
+    fn from_levels_refuses_bad_shapes_and_check_finds_bad_nodes() {
+        let mut t = MerkleTree::new();
+        t.extend(&(1..=3u64).map(Fr::from).collect::<Vec<_>>()).unwrap();
+        let mut levels = t.levels.clone();
+        levels[1].pop();
+        assert!(matches!(MerkleTree::from_levels(levels), Err(TreeError::Malformed(_))));
+        let mut levels = t.levels.clone();
+        levels[2][0] += Fr::from(1u64);
+        assert_eq!(MerkleTree::from_levels(levels).unwrap().check(), Err((2, 0)));
     }
 
     #[test]
