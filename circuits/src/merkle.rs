@@ -19,6 +19,9 @@ pub mod constraints;
 /// Depth of the ledger's trees: room for 2^32 leaves.
 pub const DEPTH: usize = 32;
 
+/// Levels with at least this many nodes to rehash are hashed in parallel.
+const PARALLEL_MIN: usize = 64;
+
 /// What can go wrong with a tree operation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TreeError {
@@ -124,7 +127,11 @@ impl MerkleTree {
     /// that the level sizes fit together; [`MerkleTree::check`] rehashes every node.
     pub fn from_levels(levels: Vec<Vec<Fr>>) -> Result<Self, TreeError> {
         if levels.len() != DEPTH + 1 {
-            return Err(TreeError::Malformed(format!("{} levels, expected {}", levels.len(), DEPTH + 1)));
+            return Err(TreeError::Malformed(format!(
+                "{} levels, expected {}",
+                levels.len(),
+                DEPTH + 1
+            )));
         }
         if levels[0].len() as u64 > 1u64 << DEPTH {
             return Err(TreeError::Full(levels[0].len() as u64));
@@ -269,9 +276,22 @@ impl MerkleTree {
             }
             let first_parent = first / 2;
             let parent_len = child_len.div_ceil(2);
-            let parents: Vec<Fr> = (first_parent..parent_len)
-                .map(|p| hash2(self.node(l, 2 * p), self.node(l, 2 * p + 1)))
-                .collect();
+            let children = &self.levels[l];
+            let zero = zero_hashes()[l];
+            let parent = |p: usize| {
+                let child = |i: usize| children.get(i).copied().unwrap_or(zero);
+                hash2(child(2 * p), child(2 * p + 1))
+            };
+            // A batch of leaves shares its upper levels; wide levels hash in parallel.
+            let parents: Vec<Fr> = if parent_len - first_parent >= PARALLEL_MIN {
+                use rayon::prelude::*;
+                (first_parent..parent_len)
+                    .into_par_iter()
+                    .map(parent)
+                    .collect()
+            } else {
+                (first_parent..parent_len).map(parent).collect()
+            };
             let next = &mut self.levels[l + 1];
             next.truncate(first_parent);
             next.extend(parents);
@@ -373,7 +393,8 @@ mod tests {
             }
             MerkleTree::from_levels(stored.clone()).unwrap()
         };
-        t.extend(&(1..=5u64).map(Fr::from).collect::<Vec<_>>()).unwrap();
+        t.extend(&(1..=5u64).map(Fr::from).collect::<Vec<_>>())
+            .unwrap();
         assert_eq!(persist(&mut t).root(), t.root());
         t.push(Fr::from(6u64)).unwrap();
         t.set(1, Fr::zero()).unwrap();
@@ -386,13 +407,20 @@ mod tests {
     #[test]
     fn from_levels_refuses_bad_shapes_and_check_finds_bad_nodes() {
         let mut t = MerkleTree::new();
-        t.extend(&(1..=3u64).map(Fr::from).collect::<Vec<_>>()).unwrap();
+        t.extend(&(1..=3u64).map(Fr::from).collect::<Vec<_>>())
+            .unwrap();
         let mut levels = t.levels.clone();
         levels[1].pop();
-        assert!(matches!(MerkleTree::from_levels(levels), Err(TreeError::Malformed(_))));
+        assert!(matches!(
+            MerkleTree::from_levels(levels),
+            Err(TreeError::Malformed(_))
+        ));
         let mut levels = t.levels.clone();
         levels[2][0] += Fr::from(1u64);
-        assert_eq!(MerkleTree::from_levels(levels).unwrap().check(), Err((2, 0)));
+        assert_eq!(
+            MerkleTree::from_levels(levels).unwrap().check(),
+            Err((2, 0))
+        );
     }
 
     #[test]

@@ -1,7 +1,68 @@
-//! medproof's ledger: an append-only, SHA-256 hash-chained log of commitments in
-//! RocksDB, with Poseidon trees and signed checkpoints.
+//! medproof's ledger: an append-only, SHA-256 hash-chained log of commitments, with
+//! Poseidon Merkle trees over records and consents and Ed25519-signed checkpoints.
 //!
-//! Not built yet: this crate reserves its place in the workspace. Until it lands, the
-//! records tree lives in memory (`medproof_circuits::merkle::MerkleTree`) and proofs are
-//! checked against the root the verifier is given.
+//! The chain and tree math is pure and computes every write; a [`Store`] commits them,
+//! one atomic, synced write per append or batch. [`MemStore`] runs the same code in
+//! memory for tests; [`RocksStore`] is the durable backend. [`verify::verify`] re-walks
+//! a store trusting only the ledger's public key.
+//!
+//! Entries hold commitments, public keys, signatures and proof bundles — never plaintext
+//! health data (see [`entry`] for the encoding).
+
 #![forbid(unsafe_code)]
+
+pub mod encoding;
+pub mod entry;
+pub mod keyfile;
+pub mod ledger;
+pub mod rocks;
+pub mod store;
+pub mod verify;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use entry::{Action, Entry, Role, Submission};
+pub use ledger::{
+    CheckpointInfo, Clock, Ledger, LedgerError, Receipt, Refusal, SystemClock, TreeId,
+};
+pub use rocks::RocksStore;
+pub use store::{MemStore, Store};
+
+/// The RocksDB directory inside a data dir.
+pub fn db_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("ledger")
+}
+
+/// The ledger key file inside a data dir.
+pub fn key_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("ledger.key")
+}
+
+/// Errors opening a ledger from a data dir.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The key file.
+    #[error(transparent)]
+    Key(#[from] keyfile::KeyFileError),
+    /// The ledger itself.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// The database.
+    #[error("{path}: {source}")]
+    Store {
+        /// The database directory.
+        path: PathBuf,
+        /// What RocksDB said.
+        source: store::StoreError,
+    },
+}
+
+/// Opens (creating on first start) the ledger in `data_dir`: RocksDB in
+/// `data_dir/ledger`, the signing key in `data_dir/ledger.key`.
+pub fn open_dir(data_dir: &Path, clock: Arc<dyn Clock>) -> Result<Ledger<RocksStore>, OpenError> {
+    let (key, _) = keyfile::load_or_create(&key_path(data_dir))?;
+    let path = db_dir(data_dir);
+    let store = RocksStore::open(&path).map_err(|source| OpenError::Store { path, source })?;
+    Ok(Ledger::open(store, key, clock)?)
+}

@@ -12,13 +12,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use ark_ff::UniformRand;
+use ed25519_dalek::SigningKey;
 use medproof_circuits::commit::{patient_ref, ContentDigest, RecordOpening};
-use medproof_circuits::merkle::MerkleTree;
+use medproof_ledger::{Action, Role, Submission, SystemClock};
 use medproof_params::{LoadOptions, StatementKeys};
 use medproof_prover::{ProofRequest, Prover, RecordInclusionRequest};
+use medproof_verifier::bundle::Verifier;
 use medproof_verifier::groth16::PreparedVerifyingKey;
 use medproof_verifier::statement::RecordInclusionPublic;
 use medproof_verifier::{fr_to_decimal, Fr, ProofBundle, Statement};
+use std::sync::Arc;
 
 use crate::input::{RecordInclusionInput, RecordJson};
 use crate::keys_dir;
@@ -114,16 +117,41 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
             }
         })
         .collect();
-    let leaves: Vec<Fr> = records.iter().map(RecordOpening::commitment).collect();
-    let mut tree = MerkleTree::new();
-    tree.extend(&leaves)?;
-    let root = tree.root();
-    let root_text = fr_to_decimal(&root);
+    // The provider registers its key and commits the records as signed entries; the
+    // ledger answers with a signed checkpoint.
+    let mut ledger = medproof_ledger::open_dir(&opts.data_dir, Arc::new(SystemClock))?;
+    let provider = SigningKey::generate(&mut rand::rngs::OsRng);
+    let mut batch = vec![Submission::sign(
+        Action::RegisterKey {
+            role: Role::Provider,
+        },
+        &provider,
+    )];
+    batch.extend(records.iter().map(|r| {
+        Submission::sign(
+            Action::CommitRecord {
+                commitment: r.commitment(),
+            },
+            &provider,
+        )
+    }));
+    let t = Instant::now();
+    let receipt = ledger.append(&batch)?;
+    let checkpoint = receipt.checkpoint;
+    let leaf_index: Vec<u64> = receipt.leaf_indices[1..]
+        .iter()
+        .map(|i| i.unwrap_or(u64::MAX))
+        .collect();
     println!(
-        "records   {} committed, records root {}…",
+        "ledger    {} records committed as signed entries (seq {}..={}) in {}; checkpoint at seq {}, ledger key {}",
         records.len(),
-        &root_text[..20]
+        receipt.seqs[1],
+        receipt.seqs[receipt.seqs.len() - 1],
+        ms(t.elapsed()),
+        checkpoint.seq,
+        &hex::encode(ledger.public_key().to_bytes())[..16]
     );
+    let root = checkpoint.records_root;
 
     // A verifier's challenge binds every proof to this session.
     let binding = Fr::rand(&mut rng);
@@ -132,7 +160,7 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
             Ok(ProofRequest::RecordInclusion(RecordInclusionRequest {
                 public: RecordInclusionPublic::new(root, records[i].category, binding),
                 record: records[i].clone(),
-                path: tree.path(i as u64)?,
+                path: ledger.records().path(leaf_index[i])?,
             }))
         })
         .collect::<Result<_>>()?;
@@ -140,7 +168,10 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
     let t = Instant::now();
     let results = prover.prove_many(&requests);
     let prove_time = t.elapsed();
-    let bundles: Vec<ProofBundle> = results.into_iter().collect::<Result<_, _>>()?;
+    let bundles: Vec<ProofBundle> = results
+        .into_iter()
+        .map(|r| r.map(|b| b.with_checkpoint(&checkpoint)))
+        .collect::<Result<_, _>>()?;
     println!(
         "prove     {} inclusion proofs in parallel: {} ({} per proof)",
         bundles.len(),
@@ -148,7 +179,14 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
         ms(prove_time / bundles.len() as u32)
     );
 
-    // The verifier sees only the bundles.
+    // The verifier sees only the bundles and trusts only the ledger's public key: each
+    // checkpoint must be signed by it and hold the proof's root.
+    let mut verifier = Verifier::new();
+    verifier.insert(Statement::RecordInclusion, pvk.clone())?;
+    let mut against_ledger = true;
+    for b in &bundles {
+        against_ledger &= verifier.verify_against(b, &ledger.public_key())?.0;
+    }
     let decoded = bundles
         .iter()
         .map(ProofBundle::decode)
@@ -185,8 +223,8 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
     }
     // An example input for `medproof prove record-inclusion` (synthetic data).
     let example = RecordInclusionInput {
-        leaves: leaves.iter().map(fr_to_decimal).collect(),
-        index: 0,
+        leaves: None,
+        index: None,
         record: RecordJson::from_opening(&records[0]),
         binding: fr_to_decimal(&binding),
     };
@@ -199,7 +237,11 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
         opts.out.display(),
         example_path.display()
     );
-    let all_valid = single_ok && batch_ok;
+    println!(
+        "ledger    every bundle's checkpoint is signed by the ledger and holds its proof's root: {}",
+        if against_ledger { "yes" } else { "NO" }
+    );
+    let all_valid = single_ok && batch_ok && against_ledger;
     println!(
         "result    {} in {:.1} s",
         if all_valid {

@@ -2,8 +2,6 @@
 //!
 //! ```json
 //! {
-//!   "leaves": ["<decimal>", "..."],
-//!   "index": 3,
 //!   "record": {
 //!     "patient_ref": "<decimal>",
 //!     "category": 3,
@@ -15,17 +13,22 @@
 //! }
 //! ```
 //!
-//! `leaves` are the records tree's leaves (record commitments) in order; `index` is the
-//! position of the record to prove; `record` is its opening; `binding` is the context the
-//! proof is bound to (e.g. the verifier's challenge). Field elements are canonical
-//! decimal strings. Until the ledger lands, the tree is rebuilt from `leaves`.
+//! `record` is the opening of a record committed to the ledger in the data dir; the
+//! proof is made against the ledger's latest checkpoint, which the bundle carries.
+//! `binding` is the context the proof is bound to (e.g. the verifier's challenge).
+//! Field elements are canonical decimal strings.
+//!
+//! Without a ledger, `"leaves": [...]` (the records tree's leaves in order) and
+//! `"index": N` (the record's position) rebuild the tree in memory; such a bundle has no
+//! checkpoint, and its root can only be checked by whoever knows the tree.
 
 use anyhow::{anyhow, bail, Context, Result};
 use medproof_circuits::commit::{ContentDigest, RecordOpening};
 use medproof_circuits::merkle::MerkleTree;
+use medproof_ledger::{Ledger, RocksStore, TreeId};
 use medproof_prover::RecordInclusionRequest;
 use medproof_verifier::statement::RecordInclusionPublic;
-use medproof_verifier::{fr_from_decimal, fr_to_decimal, Fr};
+use medproof_verifier::{fr_from_decimal, fr_to_decimal, Checkpoint, Fr};
 use serde::{Deserialize, Serialize};
 
 /// A record's opening as JSON.
@@ -48,10 +51,12 @@ pub struct RecordJson {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecordInclusionInput {
-    /// Leaves of the records tree, decimal.
-    pub leaves: Vec<String>,
-    /// Position of the record to prove.
-    pub index: u64,
+    /// Leaves of the records tree, decimal (without a ledger).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaves: Option<Vec<String>>,
+    /// Position of the record to prove (with `leaves`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u64>,
     /// The record's opening.
     pub record: RecordJson,
     /// Context binding, decimal.
@@ -96,40 +101,75 @@ impl RecordInclusionInput {
         serde_json::from_str(text).context("not a valid record-inclusion input")
     }
 
-    /// Rebuilds the tree, checks that the record is the leaf at `index`, and makes the
-    /// proof request.
-    pub fn to_request(&self) -> Result<RecordInclusionRequest> {
-        let leaves = self
-            .leaves
-            .iter()
-            .enumerate()
-            .map(|(i, s)| field(&format!("leaves[{i}]"), s))
-            .collect::<Result<Vec<Fr>>>()?;
-        let mut tree = MerkleTree::new();
-        tree.extend(&leaves)?;
+    /// Whether the input carries its own tree (no ledger needed).
+    pub fn has_leaves(&self) -> bool {
+        self.leaves.is_some()
+    }
+
+    /// Makes the proof request: against the ledger's latest checkpoint, or, with
+    /// `leaves`, against the tree they make.
+    pub fn to_request(
+        &self,
+        ledger: Option<&Ledger<RocksStore>>,
+    ) -> Result<(RecordInclusionRequest, Option<Checkpoint>)> {
         let record = self.record.to_opening()?;
-        let Some(leaf) = tree.leaf(self.index) else {
-            bail!(
-                "`index` {} is past the last of the {} leaves",
-                self.index,
-                leaves.len()
-            );
-        };
-        if leaf != record.commitment() {
-            bail!(
-                "the record's commitment is not the leaf at index {}",
-                self.index
-            );
+        let binding = field("binding", &self.binding)?;
+        let commitment = record.commitment();
+        match (&self.leaves, self.index, ledger) {
+            (Some(leaves), Some(index), _) => {
+                let leaves = leaves
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| field(&format!("leaves[{i}]"), s))
+                    .collect::<Result<Vec<Fr>>>()?;
+                let mut tree = MerkleTree::new();
+                tree.extend(&leaves)?;
+                let Some(leaf) = tree.leaf(index) else {
+                    bail!(
+                        "`index` {index} is past the last of the {} leaves",
+                        leaves.len()
+                    );
+                };
+                if leaf != commitment {
+                    bail!("the record's commitment is not the leaf at index {index}");
+                }
+                let public = RecordInclusionPublic::new(tree.root(), record.category, binding);
+                let path = tree.path(index)?;
+                Ok((
+                    RecordInclusionRequest {
+                        public,
+                        record,
+                        path,
+                    },
+                    None,
+                ))
+            }
+            (Some(_), None, _) => bail!("`leaves` needs `index`"),
+            (None, Some(_), _) => bail!("`index` needs `leaves`"),
+            (None, None, None) => bail!("no ledger to prove against, and no `leaves`"),
+            (None, None, Some(ledger)) => {
+                let checkpoint = ledger
+                    .latest_checkpoint()?
+                    .ok_or_else(|| anyhow!("the ledger has no checkpoint yet"))?
+                    .checkpoint;
+                let (tree, _, path) = ledger
+                    .locate(&commitment)?
+                    .ok_or_else(|| anyhow!("the record's commitment is not on the ledger"))?;
+                let path = match (tree, path) {
+                    (TreeId::Records, Some(p)) => p,
+                    _ => bail!("the commitment is on the ledger, but not as a record"),
+                };
+                let public =
+                    RecordInclusionPublic::new(checkpoint.records_root, record.category, binding);
+                Ok((
+                    RecordInclusionRequest {
+                        public,
+                        record,
+                        path,
+                    },
+                    Some(checkpoint),
+                ))
+            }
         }
-        let public = RecordInclusionPublic::new(
-            tree.root(),
-            record.category,
-            field("binding", &self.binding)?,
-        );
-        Ok(RecordInclusionRequest {
-            public,
-            record,
-            path: tree.path(self.index)?,
-        })
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod demo;
 pub mod input;
+pub mod ledger_cli;
 pub mod snarkjs;
 
 use std::path::{Path, PathBuf};

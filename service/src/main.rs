@@ -14,7 +14,7 @@ use medproof_params::LoadOptions;
 use medproof_prover::{ProofRequest, Prover};
 use medproof_service::demo::{self, DemoOptions};
 use medproof_service::input::RecordInclusionInput;
-use medproof_service::{keys_dir, snarkjs};
+use medproof_service::{keys_dir, ledger_cli, snarkjs};
 use medproof_verifier::bundle::Verifier;
 use medproof_verifier::groth16::PreparedVerifyingKey;
 use medproof_verifier::{fr_from_decimal, fr_to_decimal, ProofBundle, Statement};
@@ -47,12 +47,27 @@ enum Command {
         statement: ProveCommand,
     },
     /// Verify a proof bundle: exit 0 valid, 1 invalid, 2 malformed.
+    ///
+    /// A bundle that carries a checkpoint is checked against the ledger's public key
+    /// (DATA_DIR/ledger.key, or --ledger-key): the checkpoint's signature, and that the
+    /// proof's root is the checkpoint's.
     Verify {
         /// The bundle (JSON).
         bundle: PathBuf,
         /// Data dir holding the keys.
         #[arg(long, default_value = "data")]
         data_dir: PathBuf,
+        /// The trusted ledger public key, hex (default: the data dir's ledger key).
+        #[arg(long)]
+        ledger_key: Option<String>,
+        /// Refuse a bundle without a ledger checkpoint.
+        #[arg(long)]
+        require_checkpoint: bool,
+    },
+    /// Inspect and verify the ledger.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
     },
     /// Export a bundle for other tools.
     Export {
@@ -81,6 +96,45 @@ enum Command {
         /// Prover threads (0: one per core).
         #[arg(long, default_value_t = 0)]
         threads: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Re-walk the chain, recompute every root, check every signature and checkpoint:
+    /// exit 0 OK, 1 the first bad seq and why.
+    Verify {
+        /// Data dir holding the ledger.
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// The trusted ledger public key, hex (default: the data dir's ledger key).
+        #[arg(long)]
+        ledger_key: Option<String>,
+    },
+    /// Show the latest checkpoint, or the checkpoint entry at --seq.
+    Checkpoint {
+        /// Data dir holding the ledger.
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// Sequence number of a checkpoint entry.
+        #[arg(long)]
+        seq: Option<u64>,
+    },
+    /// Show the entry at SEQ.
+    Entry {
+        /// Sequence number.
+        seq: u64,
+        /// Data dir holding the ledger.
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+    },
+    /// Show where a commitment is, with its Merkle path and the current root.
+    Path {
+        /// The commitment, decimal.
+        commitment: String,
+        /// Data dir holding the ledger.
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
     },
 }
 
@@ -213,7 +267,14 @@ fn run(command: Command) -> Result<(), Failure> {
         } => {
             let text = fs::read_to_string(&input)
                 .with_context(|| format!("cannot read {}", input.display()))?;
-            let request = RecordInclusionInput::from_json(&text)?.to_request()?;
+            let input = RecordInclusionInput::from_json(&text)?;
+            let ledger = if input.has_leaves() {
+                None
+            } else {
+                Some(ledger_cli::open_existing(&data_dir)?)
+            };
+            let (request, checkpoint) = input.to_request(ledger.as_ref())?;
+            drop(ledger);
             let keys = medproof_params::load(
                 &keys_dir(&data_dir),
                 Statement::RecordInclusion,
@@ -221,9 +282,12 @@ fn run(command: Command) -> Result<(), Failure> {
             )
             .map_err(anyhow::Error::from)?;
             let prover = Prover::new([keys], 0).map_err(anyhow::Error::from)?;
-            let bundle = prover
+            let mut bundle = prover
                 .prove(&ProofRequest::RecordInclusion(request))
                 .map_err(anyhow::Error::from)?;
+            if let Some(cp) = &checkpoint {
+                bundle = bundle.with_checkpoint(cp);
+            }
             match out {
                 Some(path) => fs::write(&path, bundle.to_json())
                     .with_context(|| format!("cannot write {}", path.display()))?,
@@ -231,7 +295,12 @@ fn run(command: Command) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Verify { bundle, data_dir } => {
+        Command::Verify {
+            bundle,
+            data_dir,
+            ledger_key,
+            require_checkpoint,
+        } => {
             let bundle = read_bundle(&bundle)?;
             let statement = Statement::from_name(&bundle.statement)
                 .ok_or_else(|| anyhow!("unknown statement `{}`", bundle.statement))?;
@@ -245,7 +314,28 @@ fn run(command: Command) -> Result<(), Failure> {
             verifier
                 .insert(statement, PreparedVerifyingKey::new(vk))
                 .map_err(anyhow::Error::from)?;
-            if verifier.verify(&bundle).map_err(anyhow::Error::from)? {
+            let valid = if bundle.checkpoint.is_some() {
+                let key = ledger_cli::trusted_key(&data_dir, ledger_key.as_deref())?;
+                let (valid, cp) = verifier
+                    .verify_against(&bundle, &key)
+                    .map_err(anyhow::Error::from)?;
+                if valid {
+                    println!(
+                        "checkpoint seq {} (time {}) is signed by the ledger and holds the proof's root",
+                        cp.seq, cp.time
+                    );
+                }
+                valid
+            } else if require_checkpoint {
+                return Err(anyhow!(
+                    "the bundle carries no ledger checkpoint (--require-checkpoint)"
+                )
+                .into());
+            } else {
+                eprintln!("warning: the bundle carries no ledger checkpoint: its root was not checked against the ledger");
+                verifier.verify(&bundle).map_err(anyhow::Error::from)?
+            };
+            if valid {
                 println!("valid: {} proof verifies", statement);
                 Ok(())
             } else {
@@ -254,6 +344,7 @@ fn run(command: Command) -> Result<(), Failure> {
                 ))
             }
         }
+        Command::Ledger { command } => ledger_command(command),
         Command::Export {
             format:
                 ExportCommand::Snarkjs {
@@ -324,6 +415,67 @@ fn run(command: Command) -> Result<(), Failure> {
             } else {
                 Err(Failure::Invalid("a demo proof did not verify".into()))
             }
+        }
+    }
+}
+
+fn print_json(v: &serde_json::Value) -> Result<(), Failure> {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).map_err(anyhow::Error::from)?
+    );
+    Ok(())
+}
+
+fn ledger_command(command: LedgerCommand) -> Result<(), Failure> {
+    match command {
+        LedgerCommand::Verify {
+            data_dir,
+            ledger_key,
+        } => match ledger_cli::verify_dir(&data_dir, ledger_key.as_deref())? {
+            Ok(r) => {
+                println!(
+                    "OK: {} entries, {} checkpoints, {} records, {} consents, chain head {}",
+                    r.entries,
+                    r.checkpoints,
+                    r.records,
+                    r.consents,
+                    hex::encode(r.chain_head)
+                );
+                Ok(())
+            }
+            Err(e) => Err(Failure::Invalid(format!(
+                "ledger verification failed at {e}"
+            ))),
+        },
+        LedgerCommand::Checkpoint { data_dir, seq } => {
+            let ledger = ledger_cli::open_existing(&data_dir)?;
+            let info = match seq {
+                Some(s) => ledger
+                    .checkpoint_at(s)
+                    .map_err(anyhow::Error::from)?
+                    .ok_or_else(|| anyhow!("entry {s} is not a checkpoint"))?,
+                None => ledger
+                    .latest_checkpoint()
+                    .map_err(anyhow::Error::from)?
+                    .ok_or_else(|| anyhow!("the ledger has no checkpoint yet"))?,
+            };
+            print_json(&ledger_cli::checkpoint_json(&info))
+        }
+        LedgerCommand::Entry { seq, data_dir } => {
+            let ledger = ledger_cli::open_existing(&data_dir)?;
+            let entry = ledger
+                .entry(seq)
+                .map_err(anyhow::Error::from)?
+                .ok_or_else(|| anyhow!("no entry {seq} (the ledger has {})", ledger.len()))?;
+            print_json(&ledger_cli::entry_json(&entry))
+        }
+        LedgerCommand::Path {
+            commitment,
+            data_dir,
+        } => {
+            let ledger = ledger_cli::open_existing(&data_dir)?;
+            print_json(&ledger_cli::path_json(&ledger, &commitment)?)
         }
     }
 }

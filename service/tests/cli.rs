@@ -197,3 +197,184 @@ fn hash_poseidon_matches_circomlib_and_refuses_bad_input() {
     args.extend(seventeen.iter().map(String::as_str));
     assert_eq!(code(&medproof(&args, tmp.path())), 2);
 }
+
+#[test]
+fn ledger_commands_and_checkpoint_checks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let o = medproof(
+        &[
+            "demo",
+            "--data-dir",
+            "data",
+            "--out",
+            "out",
+            "--records",
+            "3",
+            "--proofs",
+            "1",
+        ],
+        dir,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+
+    // The ledger verifies; its latest checkpoint and entries show as JSON.
+    let o = medproof(&["ledger", "verify", "--data-dir", "data"], dir);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).starts_with("OK: 5 entries"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let o = medproof(&["ledger", "checkpoint", "--data-dir", "data"], dir);
+    assert_eq!(code(&o), 0);
+    let cp: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(cp["checkpoint"]["seq"], 4);
+    let o = medproof(&["ledger", "entry", "1", "--data-dir", "data"], dir);
+    let entry: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(entry["kind"], "commit-record");
+    let commitment = entry["commitment"].as_str().unwrap().to_string();
+    let o = medproof(&["ledger", "path", &commitment, "--data-dir", "data"], dir);
+    let path: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (
+            path["tree"].as_str(),
+            path["index"].as_u64(),
+            path["current"].as_bool()
+        ),
+        (Some("records"), Some(0), Some(true))
+    );
+    assert_eq!(path["root"], cp["checkpoint"]["records_root"]);
+    assert_eq!(
+        code(&medproof(
+            &["ledger", "entry", "99", "--data-dir", "data"],
+            dir
+        )),
+        2
+    );
+    assert_eq!(
+        code(&medproof(
+            &["ledger", "checkpoint", "--seq", "1", "--data-dir", "data"],
+            dir
+        )),
+        2
+    );
+    assert_eq!(
+        code(&medproof(
+            &["ledger", "verify", "--data-dir", "nowhere"],
+            dir
+        )),
+        2
+    );
+
+    // The demo bundle carries the checkpoint; verify checks it against the ledger key.
+    let text = std::fs::read_to_string(dir.join("out/record-inclusion-0.json")).unwrap();
+    let bundle: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        bundle["checkpoint"]["records_root"],
+        bundle["public_inputs"]["records_root"]
+    );
+    let o = medproof(
+        &[
+            "verify",
+            "out/record-inclusion-0.json",
+            "--data-dir",
+            "data",
+        ],
+        dir,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("signed by the ledger"));
+    // Another ledger key: the checkpoint is not trusted.
+    let other = "11".repeat(32);
+    let o = medproof(
+        &[
+            "verify",
+            "out/record-inclusion-0.json",
+            "--data-dir",
+            "data",
+            "--ledger-key",
+            &other,
+        ],
+        dir,
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    // A checkpoint whose root was swapped for the proof's (forged) root: bad signature.
+    let forged = edited(&bundle, |b| b["checkpoint"]["records_root"] = "5".into());
+    let (c, err) = verify_variant(dir, "forged-cp.json", &forged);
+    assert_eq!(c, 2);
+    assert!(err.contains("checkpoint signature"), "{err}");
+    // A proof against another root than the checkpoint's.
+    let moved = edited(&bundle, |b| b["public_inputs"]["records_root"] = "5".into());
+    let (c, err) = verify_variant(dir, "moved-root.json", &moved);
+    assert_eq!(c, 2);
+    assert!(err.contains("not the checkpoint's root"), "{err}");
+    // Without a checkpoint: a warning, or an error when one is required.
+    let bare = edited(&bundle, |b| {
+        b.as_object_mut().unwrap().remove("checkpoint");
+    });
+    let (c, err) = verify_variant(dir, "bare.json", &bare);
+    assert_eq!(c, 0);
+    assert!(err.contains("warning"), "{err}");
+    std::fs::write(dir.join("bare.json"), &bare).unwrap();
+    let o = medproof(
+        &[
+            "verify",
+            "bare.json",
+            "--data-dir",
+            "data",
+            "--require-checkpoint",
+        ],
+        dir,
+    );
+    assert_eq!(code(&o), 2);
+
+    // Proving from the ledger: the example input names only the record and a binding.
+    let o = medproof(
+        &[
+            "prove",
+            "record-inclusion",
+            "--data-dir",
+            "data",
+            "--input",
+            "out/prove-input-example.json",
+            "--out",
+            "p.json",
+        ],
+        dir,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = medproof(
+        &[
+            "verify",
+            "p.json",
+            "--data-dir",
+            "data",
+            "--require-checkpoint",
+        ],
+        dir,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+
+    // An altered entry: `ledger verify` names it and exits 1.
+    let store = medproof_ledger::RocksStore::open(&dir.join("data/ledger")).unwrap();
+    let mut bytes = medproof_ledger::Store::get(
+        &store,
+        medproof_ledger::store::Cf::Entries,
+        &2u64.to_be_bytes(),
+    )
+    .unwrap()
+    .unwrap();
+    bytes[60] ^= 1;
+    store
+        .raw_put(
+            medproof_ledger::store::Cf::Entries,
+            &2u64.to_be_bytes(),
+            &bytes,
+        )
+        .unwrap();
+    drop(store);
+    let o = medproof(&["ledger", "verify", "--data-dir", "data"], dir);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("seq 2"), "{}", stderr(&o));
+}

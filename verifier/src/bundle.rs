@@ -20,6 +20,7 @@ use std::fmt;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
+use crate::checkpoint::{Checkpoint, CheckpointError, CheckpointJson};
 use crate::groth16::{PreparedVerifyingKey, Proof, VerifyError};
 use crate::statement::{PublicInputError, PublicInputs, RecordInclusionPublic, Statement};
 use crate::Fr;
@@ -55,6 +56,18 @@ pub enum BundleError {
     /// No verifying key is loaded for the statement.
     #[error("no verifying key loaded for statement `{0}`")]
     NoKey(Statement),
+    /// The bundle carries no checkpoint, and one is required.
+    #[error("the bundle carries no ledger checkpoint, so its root cannot be checked")]
+    NoCheckpoint,
+    /// The checkpoint is malformed or not signed by the trusted ledger key.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// The proof is not against the checkpoint's root.
+    #[error("the proof's `{input}` is not the checkpoint's root")]
+    RootMismatch {
+        /// The public input that should equal the root.
+        input: &'static str,
+    },
     /// The bundle names a different verifying key than the one loaded.
     #[error("bundle was made for verifying key {got}, but the loaded key is {expected}")]
     KeyMismatch {
@@ -80,6 +93,9 @@ pub struct ProofBundle {
     pub proof: String,
     /// Id of the verifying key the proof was made for.
     pub vk_id: String,
+    /// The ledger checkpoint whose root the proof was made against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<CheckpointJson>,
 }
 
 /// A bundle whose every part has been parsed and range-checked.
@@ -104,7 +120,14 @@ impl ProofBundle {
             public_inputs: inputs.to_named(),
             proof: base64::engine::general_purpose::STANDARD.encode(proof.to_compressed()),
             vk_id: vk_id.to_string(),
+            checkpoint: None,
         }
+    }
+
+    /// The same bundle, carrying the checkpoint it was made against.
+    pub fn with_checkpoint(mut self, checkpoint: &Checkpoint) -> Self {
+        self.checkpoint = Some(checkpoint.to_json());
+        self
     }
 
     /// Parses a bundle from JSON text.
@@ -198,11 +221,42 @@ impl Verifier {
         Ok((decoded, key))
     }
 
-    /// Checks one bundle: `Ok(false)` if the proof is wrong, `Err` if the bundle is
-    /// malformed or made for another key.
+    /// Checks one bundle's proof: `Ok(false)` if the proof is wrong, `Err` if the bundle
+    /// is malformed or made for another key. The root is taken as given: use
+    /// [`Verifier::verify_against`] to check it against a signed checkpoint.
     pub fn verify(&self, bundle: &ProofBundle) -> Result<bool, BundleError> {
         let (decoded, key) = self.prepare(bundle)?;
         Ok(key.verify(&decoded.inputs, &decoded.proof)?)
+    }
+
+    /// Checks a bundle against the ledger: its checkpoint must be signed by `ledger_key`
+    /// and the proof's root must be the checkpoint's; then the proof is checked.
+    /// Returns the checkpoint, so the caller can judge its freshness.
+    pub fn verify_against(
+        &self,
+        bundle: &ProofBundle,
+        ledger_key: &ed25519_dalek::VerifyingKey,
+    ) -> Result<(bool, Checkpoint), BundleError> {
+        let (decoded, key) = self.prepare(bundle)?;
+        let checkpoint = bundle
+            .checkpoint
+            .as_ref()
+            .ok_or(BundleError::NoCheckpoint)?
+            .parse()?;
+        checkpoint.verify(ledger_key)?;
+        let (input, root) = match decoded.statement {
+            Statement::RecordInclusion => (
+                RecordInclusionPublic::NAMES[RecordInclusionPublic::RECORDS_ROOT],
+                decoded.inputs[RecordInclusionPublic::RECORDS_ROOT],
+            ),
+        };
+        let expected = match decoded.statement {
+            Statement::RecordInclusion => checkpoint.records_root,
+        };
+        if root != expected {
+            return Err(BundleError::RootMismatch { input });
+        }
+        Ok((key.verify(&decoded.inputs, &decoded.proof)?, checkpoint))
     }
 }
 

@@ -15,11 +15,13 @@
 #![forbid(unsafe_code)]
 
 pub mod bundle;
+pub mod checkpoint;
 pub mod field;
 pub mod groth16;
 pub mod statement;
 
 pub use bundle::{BundleError, ProofBundle};
+pub use checkpoint::{Checkpoint, CheckpointError};
 pub use field::{fr_from_decimal, fr_to_decimal, FieldError};
 pub use groth16::{PreparedVerifyingKey, Proof, VerifyError, VerifyingKey};
 pub use statement::{RecordInclusionPublic, Statement};

@@ -1,0 +1,849 @@
+//! The ledger: validation, the hash chain, the trees and checkpoints over any [`Store`].
+//!
+//! Every append (one submission or a batch) is validated whole before anything changes,
+//! then becomes entries, tree updates, a signed checkpoint entry and a new chain head,
+//! committed in one atomic, synced write. If that write fails, the ledger refuses further
+//! appends until it is reopened, so memory never runs ahead of the disk.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use medproof_circuits::merkle::{MerklePath, MerkleTree, NodeWrite, DEPTH};
+use medproof_verifier::checkpoint::fr_to_be32;
+use medproof_verifier::{Checkpoint, Fr, ProofBundle};
+use sha2::{Digest, Sha256};
+
+use crate::encoding::fr_from_be32;
+use crate::entry::{Action, Body, Entry, Role, Submission};
+use crate::store::{Cf, Store, StoreError, WriteSet};
+
+/// A source of ledger time (Unix seconds).
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> u64;
+}
+
+/// The system clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    }
+}
+
+/// Why a submission was refused. Nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The signature does not verify under the signer's key.
+    #[error("the signature does not verify")]
+    BadSignature,
+    /// This exact signed submission was taken before.
+    #[error("this signed submission was already taken (replay)")]
+    Replay,
+    /// The signer has no registered key.
+    #[error("the signer's key is not registered")]
+    UnknownKey,
+    /// The signer's key is registered for another role.
+    #[error("a {needed} key is required, the signer is registered as {found}")]
+    WrongRole {
+        /// The role the action needs.
+        needed: &'static str,
+        /// The signer's role.
+        found: &'static str,
+    },
+    /// The key is registered already.
+    #[error("the key is already registered")]
+    AlreadyRegistered,
+    /// The commitment is on the ledger already.
+    #[error("the commitment is already on the ledger")]
+    DuplicateCommitment,
+    /// No consent at this index.
+    #[error("no consent at index {0}")]
+    NoSuchConsent(u64),
+    /// The consent was granted by someone else.
+    #[error("consent {0} was not granted by the signer")]
+    NotGranter(u64),
+    /// The consent is revoked already.
+    #[error("consent {0} is already revoked")]
+    AlreadyRevoked(u64),
+    /// The access entry's bundle is not a proof bundle.
+    #[error("the access entry's bundle is not a valid proof bundle: {0}")]
+    BadBundle(String),
+    /// A tree has no room left.
+    #[error("the {0} tree is full")]
+    TreeFull(&'static str),
+}
+
+/// A ledger error.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// The storage backend failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The stored data is not what the ledger wrote (altered outside medproof).
+    #[error("the ledger data is inconsistent{}: {reason} (run `medproof ledger verify`)", seq.map(|s| format!(" at seq {s}")).unwrap_or_default())]
+    Corrupt {
+        /// The first bad entry, if known.
+        seq: Option<u64>,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Submission `index` of the batch was refused; nothing was written.
+    #[error("submission {index} refused: {reason}")]
+    Refused {
+        /// Position in the batch.
+        index: usize,
+        /// Why.
+        reason: Refusal,
+    },
+    /// An append with nothing in it.
+    #[error("nothing to append")]
+    EmptyBatch,
+    /// A write failed earlier; the ledger must be reopened.
+    #[error("a previous write failed; reopen the ledger")]
+    Poisoned,
+}
+
+/// Tree ids in the `Nodes` and `Leaves` column families.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TreeId {
+    /// Record commitments.
+    Records = 0,
+    /// Consent commitments.
+    Consents = 1,
+    /// Policy commitments (no tree; indexed for lookup and uniqueness).
+    Policies = 2,
+}
+
+impl TreeId {
+    fn from_u8(v: u8) -> Option<Self> {
+        match v {
+            0 => Some(TreeId::Records),
+            1 => Some(TreeId::Consents),
+            2 => Some(TreeId::Policies),
+            _ => None,
+        }
+    }
+
+    /// Name.
+    pub fn name(self) -> &'static str {
+        match self {
+            TreeId::Records => "records",
+            TreeId::Consents => "consents",
+            TreeId::Policies => "policies",
+        }
+    }
+}
+
+/// A checkpoint with its place in history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckpointInfo {
+    /// The signed checkpoint.
+    pub checkpoint: Checkpoint,
+    /// Its number (0 for the first).
+    pub number: u64,
+    /// When the next checkpoint replaced it; `None` while it is the latest.
+    pub superseded_at: Option<u64>,
+}
+
+/// What an append produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// Sequence numbers of the submissions, in order.
+    pub seqs: Vec<u64>,
+    /// Leaf index per submission for those that add a leaf.
+    pub leaf_indices: Vec<Option<u64>>,
+    /// The checkpoint signed after them.
+    pub checkpoint: Checkpoint,
+}
+
+pub(crate) fn seq_key(seq: u64) -> [u8; 8] {
+    seq.to_be_bytes()
+}
+
+pub(crate) fn node_key(tree: TreeId, level: u8, index: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(10);
+    k.push(tree as u8);
+    k.push(level);
+    k.extend_from_slice(&index.to_be_bytes());
+    k
+}
+
+fn u64_at(v: &[u8], at: usize) -> Option<u64> {
+    v.get(at..at + 8)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_be_bytes)
+}
+
+fn corrupt(seq: Option<u64>, reason: impl Into<String>) -> LedgerError {
+    LedgerError::Corrupt {
+        seq,
+        reason: reason.into(),
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ConsentMeta {
+    granter: [u8; 32],
+    revoked: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct CheckpointMeta {
+    seq: u64,
+    superseded_at: Option<u64>,
+}
+
+/// Head of the chain as stored under `Meta/"head"`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Head {
+    next_seq: u64,
+    hash: [u8; 32],
+    last_time: u64,
+    policies: u64,
+}
+
+impl Head {
+    const KEY: &'static [u8] = b"head";
+    fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(56);
+        v.extend_from_slice(&self.next_seq.to_be_bytes());
+        v.extend_from_slice(&self.hash);
+        v.extend_from_slice(&self.last_time.to_be_bytes());
+        v.extend_from_slice(&self.policies.to_be_bytes());
+        v
+    }
+    fn decode(v: &[u8]) -> Option<Self> {
+        if v.len() != 56 {
+            return None;
+        }
+        Some(Self {
+            next_seq: u64_at(v, 0)?,
+            hash: v[8..40].try_into().ok()?,
+            last_time: u64_at(v, 40)?,
+            policies: u64_at(v, 48)?,
+        })
+    }
+}
+
+/// The ledger over a store.
+pub struct Ledger<S: Store> {
+    store: S,
+    key: SigningKey,
+    clock: Arc<dyn Clock>,
+    head: Head,
+    records: MerkleTree,
+    consents: MerkleTree,
+    keys: HashMap<[u8; 32], Role>,
+    consent_meta: Vec<ConsentMeta>,
+    checkpoints: Vec<CheckpointMeta>,
+    poisoned: bool,
+}
+
+impl<S: Store> std::fmt::Debug for Ledger<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger")
+            .field("next_seq", &self.head.next_seq)
+            .field("records", &self.records.len())
+            .field("consents", &self.consents.len())
+            .finish()
+    }
+}
+
+/// Reads a tree's nodes from the store.
+pub(crate) fn load_tree<S: Store>(store: &S, tree: TreeId) -> Result<MerkleTree, LedgerError> {
+    let mut levels: Vec<Vec<Fr>> = vec![Vec::new(); DEPTH + 1];
+    let mut bad: Option<String> = None;
+    store.scan(Cf::Nodes, &mut |k, v| {
+        if bad.is_some() || k.first() != Some(&(tree as u8)) {
+            return Ok(());
+        }
+        let parsed = (|| {
+            let level = *k.get(1)? as usize;
+            let index = u64_at(k, 2)?;
+            let value: [u8; 32] = v.try_into().ok()?;
+            Some((level, index, fr_from_be32(&value)?))
+        })();
+        match parsed {
+            Some((level, index, value))
+                if level <= DEPTH && index == levels[level].len() as u64 && k.len() == 10 =>
+            {
+                levels[level].push(value)
+            }
+            _ => bad = Some(format!("malformed {} tree node", tree.name())),
+        }
+        Ok(())
+    })?;
+    if let Some(reason) = bad {
+        return Err(corrupt(None, reason));
+    }
+    MerkleTree::from_levels(levels).map_err(|e| corrupt(None, format!("{} tree: {e}", tree.name())))
+}
+
+impl<S: Store> Ledger<S> {
+    /// Opens the ledger in `store`, signing checkpoints with `key`. A new store starts an
+    /// empty ledger. Data altered outside medproof is reported as [`LedgerError::Corrupt`].
+    pub fn open(store: S, key: SigningKey, clock: Arc<dyn Clock>) -> Result<Self, LedgerError> {
+        let head = match store.get(Cf::Meta, Head::KEY)? {
+            Some(v) => Head::decode(&v).ok_or_else(|| corrupt(None, "malformed chain head"))?,
+            None => {
+                if store.last(Cf::Entries)?.is_some() {
+                    return Err(corrupt(None, "entries exist but the chain head is missing"));
+                }
+                Head::default()
+            }
+        };
+        let mut keys = HashMap::new();
+        let mut bad = false;
+        store.scan(Cf::Keys, &mut |k, v| {
+            match (
+                <[u8; 32]>::try_from(k),
+                v.first().map(|r| Role::from_u8(*r)),
+            ) {
+                (Ok(pk), Some(Ok(role))) => {
+                    keys.insert(pk, role);
+                }
+                _ => bad = true,
+            }
+            Ok(())
+        })?;
+        let mut consent_meta = Vec::new();
+        store.scan(Cf::Consents, &mut |k, v| {
+            if u64_at(k, 0) != Some(consent_meta.len() as u64) || v.len() != 33 {
+                bad = true;
+            } else {
+                let granter: [u8; 32] = v[..32].try_into().unwrap_or([0; 32]);
+                consent_meta.push(ConsentMeta {
+                    granter,
+                    revoked: v[32] == 1,
+                });
+            }
+            Ok(())
+        })?;
+        let mut checkpoints = Vec::new();
+        store.scan(Cf::Checkpoints, &mut |k, v| {
+            match (u64_at(k, 0), u64_at(v, 0), u64_at(v, 8)) {
+                (Some(n), Some(seq), Some(sup)) if n == checkpoints.len() as u64 => checkpoints
+                    .push(CheckpointMeta {
+                        seq,
+                        superseded_at: (sup != u64::MAX).then_some(sup),
+                    }),
+                _ => bad = true,
+            }
+            Ok(())
+        })?;
+        if bad {
+            return Err(corrupt(None, "malformed key, consent or checkpoint index"));
+        }
+        let records = load_tree(&store, TreeId::Records)?;
+        let consents = load_tree(&store, TreeId::Consents)?;
+        if consents.len() != consent_meta.len() as u64 {
+            return Err(corrupt(None, "consents tree and consent index disagree"));
+        }
+        let ledger = Self {
+            store,
+            key,
+            clock,
+            head,
+            records,
+            consents,
+            keys,
+            consent_meta,
+            checkpoints,
+            poisoned: false,
+        };
+        ledger.quick_check()?;
+        Ok(ledger)
+    }
+
+    /// Cheap consistency checks at open: the last entry hashes to the stored head, is
+    /// the latest checkpoint, is signed by this ledger, and vouches for the stored trees.
+    fn quick_check(&self) -> Result<(), LedgerError> {
+        let last = self.store.last(Cf::Entries)?;
+        let Some((k, v)) = last else {
+            if self.head.next_seq != 0 || !self.checkpoints.is_empty() {
+                return Err(corrupt(Some(0), "entries are missing"));
+            }
+            return Ok(());
+        };
+        let seq = u64_at(&k, 0).ok_or_else(|| corrupt(None, "malformed entry key"))?;
+        if seq + 1 != self.head.next_seq {
+            return Err(corrupt(
+                Some(seq),
+                format!(
+                    "last entry is {seq}, the chain head says {}",
+                    self.head.next_seq.wrapping_sub(1)
+                ),
+            ));
+        }
+        let entry = Entry::decode(&v)
+            .map_err(|e| corrupt(Some(seq), format!("entry does not decode: {e}")))?;
+        if entry.seq != seq || entry.hash() != self.head.hash {
+            return Err(corrupt(
+                Some(seq),
+                "the last entry does not hash to the chain head",
+            ));
+        }
+        let cp = entry
+            .checkpoint()
+            .ok_or_else(|| corrupt(Some(seq), "the last entry is not a checkpoint"))?;
+        if self.checkpoints.last().map(|c| c.seq) != Some(seq) {
+            return Err(corrupt(
+                Some(seq),
+                "the checkpoint index does not end at the last entry",
+            ));
+        }
+        cp.verify(&self.public_key()).map_err(|_| {
+            corrupt(
+                Some(seq),
+                "the last checkpoint is not signed by this ledger's key",
+            )
+        })?;
+        if cp.records_root != self.records.root() || cp.consents_root != self.consents.root() {
+            return Err(corrupt(
+                Some(seq),
+                "the stored trees do not match the last checkpoint",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The ledger's public key (what verifiers trust).
+    pub fn public_key(&self) -> VerifyingKey {
+        self.key.verifying_key()
+    }
+
+    /// The store (for tests and tools).
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Gives the store back.
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> u64 {
+        self.head.next_seq
+    }
+
+    /// Whether the ledger has no entry.
+    pub fn is_empty(&self) -> bool {
+        self.head.next_seq == 0
+    }
+
+    /// SHA-256 of the last entry (zeros when empty).
+    pub fn chain_head(&self) -> [u8; 32] {
+        self.head.hash
+    }
+
+    /// The records tree.
+    pub fn records(&self) -> &MerkleTree {
+        &self.records
+    }
+
+    /// The consents tree.
+    pub fn consents(&self) -> &MerkleTree {
+        &self.consents
+    }
+
+    /// The role `key` is registered for.
+    pub fn role_of(&self, key: &[u8; 32]) -> Option<Role> {
+        self.keys.get(key).copied()
+    }
+
+    /// The entry at `seq`.
+    pub fn entry(&self, seq: u64) -> Result<Option<Entry>, LedgerError> {
+        match self.store.get(Cf::Entries, &seq_key(seq))? {
+            Some(v) => Entry::decode(&v)
+                .map(Some)
+                .map_err(|e| corrupt(Some(seq), format!("entry does not decode: {e}"))),
+            None => Ok(None),
+        }
+    }
+
+    fn checkpoint_info(&self, number: usize) -> Result<Option<CheckpointInfo>, LedgerError> {
+        let Some(meta) = self.checkpoints.get(number) else {
+            return Ok(None);
+        };
+        let entry = self
+            .entry(meta.seq)?
+            .ok_or_else(|| corrupt(Some(meta.seq), "checkpoint entry is missing"))?;
+        let checkpoint = entry.checkpoint().ok_or_else(|| {
+            corrupt(
+                Some(meta.seq),
+                "indexed checkpoint is not a checkpoint entry",
+            )
+        })?;
+        Ok(Some(CheckpointInfo {
+            checkpoint,
+            number: number as u64,
+            superseded_at: meta.superseded_at,
+        }))
+    }
+
+    /// The latest checkpoint.
+    pub fn latest_checkpoint(&self) -> Result<Option<CheckpointInfo>, LedgerError> {
+        match self.checkpoints.len() {
+            0 => Ok(None),
+            n => self.checkpoint_info(n - 1),
+        }
+    }
+
+    /// The checkpoint whose entry is at `seq`, if that entry is a checkpoint.
+    pub fn checkpoint_at(&self, seq: u64) -> Result<Option<CheckpointInfo>, LedgerError> {
+        match self.checkpoints.binary_search_by_key(&seq, |c| c.seq) {
+            Ok(n) => self.checkpoint_info(n),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Every checkpoint's `(seq, superseded_at)`, oldest first.
+    pub fn checkpoint_history(&self) -> Vec<(u64, Option<u64>)> {
+        self.checkpoints
+            .iter()
+            .map(|c| (c.seq, c.superseded_at))
+            .collect()
+    }
+
+    /// Where `commitment` is: its tree, leaf index and (for records and consents) path.
+    pub fn locate(
+        &self,
+        commitment: &Fr,
+    ) -> Result<Option<(TreeId, u64, Option<MerklePath>)>, LedgerError> {
+        let Some(v) = self.store.get(Cf::Leaves, &fr_to_be32(commitment))? else {
+            return Ok(None);
+        };
+        let (tree, index) = match (v.first().and_then(|t| TreeId::from_u8(*t)), u64_at(&v, 1)) {
+            (Some(t), Some(i)) => (t, i),
+            _ => return Err(corrupt(None, "malformed leaf index")),
+        };
+        let path = match tree {
+            TreeId::Records => Some(self.records.path(index)),
+            TreeId::Consents => Some(self.consents.path(index)),
+            TreeId::Policies => None,
+        }
+        .transpose()
+        .map_err(|e| corrupt(None, format!("leaf index points outside the tree: {e}")))?;
+        Ok(Some((tree, index, path)))
+    }
+
+    /// Appends one submission.
+    pub fn append_one(&mut self, submission: Submission) -> Result<Receipt, LedgerError> {
+        self.append(std::slice::from_ref(&submission))
+    }
+
+    /// Appends a batch: all are validated first, and either all land, followed by one
+    /// signed checkpoint, in one synced write, or none does.
+    pub fn append(&mut self, batch: &[Submission]) -> Result<Receipt, LedgerError> {
+        if self.poisoned {
+            return Err(LedgerError::Poisoned);
+        }
+        if batch.is_empty() {
+            return Err(LedgerError::EmptyBatch);
+        }
+        self.validate(batch)?;
+        let mut ws = WriteSet::default();
+        let result = self.apply(batch, &mut ws);
+        let receipt = match result {
+            Ok(r) => r,
+            Err(e) => {
+                self.poisoned = true;
+                return Err(e);
+            }
+        };
+        if let Err(e) = self.store.write(ws, true) {
+            self.poisoned = true;
+            return Err(e.into());
+        }
+        Ok(receipt)
+    }
+
+    fn require(&self, role: Option<Role>, needed: Role) -> Result<(), Refusal> {
+        match role {
+            None => Err(Refusal::UnknownKey),
+            Some(r) if r == needed => Ok(()),
+            Some(r) => Err(Refusal::WrongRole {
+                needed: needed.name(),
+                found: r.name(),
+            }),
+        }
+    }
+
+    /// Checks every submission against the current state and those before it in the batch.
+    fn validate(&self, batch: &[Submission]) -> Result<(), LedgerError> {
+        let mut new_keys: HashMap<[u8; 32], Role> = HashMap::new();
+        let mut new_commitments: HashSet<[u8; 32]> = HashSet::new();
+        let mut seen: HashSet<[u8; 32]> = HashSet::new();
+        let mut new_consents: Vec<[u8; 32]> = Vec::new();
+        let mut revoked: HashSet<u64> = HashSet::new();
+        let (mut records, mut consents) = (self.records.len(), self.consents.len());
+        // Signatures are independent of each other and of the state: check them all in
+        // parallel first.
+        let checked: Vec<(bool, [u8; 32])> = {
+            use rayon::prelude::*;
+            batch
+                .par_iter()
+                .map(|s| (s.signature_ok(), s.replay_id()))
+                .collect()
+        };
+        for (index, (s, (signature_ok, id))) in batch.iter().zip(checked).enumerate() {
+            let refuse = |reason| LedgerError::Refused { index, reason };
+            if !signature_ok {
+                return Err(refuse(Refusal::BadSignature));
+            }
+            if !seen.insert(id) || self.store.get(Cf::Seen, &id)?.is_some() {
+                return Err(refuse(Refusal::Replay));
+            }
+            let role = new_keys
+                .get(&s.signer)
+                .or(self.keys.get(&s.signer))
+                .copied();
+            let mut unique = |c: &Fr| -> Result<(), LedgerError> {
+                let k = fr_to_be32(c);
+                if !new_commitments.insert(k) || self.store.get(Cf::Leaves, &k)?.is_some() {
+                    return Err(refuse(Refusal::DuplicateCommitment));
+                }
+                Ok(())
+            };
+            match &s.action {
+                Action::RegisterKey { role: r } => {
+                    if role.is_some() {
+                        return Err(refuse(Refusal::AlreadyRegistered));
+                    }
+                    new_keys.insert(s.signer, *r);
+                }
+                Action::CommitRecord { commitment } => {
+                    self.require(role, Role::Provider).map_err(refuse)?;
+                    unique(commitment)?;
+                    records += 1;
+                    if records > 1 << DEPTH {
+                        return Err(refuse(Refusal::TreeFull("records")));
+                    }
+                }
+                Action::GrantConsent { commitment } => {
+                    self.require(role, Role::Patient).map_err(refuse)?;
+                    unique(commitment)?;
+                    new_consents.push(s.signer);
+                    consents += 1;
+                    if consents > 1 << DEPTH {
+                        return Err(refuse(Refusal::TreeFull("consents")));
+                    }
+                }
+                Action::RevokeConsent { consent_index } => {
+                    self.require(role, Role::Patient).map_err(refuse)?;
+                    let i = *consent_index;
+                    let known = self.consent_meta.len() as u64;
+                    let (granter, was_revoked) = if i < known {
+                        let m = self.consent_meta[i as usize];
+                        (m.granter, m.revoked)
+                    } else {
+                        match usize::try_from(i - known)
+                            .ok()
+                            .and_then(|j| new_consents.get(j))
+                        {
+                            Some(g) => (*g, false),
+                            None => return Err(refuse(Refusal::NoSuchConsent(i))),
+                        }
+                    };
+                    if granter != s.signer {
+                        return Err(refuse(Refusal::NotGranter(i)));
+                    }
+                    if was_revoked || !revoked.insert(i) {
+                        return Err(refuse(Refusal::AlreadyRevoked(i)));
+                    }
+                }
+                Action::PublishPolicy { commitment } => {
+                    self.require(role, Role::Insurer).map_err(refuse)?;
+                    unique(commitment)?;
+                }
+                Action::LogAccess { bundle } => {
+                    self.require(role, Role::Provider).map_err(refuse)?;
+                    let text = std::str::from_utf8(bundle)
+                        .map_err(|_| refuse(Refusal::BadBundle("not UTF-8".into())))?;
+                    ProofBundle::from_json(text)
+                        .map_err(|e| refuse(Refusal::BadBundle(e.to_string())))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Turns a validated batch into entries and writes; updates memory.
+    fn apply(&mut self, batch: &[Submission], ws: &mut WriteSet) -> Result<Receipt, LedgerError> {
+        let time = self.clock.now().max(self.head.last_time);
+        let mut head = self.head;
+        let mut seqs = Vec::with_capacity(batch.len());
+        let mut leaf_indices = Vec::with_capacity(batch.len());
+        let push_entry = |head: &mut Head, body: Body, ws: &mut WriteSet| -> u64 {
+            let entry = Entry {
+                seq: head.next_seq,
+                time,
+                prev: head.hash,
+                body,
+            };
+            let bytes = entry.encode();
+            head.hash = Sha256::digest(&bytes).into();
+            ws.put(Cf::Entries, seq_key(entry.seq), bytes);
+            head.next_seq += 1;
+            head.last_time = time;
+            entry.seq
+        };
+        let tree_err = |e| corrupt(None, format!("tree update failed: {e}"));
+        for s in batch {
+            let seq = push_entry(&mut head, Body::Submission(s.clone()), ws);
+            seqs.push(seq);
+            ws.put(Cf::Seen, s.replay_id(), seq_key(seq));
+            let leaf = match &s.action {
+                Action::RegisterKey { role } => {
+                    self.keys.insert(s.signer, *role);
+                    let mut v = vec![*role as u8];
+                    v.extend_from_slice(&seq.to_be_bytes());
+                    ws.put(Cf::Keys, s.signer, v);
+                    None
+                }
+                Action::CommitRecord { commitment } => {
+                    let i = self.records.push(*commitment).map_err(tree_err)?;
+                    ws.put(
+                        Cf::Leaves,
+                        fr_to_be32(commitment),
+                        leaf_value(TreeId::Records, i),
+                    );
+                    Some(i)
+                }
+                Action::GrantConsent { commitment } => {
+                    let i = self.consents.push(*commitment).map_err(tree_err)?;
+                    ws.put(
+                        Cf::Leaves,
+                        fr_to_be32(commitment),
+                        leaf_value(TreeId::Consents, i),
+                    );
+                    self.consent_meta.push(ConsentMeta {
+                        granter: s.signer,
+                        revoked: false,
+                    });
+                    ws.put(Cf::Consents, seq_key(i), consent_value(&s.signer, false));
+                    Some(i)
+                }
+                Action::RevokeConsent { consent_index } => {
+                    self.consents
+                        .set(*consent_index, Fr::from(0u64))
+                        .map_err(tree_err)?;
+                    let m = &mut self.consent_meta[*consent_index as usize];
+                    m.revoked = true;
+                    ws.put(
+                        Cf::Consents,
+                        seq_key(*consent_index),
+                        consent_value(&m.granter, true),
+                    );
+                    Some(*consent_index)
+                }
+                Action::PublishPolicy { commitment } => {
+                    let i = head.policies;
+                    head.policies += 1;
+                    ws.put(
+                        Cf::Leaves,
+                        fr_to_be32(commitment),
+                        leaf_value(TreeId::Policies, i),
+                    );
+                    Some(i)
+                }
+                Action::LogAccess { .. } => None,
+            };
+            leaf_indices.push(leaf);
+        }
+        // The checkpoint vouches for everything before it.
+        let (records_root, consents_root) = (self.records.root(), self.consents.root());
+        let cp_seq = head.next_seq;
+        let signature = self
+            .key
+            .sign(&Checkpoint::signing_bytes(
+                cp_seq,
+                &head.hash,
+                &records_root,
+                &consents_root,
+                time,
+            ))
+            .to_bytes();
+        let chain_head = head.hash;
+        push_entry(
+            &mut head,
+            Body::Checkpoint {
+                records_root,
+                consents_root,
+                signature,
+            },
+            ws,
+        );
+        let number = self.checkpoints.len() as u64;
+        if let Some(prev) = self.checkpoints.last_mut() {
+            prev.superseded_at = Some(time);
+            ws.put(
+                Cf::Checkpoints,
+                seq_key(number - 1),
+                checkpoint_value(prev.seq, Some(time)),
+            );
+        }
+        self.checkpoints.push(CheckpointMeta {
+            seq: cp_seq,
+            superseded_at: None,
+        });
+        ws.put(
+            Cf::Checkpoints,
+            seq_key(number),
+            checkpoint_value(cp_seq, None),
+        );
+        for (tree, t) in [
+            (TreeId::Records, &mut self.records),
+            (TreeId::Consents, &mut self.consents),
+        ] {
+            for NodeWrite {
+                level,
+                index,
+                value,
+            } in t.take_writes()
+            {
+                ws.put(Cf::Nodes, node_key(tree, level, index), fr_to_be32(&value));
+            }
+        }
+        ws.put(Cf::Meta, Head::KEY, head.encode());
+        self.head = head;
+        Ok(Receipt {
+            seqs,
+            leaf_indices,
+            checkpoint: Checkpoint {
+                seq: cp_seq,
+                chain_head,
+                records_root,
+                consents_root,
+                time,
+                signature,
+            },
+        })
+    }
+}
+
+fn leaf_value(tree: TreeId, index: u64) -> Vec<u8> {
+    let mut v = vec![tree as u8];
+    v.extend_from_slice(&index.to_be_bytes());
+    v
+}
+
+fn consent_value(granter: &[u8; 32], revoked: bool) -> Vec<u8> {
+    let mut v = granter.to_vec();
+    v.push(u8::from(revoked));
+    v
+}
+
+fn checkpoint_value(seq: u64, superseded_at: Option<u64>) -> Vec<u8> {
+    let mut v = seq.to_be_bytes().to_vec();
+    v.extend_from_slice(&superseded_at.unwrap_or(u64::MAX).to_be_bytes());
+    v
+}

@@ -1,0 +1,473 @@
+//! The ledger's contract: both backends agree, bad submissions change nothing,
+//! revocation empties a leaf, checkpoints keep their history, and a store altered
+//! outside medproof is caught by `verify` (naming the seq) and at open.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use ed25519_dalek::SigningKey;
+use medproof_ledger::ledger::Refusal;
+use medproof_ledger::store::Cf;
+use medproof_ledger::verify::verify;
+use medproof_ledger::{
+    Action, Clock, Ledger, LedgerError, MemStore, RocksStore, Role, Store, Submission,
+};
+use medproof_verifier::Fr;
+
+#[derive(Debug)]
+struct ManualClock(AtomicU64);
+
+impl Clock for ManualClock {
+    fn now(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+fn clock(t: u64) -> Arc<ManualClock> {
+    Arc::new(ManualClock(AtomicU64::new(t)))
+}
+
+fn ledger_key() -> SigningKey {
+    SigningKey::from_bytes(&[42u8; 32])
+}
+
+struct Actors {
+    provider: SigningKey,
+    patient: SigningKey,
+    other_patient: SigningKey,
+    insurer: SigningKey,
+}
+
+fn actors() -> Actors {
+    Actors {
+        provider: SigningKey::from_bytes(&[1u8; 32]),
+        patient: SigningKey::from_bytes(&[2u8; 32]),
+        other_patient: SigningKey::from_bytes(&[3u8; 32]),
+        insurer: SigningKey::from_bytes(&[4u8; 32]),
+    }
+}
+
+fn sub(action: Action, key: &SigningKey, n: u8) -> Submission {
+    Submission::sign_with_nonce(action, key, [n; 16])
+}
+
+/// A fixed script of operations, deterministic (fixed nonces and clock).
+fn script<S: Store>(l: &mut Ledger<S>, c: &ManualClock, a: &Actors) {
+    let reg = |k: &SigningKey, role, n| sub(Action::RegisterKey { role }, k, n);
+    l.append(&[
+        reg(&a.provider, Role::Provider, 1),
+        reg(&a.patient, Role::Patient, 2),
+        reg(&a.other_patient, Role::Patient, 3),
+        reg(&a.insurer, Role::Insurer, 4),
+    ])
+    .unwrap();
+    c.0.fetch_add(10, Ordering::SeqCst);
+    for i in 0..5u64 {
+        l.append_one(sub(
+            Action::CommitRecord {
+                commitment: Fr::from(100 + i),
+            },
+            &a.provider,
+            10 + i as u8,
+        ))
+        .unwrap();
+    }
+    c.0.fetch_add(10, Ordering::SeqCst);
+    l.append(&[
+        sub(
+            Action::GrantConsent {
+                commitment: Fr::from(200u64),
+            },
+            &a.patient,
+            20,
+        ),
+        sub(
+            Action::GrantConsent {
+                commitment: Fr::from(201u64),
+            },
+            &a.other_patient,
+            21,
+        ),
+        sub(
+            Action::PublishPolicy {
+                commitment: Fr::from(300u64),
+            },
+            &a.insurer,
+            22,
+        ),
+    ])
+    .unwrap();
+    c.0.fetch_add(10, Ordering::SeqCst);
+    l.append_one(sub(
+        Action::RevokeConsent { consent_index: 0 },
+        &a.patient,
+        30,
+    ))
+    .unwrap();
+}
+
+fn state<S: Store>(l: &Ledger<S>) -> (u64, [u8; 32], Fr, Fr) {
+    (
+        l.len(),
+        l.chain_head(),
+        l.records().root(),
+        l.consents().root(),
+    )
+}
+
+#[test]
+fn memory_and_rocksdb_agree_across_reopen() {
+    let a = actors();
+    let c = clock(1_700_000_000);
+    let mut mem = Ledger::open(MemStore::new(), ledger_key(), c.clone()).unwrap();
+    script(&mut mem, &c, &a);
+
+    let dir = tempfile::tempdir().unwrap();
+    let c2 = clock(1_700_000_000);
+    let mut rocks = Ledger::open(
+        RocksStore::open(dir.path()).unwrap(),
+        ledger_key(),
+        c2.clone(),
+    )
+    .unwrap();
+    script(&mut rocks, &c2, &a);
+    assert_eq!(state(&mem), state(&rocks));
+    let before = state(&rocks);
+    drop(rocks);
+
+    let rocks = Ledger::open(
+        RocksStore::open(dir.path()).unwrap(),
+        ledger_key(),
+        c2.clone(),
+    )
+    .unwrap();
+    assert_eq!(state(&rocks), before);
+    let mem = Ledger::open(mem.into_store(), ledger_key(), c.clone()).unwrap();
+    assert_eq!(state(&mem), before);
+    assert_eq!(
+        verify(rocks.store(), &ledger_key().verifying_key())
+            .unwrap()
+            .entries,
+        before.0
+    );
+    assert_eq!(
+        verify(mem.store(), &ledger_key().verifying_key())
+            .unwrap()
+            .chain_head,
+        before.1
+    );
+
+    // The latest checkpoint vouches for the trees, and paths verify against it.
+    let cp = rocks.latest_checkpoint().unwrap().unwrap();
+    assert_eq!(cp.checkpoint.records_root, rocks.records().root());
+    assert!(cp.checkpoint.verify(&ledger_key().verifying_key()).is_ok());
+    let (tree, index, path) = rocks.locate(&Fr::from(103u64)).unwrap().unwrap();
+    assert_eq!((tree, index), (medproof_ledger::TreeId::Records, 3));
+    assert!(path
+        .unwrap()
+        .verify(cp.checkpoint.records_root, Fr::from(103u64)));
+}
+
+#[test]
+fn refused_submissions_change_nothing() {
+    let a = actors();
+    let c = clock(1_700_000_000);
+    let mut l = Ledger::open(MemStore::new(), ledger_key(), c.clone()).unwrap();
+    script(&mut l, &c, &a);
+    let before = state(&l);
+    let refused = |l: &mut Ledger<MemStore>, s: Submission| match l.append_one(s) {
+        Err(LedgerError::Refused { reason, .. }) => reason,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+
+    // Wrong key: signed by the patient, claiming the provider's key.
+    let mut wrong_key = sub(
+        Action::CommitRecord {
+            commitment: Fr::from(900u64),
+        },
+        &a.patient,
+        90,
+    );
+    wrong_key.signer = a.provider.verifying_key().to_bytes();
+    assert_eq!(refused(&mut l, wrong_key), Refusal::BadSignature);
+    // Wrong payload: the commitment changed after signing.
+    let mut wrong_payload = sub(
+        Action::CommitRecord {
+            commitment: Fr::from(901u64),
+        },
+        &a.provider,
+        91,
+    );
+    wrong_payload.action = Action::CommitRecord {
+        commitment: Fr::from(902u64),
+    };
+    assert_eq!(refused(&mut l, wrong_payload), Refusal::BadSignature);
+    // Replay of an accepted submission.
+    assert_eq!(
+        refused(
+            &mut l,
+            sub(
+                Action::CommitRecord {
+                    commitment: Fr::from(100u64)
+                },
+                &a.provider,
+                10
+            )
+        ),
+        Refusal::Replay
+    );
+    // Revocation by someone who did not grant it.
+    assert_eq!(
+        refused(
+            &mut l,
+            sub(Action::RevokeConsent { consent_index: 1 }, &a.patient, 92)
+        ),
+        Refusal::NotGranter(1)
+    );
+    // Revoking twice, a consent that does not exist.
+    assert_eq!(
+        refused(
+            &mut l,
+            sub(Action::RevokeConsent { consent_index: 0 }, &a.patient, 93)
+        ),
+        Refusal::AlreadyRevoked(0)
+    );
+    assert_eq!(
+        refused(
+            &mut l,
+            sub(Action::RevokeConsent { consent_index: 9 }, &a.patient, 94)
+        ),
+        Refusal::NoSuchConsent(9)
+    );
+    // Unknown key, wrong role, duplicate commitment, junk access bundle.
+    let stranger = SigningKey::from_bytes(&[9u8; 32]);
+    assert_eq!(
+        refused(
+            &mut l,
+            sub(
+                Action::CommitRecord {
+                    commitment: Fr::from(903u64)
+                },
+                &stranger,
+                95
+            )
+        ),
+        Refusal::UnknownKey
+    );
+    assert!(matches!(
+        refused(
+            &mut l,
+            sub(
+                Action::CommitRecord {
+                    commitment: Fr::from(904u64)
+                },
+                &a.patient,
+                96
+            )
+        ),
+        Refusal::WrongRole { .. }
+    ));
+    assert_eq!(
+        refused(
+            &mut l,
+            sub(
+                Action::CommitRecord {
+                    commitment: Fr::from(100u64)
+                },
+                &a.provider,
+                97
+            )
+        ),
+        Refusal::DuplicateCommitment
+    );
+    assert!(matches!(
+        refused(
+            &mut l,
+            sub(
+                Action::LogAccess {
+                    bundle: b"not a bundle".to_vec()
+                },
+                &a.provider,
+                98
+            )
+        ),
+        Refusal::BadBundle(_)
+    ));
+    // A batch with one bad submission lands nothing, and names it.
+    let batch = [
+        sub(
+            Action::CommitRecord {
+                commitment: Fr::from(905u64),
+            },
+            &a.provider,
+            99,
+        ),
+        sub(
+            Action::CommitRecord {
+                commitment: Fr::from(906u64),
+            },
+            &stranger,
+            100,
+        ),
+    ];
+    assert!(matches!(
+        l.append(&batch),
+        Err(LedgerError::Refused {
+            index: 1,
+            reason: Refusal::UnknownKey
+        })
+    ));
+    assert!(matches!(l.append(&[]), Err(LedgerError::EmptyBatch)));
+    assert_eq!(state(&l), before);
+    assert!(verify(l.store(), &ledger_key().verifying_key()).is_ok());
+}
+
+#[test]
+fn revocation_empties_the_leaf_and_checkpoints_keep_history() {
+    let a = actors();
+    let c = clock(1_700_000_000);
+    let mut l = Ledger::open(MemStore::new(), ledger_key(), c.clone()).unwrap();
+    script(&mut l, &c, &a);
+    // Consent 0 was revoked: its leaf is empty and its old path no longer proves it.
+    assert_eq!(l.consents().leaf(0), Some(Fr::from(0u64)));
+    let (_, _, path) = l.locate(&Fr::from(200u64)).unwrap().unwrap();
+    assert!(!path.unwrap().verify(l.consents().root(), Fr::from(200u64)));
+    let (_, _, path) = l.locate(&Fr::from(201u64)).unwrap().unwrap();
+    assert!(path.unwrap().verify(l.consents().root(), Fr::from(201u64)));
+
+    // One checkpoint per append; each superseded at the time of the next.
+    let history = l.checkpoint_history();
+    assert_eq!(history.len(), 8);
+    assert_eq!(history.last().unwrap().1, None);
+    for w in history.windows(2) {
+        let next = l.checkpoint_at(w[1].0).unwrap().unwrap();
+        assert_eq!(w[0].1, Some(next.checkpoint.time));
+    }
+    let first = l.checkpoint_at(history[0].0).unwrap().unwrap();
+    assert_eq!(first.superseded_at, Some(1_700_000_010));
+    assert!(
+        l.checkpoint_at(0).unwrap().is_none(),
+        "seq 0 is not a checkpoint"
+    );
+}
+
+fn rocks_ledger() -> (tempfile::TempDir, Vec<u64>) {
+    let a = actors();
+    let dir = tempfile::tempdir().unwrap();
+    let c = clock(1_700_000_000);
+    let mut l = Ledger::open(
+        RocksStore::open(dir.path()).unwrap(),
+        ledger_key(),
+        c.clone(),
+    )
+    .unwrap();
+    script(&mut l, &c, &a);
+    let seqs = (0..l.len()).collect();
+    (dir, seqs)
+}
+
+fn verify_dir(
+    dir: &std::path::Path,
+) -> Result<medproof_ledger::verify::VerifyReport, medproof_ledger::verify::VerifyFailure> {
+    verify(
+        &RocksStore::open(dir).unwrap(),
+        &ledger_key().verifying_key(),
+    )
+}
+
+#[test]
+fn tampering_is_detected_with_the_seq_named() {
+    // Altering one byte of a stored entry, at several places in it.
+    for (seq, byte) in [
+        (5u64, 60usize),
+        (6, 20),
+        (9, 50),
+        (12, 10),
+        (10, 12),
+        (15, 30),
+    ] {
+        let (dir, _) = rocks_ledger();
+        let store = RocksStore::open(dir.path()).unwrap();
+        let mut bytes = store.get(Cf::Entries, &seq.to_be_bytes()).unwrap().unwrap();
+        let at = byte % bytes.len();
+        bytes[at] ^= 0x01;
+        store
+            .raw_put(Cf::Entries, &seq.to_be_bytes(), &bytes)
+            .unwrap();
+        drop(store);
+        let err = verify_dir(dir.path()).unwrap_err();
+        assert_eq!(err.seq, Some(seq), "altered byte {byte} of {seq}: {err}");
+    }
+    // Deleting an entry.
+    let (dir, _) = rocks_ledger();
+    RocksStore::open(dir.path())
+        .unwrap()
+        .raw_delete(Cf::Entries, &7u64.to_be_bytes())
+        .unwrap();
+    let err = verify_dir(dir.path()).unwrap_err();
+    assert_eq!(err.seq, Some(7), "{err}");
+    assert!(err.reason.contains("missing"), "{err}");
+    // Swapping two entries.
+    let (dir, _) = rocks_ledger();
+    let store = RocksStore::open(dir.path()).unwrap();
+    let e3 = store
+        .get(Cf::Entries, &3u64.to_be_bytes())
+        .unwrap()
+        .unwrap();
+    let e8 = store
+        .get(Cf::Entries, &8u64.to_be_bytes())
+        .unwrap()
+        .unwrap();
+    store
+        .raw_put(Cf::Entries, &3u64.to_be_bytes(), &e8)
+        .unwrap();
+    store
+        .raw_put(Cf::Entries, &8u64.to_be_bytes(), &e3)
+        .unwrap();
+    drop(store);
+    let err = verify_dir(dir.path()).unwrap_err();
+    assert_eq!(err.seq, Some(3), "{err}");
+}
+
+#[test]
+fn opening_an_altered_store_reports_it() {
+    let (dir, seqs) = rocks_ledger();
+    let last = *seqs.last().unwrap();
+    // Alter the last entry (a checkpoint): the quick check at open catches it.
+    let store = RocksStore::open(dir.path()).unwrap();
+    let mut bytes = store
+        .get(Cf::Entries, &last.to_be_bytes())
+        .unwrap()
+        .unwrap();
+    let n = bytes.len();
+    bytes[n - 70] ^= 1;
+    store
+        .raw_put(Cf::Entries, &last.to_be_bytes(), &bytes)
+        .unwrap();
+    let err = Ledger::open(store, ledger_key(), clock(0)).unwrap_err();
+    assert!(
+        matches!(err, LedgerError::Corrupt { seq: Some(s), .. } if s == last),
+        "{err}"
+    );
+
+    // A tree node altered: the trees no longer match the last checkpoint.
+    let (dir, _) = rocks_ledger();
+    let store = RocksStore::open(dir.path()).unwrap();
+    let mut key = vec![0u8, 32];
+    key.extend_from_slice(&0u64.to_be_bytes());
+    store.raw_put(Cf::Nodes, &key, &[7u8; 32]).unwrap();
+    let err = Ledger::open(store, ledger_key(), clock(0)).unwrap_err();
+    assert!(matches!(err, LedgerError::Corrupt { .. }), "{err}");
+
+    // Opened with another ledger key: its checkpoints are not ours.
+    let (dir, _) = rocks_ledger();
+    let err = Ledger::open(
+        RocksStore::open(dir.path()).unwrap(),
+        SigningKey::from_bytes(&[1u8; 32]),
+        clock(0),
+    )
+    .unwrap_err();
+    assert!(matches!(err, LedgerError::Corrupt { .. }), "{err}");
+}
