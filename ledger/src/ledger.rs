@@ -697,6 +697,10 @@ impl<S: Store> Ledger<S> {
             entry.seq
         };
         let tree_err = |e| corrupt(None, format!("tree update failed: {e}"));
+        // New leaves are appended to the trees together, so that they share the hashing
+        // of their upper levels.
+        let mut new_records: Vec<Fr> = Vec::new();
+        let mut new_consents: Vec<Fr> = Vec::new();
         for s in batch {
             let seq = push_entry(&mut head, Body::Submission(s.clone()), ws);
             seqs.push(seq);
@@ -710,7 +714,8 @@ impl<S: Store> Ledger<S> {
                     None
                 }
                 Action::CommitRecord { commitment } => {
-                    let i = self.records.push(*commitment).map_err(tree_err)?;
+                    let i = self.records.len() + new_records.len() as u64;
+                    new_records.push(*commitment);
                     ws.put(
                         Cf::Leaves,
                         fr_to_be32(commitment),
@@ -719,7 +724,8 @@ impl<S: Store> Ledger<S> {
                     Some(i)
                 }
                 Action::GrantConsent { commitment } => {
-                    let i = self.consents.push(*commitment).map_err(tree_err)?;
+                    let i = self.consents.len() + new_consents.len() as u64;
+                    new_consents.push(*commitment);
                     ws.put(
                         Cf::Leaves,
                         fr_to_be32(commitment),
@@ -733,6 +739,10 @@ impl<S: Store> Ledger<S> {
                     Some(i)
                 }
                 Action::RevokeConsent { consent_index } => {
+                    // The consent may have been granted earlier in this batch.
+                    self.consents
+                        .extend(&std::mem::take(&mut new_consents))
+                        .map_err(tree_err)?;
                     self.consents
                         .set(*consent_index, Fr::from(0u64))
                         .map_err(tree_err)?;
@@ -759,6 +769,8 @@ impl<S: Store> Ledger<S> {
             };
             leaf_indices.push(leaf);
         }
+        self.records.extend(&new_records).map_err(tree_err)?;
+        self.consents.extend(&new_consents).map_err(tree_err)?;
         // The checkpoint vouches for everything before it.
         let (records_root, consents_root) = (self.records.root(), self.consents.root());
         let cp_seq = head.next_seq;

@@ -61,8 +61,14 @@ pub enum OpenError {
 /// Opens (creating on first start) the ledger in `data_dir`: RocksDB in
 /// `data_dir/ledger`, the signing key in `data_dir/ledger.key`.
 pub fn open_dir(data_dir: &Path, clock: Arc<dyn Clock>) -> Result<Ledger<RocksStore>, OpenError> {
-    let (key, _) = keyfile::load_or_create(&key_path(data_dir))?;
     let path = db_dir(data_dir);
+    // A key is created only with a new ledger: a ledger whose key is gone stays closed
+    // rather than being re-keyed.
+    let key = if path.exists() {
+        keyfile::load(&key_path(data_dir))?
+    } else {
+        keyfile::load_or_create(&key_path(data_dir))?.0
+    };
     let store = RocksStore::open(&path).map_err(|source| OpenError::Store { path, source })?;
     Ok(Ledger::open(store, key, clock)?)
 }

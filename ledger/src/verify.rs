@@ -59,10 +59,24 @@ struct Replay {
     policies: u64,
     records: MerkleTree,
     consents: MerkleTree,
+    /// Leaves not yet in the trees: appended together at the next checkpoint (or before
+    /// a revocation), so that they share the hashing of their upper levels.
+    new_records: Vec<Fr>,
+    new_consents: Vec<Fr>,
     checkpoints: Vec<(u64, u64)>,
 }
 
 impl Replay {
+    fn flush(&mut self, seq: Option<u64>) -> Result<(), VerifyFailure> {
+        let records = std::mem::take(&mut self.new_records);
+        let consents = std::mem::take(&mut self.new_consents);
+        self.records
+            .extend(&records)
+            .and_then(|_| self.consents.extend(&consents))
+            .map(|_| ())
+            .map_err(|e| fail(seq, e.to_string()))
+    }
+
     fn step(
         &mut self,
         key: &[u8],
@@ -128,6 +142,7 @@ impl Replay {
                 let cp = entry
                     .checkpoint()
                     .ok_or_else(|| fail(seq, "not a checkpoint"))?;
+                self.flush(seq)?;
                 cp.verify(ledger_key).map_err(|_| {
                     fail(
                         seq,
@@ -173,6 +188,8 @@ impl Replay {
                         ))
                     }
                 };
+                let records_len = self.records.len() + self.new_records.len() as u64;
+                let consents_len = self.consents.len() + self.new_consents.len() as u64;
                 let mut unique = |c: &Fr, tree: TreeId, index: u64| -> Result<(), VerifyFailure> {
                     if self
                         .commitments
@@ -192,17 +209,13 @@ impl Replay {
                     }
                     Action::CommitRecord { commitment } => {
                         need(Role::Provider)?;
-                        unique(commitment, TreeId::Records, self.records.len())?;
-                        self.records
-                            .push(*commitment)
-                            .map_err(|e| fail(seq, e.to_string()))?;
+                        unique(commitment, TreeId::Records, records_len)?;
+                        self.new_records.push(*commitment);
                     }
                     Action::GrantConsent { commitment } => {
                         need(Role::Patient)?;
-                        unique(commitment, TreeId::Consents, self.consents.len())?;
-                        self.consents
-                            .push(*commitment)
-                            .map_err(|e| fail(seq, e.to_string()))?;
+                        unique(commitment, TreeId::Consents, consents_len)?;
+                        self.new_consents.push(*commitment);
                         self.consent_granters.push((s.signer, false));
                     }
                     Action::RevokeConsent { consent_index } => {
@@ -222,6 +235,7 @@ impl Replay {
                                 ))
                             }
                         }
+                        self.flush(seq)?;
                         self.consents
                             .set(i, Fr::from(0u64))
                             .map_err(|e| fail(seq, e.to_string()))?;
@@ -270,6 +284,7 @@ pub fn verify<S: Store>(
         return Err(e);
     }
     let last = r.next.checked_sub(1);
+    r.flush(last)?;
 
     // The chain head.
     match head {

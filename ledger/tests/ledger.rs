@@ -471,3 +471,69 @@ fn opening_an_altered_store_reports_it() {
     .unwrap_err();
     assert!(matches!(err, LedgerError::Corrupt { .. }), "{err}");
 }
+
+#[test]
+fn a_ledger_whose_key_is_gone_is_not_rekeyed() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = medproof_ledger::open_dir(dir.path(), Arc::new(medproof_ledger::SystemClock)).unwrap();
+    drop(l);
+    std::fs::remove_file(medproof_ledger::key_path(dir.path())).unwrap();
+    let err =
+        medproof_ledger::open_dir(dir.path(), Arc::new(medproof_ledger::SystemClock)).unwrap_err();
+    assert!(matches!(err, medproof_ledger::OpenError::Key(_)), "{err}");
+    assert!(!medproof_ledger::key_path(dir.path()).exists());
+}
+
+#[test]
+fn grant_and_revoke_in_one_batch() {
+    let a = actors();
+    let c = clock(1_700_000_000);
+    let mut l = Ledger::open(MemStore::new(), ledger_key(), c.clone()).unwrap();
+    script(&mut l, &c, &a);
+    let next = l.consents().len();
+    let receipt = l
+        .append(&[
+            sub(
+                Action::GrantConsent {
+                    commitment: Fr::from(210u64),
+                },
+                &a.patient,
+                40,
+            ),
+            sub(
+                Action::GrantConsent {
+                    commitment: Fr::from(211u64),
+                },
+                &a.patient,
+                41,
+            ),
+            sub(
+                Action::RevokeConsent {
+                    consent_index: next,
+                },
+                &a.patient,
+                42,
+            ),
+            sub(
+                Action::CommitRecord {
+                    commitment: Fr::from(110u64),
+                },
+                &a.provider,
+                43,
+            ),
+        ])
+        .unwrap();
+    assert_eq!(
+        receipt.leaf_indices,
+        vec![Some(next), Some(next + 1), Some(next), Some(5)]
+    );
+    assert_eq!(l.consents().leaf(next), Some(Fr::from(0u64)));
+    assert_eq!(l.consents().leaf(next + 1), Some(Fr::from(211u64)));
+    let mut naive = medproof_circuits::merkle::MerkleTree::new();
+    for i in 0..l.consents().len() {
+        naive.push(l.consents().leaf(i).unwrap()).unwrap();
+    }
+    assert_eq!(naive.root(), l.consents().root());
+    assert_eq!(receipt.checkpoint.consents_root, naive.root());
+    assert!(verify(l.store(), &ledger_key().verifying_key()).is_ok());
+}

@@ -1,10 +1,12 @@
 //! `medproof demo`: the whole record-inclusion story on synthetic data.
 //!
-//! It generates keys if the data dir has none, commits synthetic FHIR-like records to a
-//! records tree, proves inclusion for several of them in parallel, verifies the proofs
-//! one by one and as a batch, writes the bundles, and prints a summary with timings.
-//! Nothing here is real patient data; the synthetic resources never leave memory, only
-//! their commitments and the proof bundles are written.
+//! It generates keys if the data dir has none, registers a provider key and commits
+//! synthetic FHIR-like records to the ledger as signed entries, proves inclusion for
+//! several of them in parallel against the ledger's signed checkpoint, verifies the
+//! proofs one by one, as a batch and against the ledger's public key, writes the
+//! bundles, and prints a summary with timings. Nothing here is real patient data; the
+//! synthetic resources never leave memory, only their commitments and the proof bundles
+//! are written.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -98,7 +100,7 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
     );
     let pvk = PreparedVerifyingKey::new(keys.verifying_key.clone());
 
-    // A provider commits records: only commitments enter the tree.
+    // A provider's records: only their commitments will leave this function.
     let mut rng = rand::thread_rng();
     let secrets: Vec<Fr> = (0..5).map(|_| Fr::rand(&mut rng)).collect();
     let now = std::time::SystemTime::now()

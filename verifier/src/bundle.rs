@@ -244,14 +244,12 @@ impl Verifier {
             .ok_or(BundleError::NoCheckpoint)?
             .parse()?;
         checkpoint.verify(ledger_key)?;
-        let (input, root) = match decoded.statement {
+        let (input, root, expected) = match decoded.statement {
             Statement::RecordInclusion => (
                 RecordInclusionPublic::NAMES[RecordInclusionPublic::RECORDS_ROOT],
                 decoded.inputs[RecordInclusionPublic::RECORDS_ROOT],
+                checkpoint.records_root,
             ),
-        };
-        let expected = match decoded.statement {
-            Statement::RecordInclusion => checkpoint.records_root,
         };
         if root != expected {
             return Err(BundleError::RootMismatch { input });
