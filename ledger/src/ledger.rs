@@ -842,7 +842,8 @@ impl<S: Store> Ledger<S> {
     }
 }
 
-fn leaf_value(tree: TreeId, index: u64) -> Vec<u8> {
+/// The `Leaves` value of a commitment: its tree and leaf index.
+pub(crate) fn leaf_value(tree: TreeId, index: u64) -> Vec<u8> {
     let mut v = vec![tree as u8];
     v.extend_from_slice(&index.to_be_bytes());
     v
@@ -854,7 +855,8 @@ fn consent_value(granter: &[u8; 32], revoked: bool) -> Vec<u8> {
     v
 }
 
-fn checkpoint_value(seq: u64, superseded_at: Option<u64>) -> Vec<u8> {
+/// The `Checkpoints` value of a checkpoint: its entry seq and when it was superseded.
+pub(crate) fn checkpoint_value(seq: u64, superseded_at: Option<u64>) -> Vec<u8> {
     let mut v = seq.to_be_bytes().to_vec();
     v.extend_from_slice(&superseded_at.unwrap_or(u64::MAX).to_be_bytes());
     v

@@ -12,7 +12,7 @@ use medproof_verifier::checkpoint::fr_to_be32;
 use medproof_verifier::Fr;
 
 use crate::entry::{Action, Body, Entry, Role};
-use crate::ledger::{load_tree, TreeId};
+use crate::ledger::{checkpoint_value, leaf_value, load_tree, TreeId};
 use crate::store::{Cf, Store};
 
 /// What a successful walk saw.
@@ -335,10 +335,8 @@ pub fn verify<S: Store>(
         ));
     }
     for (i, (seq, _)) in r.checkpoints.iter().enumerate() {
-        let superseded = r.checkpoints.get(i + 1).map_or(u64::MAX, |next| next.1);
-        let mut expected = seq.to_be_bytes().to_vec();
-        expected.extend_from_slice(&superseded.to_be_bytes());
-        if stored_cps[i] != expected {
+        let superseded = r.checkpoints.get(i + 1).map(|next| next.1);
+        if stored_cps[i] != checkpoint_value(*seq, superseded) {
             return Err(fail(
                 Some(*seq),
                 "the checkpoint index entry does not match the chain",
@@ -370,11 +368,7 @@ pub fn verify<S: Store>(
             let ok = <[u8; 32]>::try_from(k)
                 .ok()
                 .and_then(|k| r.commitments.get(&k))
-                .is_some_and(|(t, i)| {
-                    let mut expected = vec![*t as u8];
-                    expected.extend_from_slice(&i.to_be_bytes());
-                    expected == v
-                });
+                .is_some_and(|(t, i)| leaf_value(*t, *i) == v);
             bad_leaf |= !ok;
             Ok(())
         })
