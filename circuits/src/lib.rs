@@ -8,6 +8,7 @@
 pub mod commit;
 pub mod merkle;
 pub mod poseidon;
+pub mod range;
 pub mod record_inclusion;
 pub mod shape;
 
