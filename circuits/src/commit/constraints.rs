@@ -7,7 +7,7 @@ use ark_r1cs_std::alloc::{AllocVar, AllocationMode};
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::{Namespace, SynthesisError};
 
-use super::{Domain, RecordOpening};
+use super::{ConsentOpening, Domain, RecordOpening};
 use crate::poseidon::constraints::hash_gadget;
 
 /// A record opening in the circuit, without its category (which a statement may make
@@ -63,5 +63,102 @@ impl AllocVar<RecordOpening, Fr> for RecordOpeningVar {
             created_at: field(5)?,
             blinding: field(6)?,
         })
+    }
+}
+
+/// A consent opening in the circuit. The statement decides which fields it compares
+/// with public inputs and which it range-checks.
+pub struct ConsentOpeningVar {
+    /// The preimage after the tag: patient_ref, grantee, category, purpose, valid_from,
+    /// valid_until, blinding.
+    pub fields: [FpVar<Fr>; 7],
+}
+
+impl ConsentOpeningVar {
+    /// Position of `patient_ref` in [`ConsentOpeningVar::fields`].
+    pub const PATIENT_REF: usize = 0;
+    /// Position of `grantee`.
+    pub const GRANTEE: usize = 1;
+    /// Position of `category`.
+    pub const CATEGORY: usize = 2;
+    /// Position of `purpose`.
+    pub const PURPOSE: usize = 3;
+    /// Position of `valid_from`.
+    pub const VALID_FROM: usize = 4;
+    /// Position of `valid_until`.
+    pub const VALID_UNTIL: usize = 5;
+
+    /// The commitment.
+    pub fn commitment(&self) -> Result<FpVar<Fr>, SynthesisError> {
+        let mut inputs = vec![FpVar::Constant(Domain::Consent.tag())];
+        inputs.extend(self.fields.iter().cloned());
+        hash_gadget(&inputs)
+    }
+}
+
+impl AllocVar<ConsentOpening, Fr> for ConsentOpeningVar {
+    fn new_variable<T: Borrow<ConsentOpening>>(
+        cs: impl Into<Namespace<Fr>>,
+        f: impl FnOnce() -> Result<T, SynthesisError>,
+        mode: AllocationMode,
+    ) -> Result<Self, SynthesisError> {
+        let cs = cs.into().cs();
+        let pre = f().map(|o| o.borrow().preimage());
+        let mut fields = Vec::with_capacity(7);
+        for i in 1..8 {
+            fields.push(FpVar::new_variable(
+                cs.clone(),
+                || pre.as_ref().map(|p| p[i]).map_err(|e| *e),
+                mode,
+            )?);
+        }
+        let fields: [FpVar<Fr>; 7] = fields
+            .try_into()
+            .map_err(|_| SynthesisError::Unsatisfiable)?;
+        Ok(Self { fields })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commit::{patient_ref, ContentDigest};
+    use ark_r1cs_std::GR1CSVar;
+    use ark_relations::gr1cs::ConstraintSystem;
+
+    #[test]
+    fn gadgets_equal_their_native_twins() {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let consent = ConsentOpening {
+            patient_ref: patient_ref(Fr::from(11u64)),
+            grantee: Fr::from(22u64),
+            category: 3,
+            purpose: 1,
+            valid_from: 1_700_000_000,
+            valid_until: 1_800_000_000,
+            blinding: Fr::from(33u64),
+        };
+        let var = ConsentOpeningVar::new_witness(cs.clone(), || Ok(consent.clone())).unwrap();
+        assert_eq!(
+            var.commitment().unwrap().value().unwrap(),
+            consent.commitment()
+        );
+        assert!(consent.valid_at(1_700_000_000) && consent.valid_at(1_800_000_000));
+        assert!(!consent.valid_at(1_699_999_999) && !consent.valid_at(1_800_000_001));
+
+        let record = RecordOpening {
+            patient_ref: consent.patient_ref,
+            category: 3,
+            content_digest: ContentDigest::of(b"x"),
+            created_at: 5,
+            blinding: Fr::from(44u64),
+        };
+        let rvar = RecordOpeningVar::new_witness(cs.clone(), || Ok(record.clone())).unwrap();
+        let category = FpVar::new_input(cs.clone(), || Ok(Fr::from(3u64))).unwrap();
+        assert_eq!(
+            rvar.commitment(&category).unwrap().value().unwrap(),
+            record.commitment()
+        );
+        assert!(cs.is_satisfied().unwrap());
     }
 }
