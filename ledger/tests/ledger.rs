@@ -53,6 +53,17 @@ fn sub(action: Action, key: &SigningKey, n: u8) -> Submission {
     Submission::sign_with_nonce(action, key, [n; 16])
 }
 
+/// A record commitment `c`, signed by `key` with nonce `n`.
+fn commit(c: u64, key: &SigningKey, n: u8) -> Submission {
+    sub(
+        Action::CommitRecord {
+            commitment: Fr::from(c),
+        },
+        key,
+        n,
+    )
+}
+
 /// A fixed script of operations, deterministic (fixed nonces and clock).
 fn script<S: Store>(l: &mut Ledger<S>, c: &ManualClock, a: &Actors) {
     let reg = |k: &SigningKey, role, n| sub(Action::RegisterKey { role }, k, n);
@@ -198,16 +209,7 @@ fn refused_submissions_change_nothing() {
     assert_eq!(refused(&mut l, wrong_payload), Refusal::BadSignature);
     // Replay of an accepted submission.
     assert_eq!(
-        refused(
-            &mut l,
-            sub(
-                Action::CommitRecord {
-                    commitment: Fr::from(100u64)
-                },
-                &a.provider,
-                10
-            )
-        ),
+        refused(&mut l, commit(100, &a.provider, 10)),
         Refusal::Replay
     );
     // Revocation by someone who did not grant it.
@@ -236,42 +238,15 @@ fn refused_submissions_change_nothing() {
     // Unknown key, wrong role, duplicate commitment, junk access bundle.
     let stranger = SigningKey::from_bytes(&[9u8; 32]);
     assert_eq!(
-        refused(
-            &mut l,
-            sub(
-                Action::CommitRecord {
-                    commitment: Fr::from(903u64)
-                },
-                &stranger,
-                95
-            )
-        ),
+        refused(&mut l, commit(903, &stranger, 95)),
         Refusal::UnknownKey
     );
     assert!(matches!(
-        refused(
-            &mut l,
-            sub(
-                Action::CommitRecord {
-                    commitment: Fr::from(904u64)
-                },
-                &a.patient,
-                96
-            )
-        ),
+        refused(&mut l, commit(904, &a.patient, 96)),
         Refusal::WrongRole { .. }
     ));
     assert_eq!(
-        refused(
-            &mut l,
-            sub(
-                Action::CommitRecord {
-                    commitment: Fr::from(100u64)
-                },
-                &a.provider,
-                97
-            )
-        ),
+        refused(&mut l, commit(100, &a.provider, 97)),
         Refusal::DuplicateCommitment
     );
     assert!(matches!(

@@ -47,10 +47,8 @@ fn edited(bundle: &Value, f: impl FnOnce(&mut Value)) -> String {
     b.to_string()
 }
 
-#[test]
-fn demo_then_verify_exit_codes() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
+/// Runs the demo in `dir` with `records` records and `proofs` proofs; it must succeed.
+fn demo(dir: &Path, records: &str, proofs: &str) -> Output {
     let o = medproof(
         &[
             "demo",
@@ -59,14 +57,28 @@ fn demo_then_verify_exit_codes() {
             "--out",
             "out",
             "--records",
-            "5",
+            records,
             "--proofs",
-            "2",
+            proofs,
         ],
         dir,
     );
+    assert_eq!(
+        code(&o),
+        0,
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        stderr(&o)
+    );
+    o
+}
+
+#[test]
+fn demo_then_verify_exit_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let o = demo(dir, "5", "2");
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(code(&o), 0, "{stdout}{}", stderr(&o));
     assert!(stdout.contains("all 2 proofs valid"), "{stdout}");
 
     let bundle_path: PathBuf = dir.join("out/record-inclusion-0.json");
@@ -202,21 +214,7 @@ fn hash_poseidon_matches_circomlib_and_refuses_bad_input() {
 fn ledger_commands_and_checkpoint_checks() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let o = medproof(
-        &[
-            "demo",
-            "--data-dir",
-            "data",
-            "--out",
-            "out",
-            "--records",
-            "3",
-            "--proofs",
-            "1",
-        ],
-        dir,
-    );
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    demo(dir, "3", "1");
 
     // The ledger verifies; its latest checkpoint and entries show as JSON.
     let o = medproof(&["ledger", "verify", "--data-dir", "data"], dir);
