@@ -549,9 +549,9 @@ impl<S: Store> Ledger<S> {
         if batch.is_empty() {
             return Err(LedgerError::EmptyBatch);
         }
-        self.validate(batch)?;
+        let replay_ids = self.validate(batch)?;
         let mut ws = WriteSet::default();
-        let result = self.apply(batch, &mut ws);
+        let result = self.apply(batch, &replay_ids, &mut ws);
         let receipt = match result {
             Ok(r) => r,
             Err(e) => {
@@ -577,8 +577,9 @@ impl<S: Store> Ledger<S> {
         }
     }
 
-    /// Checks every submission against the current state and those before it in the batch.
-    fn validate(&self, batch: &[Submission]) -> Result<(), LedgerError> {
+    /// Checks every submission against the current state and those before it in the
+    /// batch; returns their replay ids.
+    fn validate(&self, batch: &[Submission]) -> Result<Vec<[u8; 32]>, LedgerError> {
         let mut new_keys: HashMap<[u8; 32], Role> = HashMap::new();
         let mut new_commitments: HashSet<[u8; 32]> = HashSet::new();
         let mut seen: HashSet<[u8; 32]> = HashSet::new();
@@ -594,7 +595,9 @@ impl<S: Store> Ledger<S> {
                 .map(|s| (s.signature_ok(), s.replay_id()))
                 .collect()
         };
+        let mut ids = Vec::with_capacity(batch.len());
         for (index, (s, (signature_ok, id))) in batch.iter().zip(checked).enumerate() {
+            ids.push(id);
             let refuse = |reason| LedgerError::Refused { index, reason };
             if !signature_ok {
                 return Err(refuse(Refusal::BadSignature));
@@ -673,11 +676,16 @@ impl<S: Store> Ledger<S> {
                 }
             }
         }
-        Ok(())
+        Ok(ids)
     }
 
     /// Turns a validated batch into entries and writes; updates memory.
-    fn apply(&mut self, batch: &[Submission], ws: &mut WriteSet) -> Result<Receipt, LedgerError> {
+    fn apply(
+        &mut self,
+        batch: &[Submission],
+        replay_ids: &[[u8; 32]],
+        ws: &mut WriteSet,
+    ) -> Result<Receipt, LedgerError> {
         let time = self.clock.now().max(self.head.last_time);
         let mut head = self.head;
         let mut seqs = Vec::with_capacity(batch.len());
@@ -701,10 +709,10 @@ impl<S: Store> Ledger<S> {
         // of their upper levels.
         let mut new_records: Vec<Fr> = Vec::new();
         let mut new_consents: Vec<Fr> = Vec::new();
-        for s in batch {
+        for (s, id) in batch.iter().zip(replay_ids) {
             let seq = push_entry(&mut head, Body::Submission(s.clone()), ws);
             seqs.push(seq);
-            ws.put(Cf::Seen, s.replay_id(), seq_key(seq));
+            ws.put(Cf::Seen, *id, seq_key(seq));
             let leaf = match &s.action {
                 Action::RegisterKey { role } => {
                     self.keys.insert(s.signer, *role);

@@ -297,6 +297,8 @@ pub struct StatementKeys {
     pub proving_key: ProvingKey<Bn254>,
     /// The verifying key.
     pub verifying_key: VerifyingKey,
+    /// Its id (hex SHA-256 of its compressed encoding), computed once at load.
+    pub vk_id: String,
 }
 
 impl std::fmt::Debug for StatementKeys {
@@ -304,7 +306,7 @@ impl std::fmt::Debug for StatementKeys {
         f.debug_struct("StatementKeys")
             .field("statement", &self.statement)
             .field("constraints", &self.shape.num_constraints)
-            .field("vk_id", &self.verifying_key.id())
+            .field("vk_id", &self.vk_id)
             .finish()
     }
 }
@@ -388,6 +390,7 @@ pub fn load(
         statement,
         shape,
         proving_key,
+        vk_id: entry.vk_id,
         verifying_key,
     })
 }

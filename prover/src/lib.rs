@@ -124,11 +124,7 @@ impl Prover {
                 let circuit =
                     RecordInclusionCircuit::new(r.public, r.record.clone(), r.path.clone());
                 let proof = groth16(keys, circuit)?;
-                Ok(ProofBundle::new(
-                    &r.public,
-                    &proof,
-                    &keys.verifying_key.id(),
-                ))
+                Ok(ProofBundle::new(&r.public, &proof, &keys.vk_id))
             }
         }
     }
@@ -142,11 +138,6 @@ impl Prover {
                 .map(|req| isolate(|| self.prove(req)))
                 .collect()
         })
-    }
-
-    /// Runs `f` on the prover's pool.
-    pub fn install<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
-        self.pool.install(f)
     }
 }
 

@@ -76,6 +76,16 @@ fn request(w: &World, i: usize, binding: u64) -> ProofRequest {
     })
 }
 
+/// Proves records `0..n` in parallel, with binding `binding(i)`; every proof must succeed.
+fn prove_all(w: &World, n: usize, binding: impl Fn(usize) -> u64) -> Vec<ProofBundle> {
+    let requests: Vec<ProofRequest> = (0..n).map(|i| request(w, i, binding(i))).collect();
+    w.prover
+        .prove_many(&requests)
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
 fn with_input(b: &ProofBundle, name: &str, value: &str) -> ProofBundle {
     let mut b = b.clone();
     b.public_inputs.insert(name.into(), value.into());
@@ -85,13 +95,7 @@ fn with_input(b: &ProofBundle, name: &str, value: &str) -> ProofBundle {
 #[test]
 fn proofs_verify_and_tampering_is_rejected() {
     let w = world();
-    let requests: Vec<ProofRequest> = (0..4).map(|i| request(&w, i, 100 + i as u64)).collect();
-    let bundles: Vec<ProofBundle> = w
-        .prover
-        .prove_many(&requests)
-        .into_iter()
-        .map(|r| r.unwrap())
-        .collect();
+    let bundles = prove_all(&w, 4, |i| 100 + i as u64);
 
     for b in &bundles {
         assert!(w.verifier.verify(b).unwrap());
@@ -186,13 +190,7 @@ fn proofs_verify_and_tampering_is_rejected() {
 #[test]
 fn batch_verification_finds_the_bad_proofs() {
     let w = world();
-    let requests: Vec<ProofRequest> = (0..6).map(|i| request(&w, i, i as u64)).collect();
-    let bundles: Vec<ProofBundle> = w
-        .prover
-        .prove_many(&requests)
-        .into_iter()
-        .map(|r| r.unwrap())
-        .collect();
+    let bundles = prove_all(&w, 6, |i| i as u64);
     let decoded: Vec<_> = bundles.iter().map(|b| b.decode().unwrap()).collect();
     let key = w.verifier.key(Statement::RecordInclusion).unwrap();
     let mut rng = rand::thread_rng();

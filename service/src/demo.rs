@@ -96,7 +96,7 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
         if generated { "generated" } else { "loaded" },
         key_dir.display(),
         keys.shape.num_constraints,
-        &keys.verifying_key.id()[..16]
+        &keys.vk_id[..16]
     );
     let pvk = PreparedVerifyingKey::new(keys.verifying_key.clone());
 

@@ -40,21 +40,29 @@ impl RecordOpeningVar {
     }
 }
 
+/// Allocates element `i` of a commitment preimage (or reports the missing witness).
+fn preimage_allocator<const N: usize>(
+    cs: ark_relations::gr1cs::ConstraintSystemRef<Fr>,
+    pre: Result<[Fr; N], SynthesisError>,
+    mode: AllocationMode,
+) -> impl Fn(usize) -> Result<FpVar<Fr>, SynthesisError> {
+    move |i| {
+        FpVar::new_variable(
+            cs.clone(),
+            || pre.as_ref().map(|p| p[i]).map_err(|e| *e),
+            mode,
+        )
+    }
+}
+
 impl AllocVar<RecordOpening, Fr> for RecordOpeningVar {
     fn new_variable<T: Borrow<RecordOpening>>(
         cs: impl Into<Namespace<Fr>>,
         f: impl FnOnce() -> Result<T, SynthesisError>,
         mode: AllocationMode,
     ) -> Result<Self, SynthesisError> {
-        let cs = cs.into().cs();
         let pre = f().map(|o| o.borrow().preimage());
-        let field = |i: usize| {
-            FpVar::new_variable(
-                cs.clone(),
-                || pre.as_ref().map(|p| p[i]).map_err(|e| *e),
-                mode,
-            )
-        };
+        let field = preimage_allocator(cs.into().cs(), pre, mode);
         // Preimage layout: [tag, patient_ref, category, hi, lo, created_at, blinding].
         Ok(Self {
             patient_ref: field(1)?,
@@ -102,16 +110,9 @@ impl AllocVar<ConsentOpening, Fr> for ConsentOpeningVar {
         f: impl FnOnce() -> Result<T, SynthesisError>,
         mode: AllocationMode,
     ) -> Result<Self, SynthesisError> {
-        let cs = cs.into().cs();
         let pre = f().map(|o| o.borrow().preimage());
-        let mut fields = Vec::with_capacity(7);
-        for i in 1..8 {
-            fields.push(FpVar::new_variable(
-                cs.clone(),
-                || pre.as_ref().map(|p| p[i]).map_err(|e| *e),
-                mode,
-            )?);
-        }
+        let field = preimage_allocator(cs.into().cs(), pre, mode);
+        let fields = (1..8).map(field).collect::<Result<Vec<_>, _>>()?;
         let fields: [FpVar<Fr>; 7] = fields
             .try_into()
             .map_err(|_| SynthesisError::Unsatisfiable)?;
