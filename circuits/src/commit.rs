@@ -13,6 +13,14 @@
 //! | patient ref | 2 | `medproof.patient.v1`, patient_secret |
 //! | record | 7 | `medproof.record.v1`, patient_ref, category, digest_hi, digest_lo, created_at, blinding |
 //! | consent | 8 | `medproof.consent.v1`, patient_ref, grantee, category, purpose, valid_from, valid_until, blinding |
+//! | claim record | 8 | `medproof.claim.v1`, patient_ref, code, service_date, amount, digest_hi, digest_lo, blinding |
+//! | policy | 7 | `medproof.policy.v1`, policyholder, codes_root, period_start, period_end, limit, blinding |
+//! | claim id | 2 | `medproof.claimid.v1`, claim blinding |
+//! | access request | 5 | `medproof.access.v1`, provider_ref, record, now, nonce |
+//!
+//! A procedure code (e.g. `"99213"`, `"J3490"`) is its ASCII text read as a big-endian
+//! integer, like a tag; it is a leaf of the policy's covered-codes tree and never leaves
+//! a commitment or a private witness.
 
 use std::fmt;
 
@@ -33,6 +41,14 @@ pub enum Domain {
     Record,
     /// Consent commitments.
     Consent,
+    /// Claim records (committed to the records tree like any record).
+    Claim,
+    /// Insurance policies.
+    Policy,
+    /// Claim ids, derived from a claim record's blinding.
+    ClaimId,
+    /// Access requests, whose hash a proof of access is bound to.
+    AccessRequest,
 }
 
 impl Domain {
@@ -42,6 +58,10 @@ impl Domain {
             Domain::Patient => "medproof.patient.v1",
             Domain::Record => "medproof.record.v1",
             Domain::Consent => "medproof.consent.v1",
+            Domain::Claim => "medproof.claim.v1",
+            Domain::Policy => "medproof.policy.v1",
+            Domain::ClaimId => "medproof.claimid.v1",
+            Domain::AccessRequest => "medproof.access.v1",
         }
     }
 
@@ -179,14 +199,157 @@ impl fmt::Debug for ConsentOpening {
     }
 }
 
+/// The hash of an access request that an access proof is bound to: who asks
+/// (`provider_ref`), for which record (its commitment), when (`now`), and a fresh
+/// `nonce` so that two requests never share a binding.
+pub fn request_binding(provider_ref: Fr, record: Fr, now: u64, nonce: Fr) -> Fr {
+    poseidon::hash(&[
+        Domain::AccessRequest.tag(),
+        provider_ref,
+        record,
+        Fr::from(now),
+        nonce,
+    ])
+}
+
+/// Why a procedure code cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CodeError {
+    /// Empty, longer than 31 bytes, or not printable ASCII.
+    #[error("a procedure code is 1 to 31 printable ASCII characters without spaces")]
+    Malformed,
+}
+
+/// A procedure code as a field element: its ASCII text read as a big-endian integer.
+/// Never 0 (the empty leaf of a codes tree), since a code is not empty.
+pub fn procedure_code(code: &str) -> Result<Fr, CodeError> {
+    let ok = !code.is_empty() && code.len() <= 31 && code.bytes().all(|b| b.is_ascii_graphic());
+    if !ok {
+        return Err(CodeError::Malformed);
+    }
+    Ok(Fr::from_be_bytes_mod_order(code.as_bytes()))
+}
+
+/// Everything needed to open a claim record: a service (procedure `code`, on
+/// `service_date`, billed `amount` in minor units) given to the patient, with the
+/// digest of the claim document. Committed to the records tree. Secret: its `Debug`
+/// shows nothing.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClaimOpening {
+    /// The patient's pseudonym.
+    pub patient_ref: Fr,
+    /// The procedure code, from [`procedure_code`].
+    pub code: Fr,
+    /// Date of service, Unix seconds.
+    pub service_date: u64,
+    /// Billed amount, minor currency units.
+    pub amount: u64,
+    /// SHA-256 of the claim document (e.g. a FHIR `Claim`).
+    pub content_digest: ContentDigest,
+    /// Random blinding; fresh and uniform for each claim.
+    pub blinding: Fr,
+}
+
+impl ClaimOpening {
+    /// The field elements hashed into the commitment, tag first.
+    pub fn preimage(&self) -> [Fr; 8] {
+        let [hi, lo] = self.content_digest.to_field_elements();
+        [
+            Domain::Claim.tag(),
+            self.patient_ref,
+            self.code,
+            Fr::from(self.service_date),
+            Fr::from(self.amount),
+            hi,
+            lo,
+            self.blinding,
+        ]
+    }
+
+    /// The commitment that goes to the records tree.
+    pub fn commitment(&self) -> Fr {
+        poseidon::hash(&self.preimage())
+    }
+
+    /// The claim's public id: `H(TAG_CLAIM_ID, blinding)`.
+    pub fn claim_id(&self) -> Fr {
+        poseidon::hash(&[Domain::ClaimId.tag(), self.blinding])
+    }
+}
+
+impl fmt::Debug for ClaimOpening {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClaimOpening(<redacted>)")
+    }
+}
+
+/// Everything needed to open a policy commitment: who is insured (`policyholder`, a
+/// patient_ref), which codes are covered (the root of the covered-codes tree), the
+/// period (inclusive, Unix seconds) and the per-claim limit (minor units). The insurer
+/// publishes the commitment and gives the opening to the policyholder.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PolicyOpening {
+    /// The insured patient's pseudonym.
+    pub policyholder: Fr,
+    /// Root of the covered-codes tree (see [`crate::codes::CodeSet`]).
+    pub codes_root: Fr,
+    /// First second of cover.
+    pub period_start: u64,
+    /// Last second of cover.
+    pub period_end: u64,
+    /// Largest amount one claim may have.
+    pub limit: u64,
+    /// Random blinding.
+    pub blinding: Fr,
+}
+
+impl PolicyOpening {
+    /// The field elements hashed into the commitment, tag first.
+    pub fn preimage(&self) -> [Fr; 7] {
+        [
+            Domain::Policy.tag(),
+            self.policyholder,
+            self.codes_root,
+            Fr::from(self.period_start),
+            Fr::from(self.period_end),
+            Fr::from(self.limit),
+            self.blinding,
+        ]
+    }
+
+    /// The policy commitment the insurer publishes.
+    pub fn commitment(&self) -> Fr {
+        poseidon::hash(&self.preimage())
+    }
+}
+
+impl fmt::Debug for PolicyOpening {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PolicyOpening(<redacted>)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn tags_are_distinct_and_documented() {
-        assert_ne!(Domain::Patient.tag(), Domain::Record.tag());
-        assert_ne!(Domain::Consent.tag(), Domain::Record.tag());
+        let all = [
+            Domain::Patient,
+            Domain::Record,
+            Domain::Consent,
+            Domain::Claim,
+            Domain::Policy,
+            Domain::ClaimId,
+            Domain::AccessRequest,
+        ];
+        for (i, a) in all.iter().enumerate() {
+            assert!(a.name().len() <= 31);
+            for b in &all[i + 1..] {
+                assert_ne!(a.tag(), b.tag(), "{a:?} {b:?}");
+            }
+        }
         // "medproof.record.v1" as a big-endian integer.
         let expected = Fr::from_be_bytes_mod_order(b"medproof.record.v1");
         assert_eq!(Domain::Record.tag(), expected);
@@ -249,5 +412,14 @@ mod tests {
             assert_ne!(o.commitment(), c);
         }
         assert_eq!(format!("{base:?}"), "ConsentOpening(<redacted>)");
+    }
+
+    #[test]
+    fn procedure_codes_are_ascii_integers() {
+        assert_eq!(procedure_code("A").unwrap(), Fr::from(65u64));
+        assert_eq!(procedure_code("99213").unwrap(), Fr::from(0x3939323133u64));
+        for bad in ["", " 1", "é", &"9".repeat(32)] {
+            assert_eq!(procedure_code(bad), Err(CodeError::Malformed), "{bad:?}");
+        }
     }
 }

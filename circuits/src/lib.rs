@@ -5,6 +5,9 @@
 
 #![forbid(unsafe_code)]
 
+pub mod access;
+pub mod claim;
+pub mod codes;
 pub mod commit;
 pub mod merkle;
 pub mod poseidon;
@@ -24,5 +27,7 @@ pub fn statement_shape(
         Statement::RecordInclusion => {
             shape::CircuitShape::of(record_inclusion::RecordInclusionCircuit::blank())
         }
+        Statement::AccessAuthorization => shape::CircuitShape::of(access::AccessCircuit::blank()),
+        Statement::ClaimCompliance => shape::CircuitShape::of(claim::ClaimCircuit::blank()),
     }
 }

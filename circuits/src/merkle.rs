@@ -77,9 +77,16 @@ impl MerklePath {
             })
     }
 
-    /// Whether `leaf` at this path hashes to `root`.
+    /// Whether `leaf` at this path hashes to `root` in a tree of depth [`DEPTH`].
     pub fn verify(&self, root: Fr, leaf: Fr) -> bool {
-        self.siblings.len() == DEPTH && self.index >> DEPTH == 0 && self.root_from(leaf) == root
+        self.verify_at_depth(root, leaf, DEPTH)
+    }
+
+    /// Whether `leaf` at this path hashes to `root` in a tree of depth `depth`.
+    pub fn verify_at_depth(&self, root: Fr, leaf: Fr, depth: usize) -> bool {
+        self.siblings.len() == depth
+            && self.index.checked_shr(depth as u32).unwrap_or(0) == 0
+            && self.root_from(leaf) == root
     }
 }
 

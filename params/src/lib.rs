@@ -509,10 +509,23 @@ fn setup_with<R: RngCore + CryptoRng>(
         progress.stage(statement, "synthesizing");
         let shape = shape_of(statement)?;
         progress.stage(statement, "generating keys");
+        use medproof_circuits::{access, claim, record_inclusion};
         let pk = match statement {
             Statement::RecordInclusion => {
                 Groth16::<Bn254>::generate_random_parameters_with_reduction(
-                    medproof_circuits::record_inclusion::RecordInclusionCircuit::blank(),
+                    record_inclusion::RecordInclusionCircuit::blank(),
+                    rng,
+                )
+            }
+            Statement::AccessAuthorization => {
+                Groth16::<Bn254>::generate_random_parameters_with_reduction(
+                    access::AccessCircuit::blank(),
+                    rng,
+                )
+            }
+            Statement::ClaimCompliance => {
+                Groth16::<Bn254>::generate_random_parameters_with_reduction(
+                    claim::ClaimCircuit::blank(),
                     rng,
                 )
             }

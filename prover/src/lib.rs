@@ -17,13 +17,15 @@ use ark_bn254::{Bn254, Fr};
 use ark_ff::UniformRand;
 use ark_groth16::Groth16;
 use ark_relations::gr1cs::ConstraintSynthesizer;
-use medproof_circuits::commit::RecordOpening;
+use medproof_circuits::access::AccessCircuit;
+use medproof_circuits::claim::{ClaimCircuit, ClaimWitness};
+use medproof_circuits::commit::{ConsentOpening, RecordOpening};
 use medproof_circuits::merkle::MerklePath;
 use medproof_circuits::record_inclusion::RecordInclusionCircuit;
 use medproof_circuits::shape::AssignError;
 use medproof_params::StatementKeys;
 use medproof_verifier::groth16::Proof;
-use medproof_verifier::statement::RecordInclusionPublic;
+use medproof_verifier::statement::{AccessPublic, ClaimPublic, RecordInclusionPublic};
 use medproof_verifier::{ProofBundle, Statement};
 use rayon::prelude::*;
 
@@ -58,11 +60,46 @@ pub struct RecordInclusionRequest {
     pub path: MerklePath,
 }
 
+/// A request to prove access authorization.
+#[derive(Debug, Clone)]
+pub struct AccessRequest {
+    /// The statement's public inputs.
+    pub public: AccessPublic,
+    /// The consent's opening (secret).
+    pub consent: ConsentOpening,
+    /// The consent's path in the consents tree (secret).
+    pub path: MerklePath,
+    /// The accessed record's opening (secret).
+    pub record: RecordOpening,
+}
+
+/// A request to prove claim compliance.
+#[derive(Clone)]
+pub struct ClaimRequest {
+    /// The statement's public inputs.
+    pub public: ClaimPublic,
+    /// The claim record, the policy and their paths (secret).
+    pub witness: ClaimWitness,
+}
+
+impl std::fmt::Debug for ClaimRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClaimRequest")
+            .field("public", &self.public)
+            .field("witness", &"<redacted>")
+            .finish()
+    }
+}
+
 /// Any proof request.
 #[derive(Debug, Clone)]
 pub enum ProofRequest {
     /// Record inclusion.
     RecordInclusion(RecordInclusionRequest),
+    /// Access authorization.
+    Access(AccessRequest),
+    /// Claim compliance.
+    Claim(ClaimRequest),
 }
 
 impl ProofRequest {
@@ -70,6 +107,8 @@ impl ProofRequest {
     pub fn statement(&self) -> Statement {
         match self {
             ProofRequest::RecordInclusion(_) => Statement::RecordInclusion,
+            ProofRequest::Access(_) => Statement::AccessAuthorization,
+            ProofRequest::Claim(_) => Statement::ClaimCompliance,
         }
     }
 }
@@ -123,6 +162,21 @@ impl Prover {
             ProofRequest::RecordInclusion(r) => {
                 let circuit =
                     RecordInclusionCircuit::new(r.public, r.record.clone(), r.path.clone());
+                let proof = groth16(keys, circuit)?;
+                Ok(ProofBundle::new(&r.public, &proof, &keys.vk_id))
+            }
+            ProofRequest::Access(r) => {
+                let circuit = AccessCircuit::new(
+                    r.public,
+                    r.consent.clone(),
+                    r.path.clone(),
+                    r.record.clone(),
+                );
+                let proof = groth16(keys, circuit)?;
+                Ok(ProofBundle::new(&r.public, &proof, &keys.vk_id))
+            }
+            ProofRequest::Claim(r) => {
+                let circuit = ClaimCircuit::new(r.public, r.witness.clone());
                 let proof = groth16(keys, circuit)?;
                 Ok(ProofBundle::new(&r.public, &proof, &keys.vk_id))
             }

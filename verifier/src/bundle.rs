@@ -21,8 +21,9 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{Checkpoint, CheckpointError, CheckpointJson};
+use crate::freshness::{Freshness, FreshnessError};
 use crate::groth16::{PreparedVerifyingKey, Proof, VerifyError};
-use crate::statement::{PublicInputError, PublicInputs, RecordInclusionPublic, Statement};
+use crate::statement::{AccessPublic, LedgerRoot, PublicInputError, PublicInputs, Statement};
 use crate::Fr;
 
 /// Why a bundle could not be checked.
@@ -68,6 +69,9 @@ pub enum BundleError {
         /// The public input that should equal the root.
         input: &'static str,
     },
+    /// The root is stale, or the proof's time is too far from the verifier's.
+    #[error(transparent)]
+    Freshness(#[from] FreshnessError),
     /// The bundle names a different verifying key than the one loaded.
     #[error("bundle was made for verifying key {got}, but the loaded key is {expected}")]
     KeyMismatch {
@@ -111,6 +115,26 @@ pub struct DecodedBundle {
     pub vk_id: String,
 }
 
+impl DecodedBundle {
+    /// The time the proof states, for statements that have one (access authorization).
+    pub fn now(&self) -> Option<u64> {
+        match self.statement {
+            Statement::AccessAuthorization => {
+                let limbs = ark_ff::PrimeField::into_bigint(self.inputs[AccessPublic::NOW]).0;
+                Some(limbs[0])
+            }
+            Statement::RecordInclusion | Statement::ClaimCompliance => None,
+        }
+    }
+}
+
+/// A ledger's checkpoint history, as a verifier needs it to judge a root's freshness.
+pub trait CheckpointHistory {
+    /// When `checkpoint` was superseded (`None` while it is the latest), or
+    /// [`FreshnessError::UnknownCheckpoint`] if this ledger has no such checkpoint.
+    fn superseded_at(&self, checkpoint: &Checkpoint) -> Result<Option<u64>, FreshnessError>;
+}
+
 impl ProofBundle {
     /// Builds a bundle from typed inputs and a proof.
     pub fn new<P: PublicInputs>(inputs: &P, proof: &Proof, vk_id: &str) -> Self {
@@ -151,11 +175,7 @@ impl ProofBundle {
                 got: self.version,
             });
         }
-        let inputs = match statement {
-            Statement::RecordInclusion => {
-                RecordInclusionPublic::from_named(&self.public_inputs)?.to_field_elements()
-            }
-        };
+        let inputs = statement.parse_inputs(&self.public_inputs)?;
         let bytes = base64::engine::general_purpose::STANDARD.decode(&self.proof)?;
         let proof = Proof::from_compressed(&bytes)?;
         Ok(DecodedBundle {
@@ -229,30 +249,64 @@ impl Verifier {
         Ok(key.verify(&decoded.inputs, &decoded.proof)?)
     }
 
-    /// Checks a bundle against the ledger: its checkpoint must be signed by `ledger_key`
-    /// and the proof's root must be the checkpoint's; then the proof is checked.
-    /// Returns the checkpoint, so the caller can judge its freshness.
-    pub fn verify_against(
-        &self,
+    /// Checks a decoded bundle's checkpoint: present, signed by `ledger_key`, and with
+    /// the root the proof was made against. Returns the parsed checkpoint.
+    pub fn check_checkpoint(
         bundle: &ProofBundle,
+        decoded: &DecodedBundle,
         ledger_key: &ed25519_dalek::VerifyingKey,
-    ) -> Result<(bool, Checkpoint), BundleError> {
-        let (decoded, key) = self.prepare(bundle)?;
+    ) -> Result<Checkpoint, BundleError> {
         let checkpoint = bundle
             .checkpoint
             .as_ref()
             .ok_or(BundleError::NoCheckpoint)?
             .parse()?;
         checkpoint.verify(ledger_key)?;
-        let (input, root, expected) = match decoded.statement {
-            Statement::RecordInclusion => (
-                RecordInclusionPublic::NAMES[RecordInclusionPublic::RECORDS_ROOT],
-                decoded.inputs[RecordInclusionPublic::RECORDS_ROOT],
-                checkpoint.records_root,
-            ),
+        let (position, which) = decoded.statement.root_input();
+        let expected = match which {
+            LedgerRoot::Records => checkpoint.records_root,
+            LedgerRoot::Consents => checkpoint.consents_root,
         };
-        if root != expected {
-            return Err(BundleError::RootMismatch { input });
+        if decoded.inputs[position] != expected {
+            return Err(BundleError::RootMismatch {
+                input: decoded.statement.input_names()[position],
+            });
+        }
+        Ok(checkpoint)
+    }
+
+    /// Checks a bundle against the ledger: its checkpoint must be signed by `ledger_key`
+    /// and the proof's root must be the checkpoint's; then the proof is checked.
+    /// Returns the checkpoint, so the caller can judge its freshness (or use
+    /// [`Verifier::verify_fresh`], which does).
+    pub fn verify_against(
+        &self,
+        bundle: &ProofBundle,
+        ledger_key: &ed25519_dalek::VerifyingKey,
+    ) -> Result<(bool, Checkpoint), BundleError> {
+        let (decoded, key) = self.prepare(bundle)?;
+        let checkpoint = Self::check_checkpoint(bundle, &decoded, ledger_key)?;
+        Ok((key.verify(&decoded.inputs, &decoded.proof)?, checkpoint))
+    }
+
+    /// Everything [`Verifier::verify_against`] checks, and freshness at time `at` (the
+    /// verifier's clock, Unix seconds): the checkpoint is one of the ledger's, latest or
+    /// superseded less than the window before `at`, and a proof's `now` is within the
+    /// skew of `at`.
+    pub fn verify_fresh(
+        &self,
+        bundle: &ProofBundle,
+        ledger_key: &ed25519_dalek::VerifyingKey,
+        history: &impl CheckpointHistory,
+        rules: &Freshness,
+        at: u64,
+    ) -> Result<(bool, Checkpoint), BundleError> {
+        let (decoded, key) = self.prepare(bundle)?;
+        let checkpoint = Self::check_checkpoint(bundle, &decoded, ledger_key)?;
+        let superseded_at = history.superseded_at(&checkpoint)?;
+        rules.check_root(checkpoint.seq, checkpoint.time, superseded_at, at)?;
+        if let Some(now) = decoded.now() {
+            rules.check_now(now, at)?;
         }
         Ok((key.verify(&decoded.inputs, &decoded.proof)?, checkpoint))
     }

@@ -17,14 +17,16 @@
 pub mod bundle;
 pub mod checkpoint;
 pub mod field;
+pub mod freshness;
 pub mod groth16;
 pub mod statement;
 
-pub use bundle::{BundleError, ProofBundle};
+pub use bundle::{BundleError, CheckpointHistory, ProofBundle};
 pub use checkpoint::{Checkpoint, CheckpointError};
 pub use field::{fr_from_decimal, fr_to_decimal, FieldError};
+pub use freshness::{Freshness, FreshnessError};
 pub use groth16::{PreparedVerifyingKey, Proof, VerifyError, VerifyingKey};
-pub use statement::{RecordInclusionPublic, Statement};
+pub use statement::{AccessPublic, ClaimPublic, LedgerRoot, RecordInclusionPublic, Statement};
 
 /// The scalar field of BN254, in which every statement's public inputs live.
 pub use ark_bn254::Fr;

@@ -15,16 +15,36 @@ use crate::Fr;
 pub enum Statement {
     /// "A record with this category is in the ledger's records tree."
     RecordInclusion,
+    /// "This provider holds a valid, unrevoked consent for this category and purpose
+    /// now, from the patient whose record this is."
+    AccessAuthorization,
+    /// "This claim, for this amount, meets this policy, and its record is on the ledger."
+    ClaimCompliance,
+}
+
+/// Which of a checkpoint's roots a statement's proof is made against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedgerRoot {
+    /// The records tree root.
+    Records,
+    /// The consents tree root.
+    Consents,
 }
 
 impl Statement {
     /// Every statement, in a fixed order.
-    pub const ALL: [Statement; 1] = [Statement::RecordInclusion];
+    pub const ALL: [Statement; 3] = [
+        Statement::RecordInclusion,
+        Statement::AccessAuthorization,
+        Statement::ClaimCompliance,
+    ];
 
     /// The statement's stable name, as it appears in bundles, manifests and the CLI.
     pub const fn name(self) -> &'static str {
         match self {
             Statement::RecordInclusion => "record-inclusion",
+            Statement::AccessAuthorization => "access-authorization",
+            Statement::ClaimCompliance => "claim-compliance",
         }
     }
 
@@ -32,6 +52,8 @@ impl Statement {
     pub const fn version(self) -> u32 {
         match self {
             Statement::RecordInclusion => 1,
+            Statement::AccessAuthorization => 1,
+            Statement::ClaimCompliance => 1,
         }
     }
 
@@ -39,7 +61,36 @@ impl Statement {
     pub const fn input_names(self) -> &'static [&'static str] {
         match self {
             Statement::RecordInclusion => &RecordInclusionPublic::NAMES,
+            Statement::AccessAuthorization => &AccessPublic::NAMES,
+            Statement::ClaimCompliance => &ClaimPublic::NAMES,
         }
+    }
+
+    /// The ledger root the proof is made against: the public input's position, and which
+    /// of the checkpoint's roots it must equal.
+    pub const fn root_input(self) -> (usize, LedgerRoot) {
+        match self {
+            Statement::RecordInclusion => {
+                (RecordInclusionPublic::RECORDS_ROOT, LedgerRoot::Records)
+            }
+            Statement::AccessAuthorization => (AccessPublic::CONSENTS_ROOT, LedgerRoot::Consents),
+            Statement::ClaimCompliance => (ClaimPublic::RECORDS_ROOT, LedgerRoot::Records),
+        }
+    }
+
+    /// Parses named decimal inputs for this statement into the circuit-order vector,
+    /// checking names and ranges.
+    pub fn parse_inputs(
+        self,
+        values: &BTreeMap<String, String>,
+    ) -> Result<Vec<Fr>, PublicInputError> {
+        Ok(match self {
+            Statement::RecordInclusion => {
+                RecordInclusionPublic::from_named(values)?.to_field_elements()
+            }
+            Statement::AccessAuthorization => AccessPublic::from_named(values)?.to_field_elements(),
+            Statement::ClaimCompliance => ClaimPublic::from_named(values)?.to_field_elements(),
+        })
     }
 
     /// Looks a statement up by its name.
@@ -87,10 +138,17 @@ pub trait PublicInputs: Sized {
     const STATEMENT: Statement;
     /// The field elements in circuit order.
     fn to_field_elements(&self) -> Vec<Fr>;
-    /// Named decimal values, in circuit order, for a bundle.
-    fn to_named(&self) -> BTreeMap<String, String>;
     /// Parses named decimal values, checking the exact set of names and every range.
     fn from_named(values: &BTreeMap<String, String>) -> Result<Self, PublicInputError>;
+    /// Named decimal values, in circuit order, for a bundle.
+    fn to_named(&self) -> BTreeMap<String, String> {
+        Self::STATEMENT
+            .input_names()
+            .iter()
+            .zip(self.to_field_elements())
+            .map(|(n, x)| (n.to_string(), fr_to_decimal(&x)))
+            .collect()
+    }
 }
 
 /// Checks that `values` holds exactly `names` and returns the parsed field elements.
@@ -166,31 +224,185 @@ impl PublicInputs for RecordInclusionPublic {
         v
     }
 
-    fn to_named(&self) -> BTreeMap<String, String> {
-        Self::NAMES
-            .iter()
-            .zip(self.to_field_elements())
-            .map(|(n, x)| (n.to_string(), fr_to_decimal(&x)))
-            .collect()
-    }
-
     fn from_named(values: &BTreeMap<String, String>) -> Result<Self, PublicInputError> {
         let x = parse_exact(values, &Self::NAMES)?;
-        let category = small_u32(&x[Self::CATEGORY]).ok_or(PublicInputError::OutOfRange {
-            name: Self::NAMES[Self::CATEGORY],
-            reason: "a category is a 32-bit code",
-        })?;
+        let category = code_u32(&x, &Self::NAMES, Self::CATEGORY)?;
         Ok(Self::new(x[Self::RECORDS_ROOT], category, x[Self::BINDING]))
     }
 }
 
-/// The value of `x` as a `u32`, if it is one.
-fn small_u32(x: &Fr) -> Option<u32> {
-    let limbs = ark_ff::PrimeField::into_bigint(*x).0;
-    if limbs[1..].iter().any(|&l| l != 0) {
-        return None;
+/// Public inputs of access authorization: "the provider `provider_ref` holds a consent,
+/// in the consents tree under `consents_root`, for `category` and `purpose`, valid at
+/// `now`, from the patient of the record committed as `record`; this proof answers the
+/// request `request_binding`". The patient is not among them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessPublic {
+    /// The consents tree root of a signed checkpoint.
+    pub consents_root: Fr,
+    /// The provider the consent must be granted to.
+    pub provider_ref: Fr,
+    /// The record category accessed.
+    pub category: u32,
+    /// The purpose of the access.
+    pub purpose: u32,
+    /// The time of the access, Unix seconds.
+    pub now: u64,
+    /// A hash of the access request (who, which record, when); binds the proof to it.
+    pub request_binding: Fr,
+    /// The commitment of the record accessed; its presence on the ledger is checked
+    /// outside the circuit.
+    pub record: Fr,
+}
+
+impl AccessPublic {
+    /// Position of the consents root.
+    pub const CONSENTS_ROOT: usize = 0;
+    /// Position of the provider's reference.
+    pub const PROVIDER_REF: usize = 1;
+    /// Position of the category.
+    pub const CATEGORY: usize = 2;
+    /// Position of the purpose.
+    pub const PURPOSE: usize = 3;
+    /// Position of the access time.
+    pub const NOW: usize = 4;
+    /// Position of the request binding.
+    pub const REQUEST_BINDING: usize = 5;
+    /// Position of the record commitment.
+    pub const RECORD: usize = 6;
+    /// Number of public inputs.
+    pub const LEN: usize = 7;
+    /// Input names, indexed by the constants above.
+    pub const NAMES: [&'static str; Self::LEN] = [
+        "consents_root",
+        "provider_ref",
+        "category",
+        "purpose",
+        "now",
+        "request_binding",
+        "record",
+    ];
+}
+
+impl PublicInputs for AccessPublic {
+    const STATEMENT: Statement = Statement::AccessAuthorization;
+
+    fn to_field_elements(&self) -> Vec<Fr> {
+        let mut v = vec![Fr::from(0u64); Self::LEN];
+        v[Self::CONSENTS_ROOT] = self.consents_root;
+        v[Self::PROVIDER_REF] = self.provider_ref;
+        v[Self::CATEGORY] = Fr::from(self.category);
+        v[Self::PURPOSE] = Fr::from(self.purpose);
+        v[Self::NOW] = Fr::from(self.now);
+        v[Self::REQUEST_BINDING] = self.request_binding;
+        v[Self::RECORD] = self.record;
+        v
     }
-    u32::try_from(limbs[0]).ok()
+
+    fn from_named(values: &BTreeMap<String, String>) -> Result<Self, PublicInputError> {
+        let x = parse_exact(values, &Self::NAMES)?;
+        Ok(Self {
+            consents_root: x[Self::CONSENTS_ROOT],
+            provider_ref: x[Self::PROVIDER_REF],
+            category: code_u32(&x, &Self::NAMES, Self::CATEGORY)?,
+            purpose: code_u32(&x, &Self::NAMES, Self::PURPOSE)?,
+            now: int_u64(
+                &x,
+                &Self::NAMES,
+                Self::NOW,
+                "a time is a 64-bit count of seconds",
+            )?,
+            request_binding: x[Self::REQUEST_BINDING],
+            record: x[Self::RECORD],
+        })
+    }
+}
+
+/// Public inputs of claim compliance: "a claim record under `records_root`, for exactly
+/// `claimed_amount`, meets the policy committed as `policy`; its claim id is `claim_id`".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimPublic {
+    /// The records tree root of a signed checkpoint.
+    pub records_root: Fr,
+    /// The policy's commitment, as published on the ledger by the insurer.
+    pub policy: Fr,
+    /// The amount claimed, in minor currency units (cents).
+    pub claimed_amount: u64,
+    /// The claim's id: derived from the claim record's blinding, so one record yields one
+    /// id (a second claim on it is visible), and the id reveals nothing about the record.
+    pub claim_id: Fr,
+}
+
+impl ClaimPublic {
+    /// Position of the records root.
+    pub const RECORDS_ROOT: usize = 0;
+    /// Position of the policy commitment.
+    pub const POLICY: usize = 1;
+    /// Position of the claimed amount.
+    pub const CLAIMED_AMOUNT: usize = 2;
+    /// Position of the claim id.
+    pub const CLAIM_ID: usize = 3;
+    /// Number of public inputs.
+    pub const LEN: usize = 4;
+    /// Input names, indexed by the constants above.
+    pub const NAMES: [&'static str; Self::LEN] =
+        ["records_root", "policy", "claimed_amount", "claim_id"];
+}
+
+impl PublicInputs for ClaimPublic {
+    const STATEMENT: Statement = Statement::ClaimCompliance;
+
+    fn to_field_elements(&self) -> Vec<Fr> {
+        let mut v = vec![Fr::from(0u64); Self::LEN];
+        v[Self::RECORDS_ROOT] = self.records_root;
+        v[Self::POLICY] = self.policy;
+        v[Self::CLAIMED_AMOUNT] = Fr::from(self.claimed_amount);
+        v[Self::CLAIM_ID] = self.claim_id;
+        v
+    }
+
+    fn from_named(values: &BTreeMap<String, String>) -> Result<Self, PublicInputError> {
+        let x = parse_exact(values, &Self::NAMES)?;
+        Ok(Self {
+            records_root: x[Self::RECORDS_ROOT],
+            policy: x[Self::POLICY],
+            claimed_amount: int_u64(
+                &x,
+                &Self::NAMES,
+                Self::CLAIMED_AMOUNT,
+                "an amount is a 64-bit count of minor units",
+            )?,
+            claim_id: x[Self::CLAIM_ID],
+        })
+    }
+}
+
+/// The value of `x` as a `u64`, if it is one.
+fn small_u64(x: &Fr) -> Option<u64> {
+    let limbs = ark_ff::PrimeField::into_bigint(*x).0;
+    limbs[1..].iter().all(|&l| l == 0).then_some(limbs[0])
+}
+
+/// Input `i` as a 32-bit code.
+fn code_u32(x: &[Fr], names: &[&'static str], i: usize) -> Result<u32, PublicInputError> {
+    small_u64(&x[i])
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or(PublicInputError::OutOfRange {
+            name: names[i],
+            reason: "a code is a 32-bit integer",
+        })
+}
+
+/// Input `i` as a 64-bit integer.
+fn int_u64(
+    x: &[Fr],
+    names: &[&'static str],
+    i: usize,
+    reason: &'static str,
+) -> Result<u64, PublicInputError> {
+    small_u64(&x[i]).ok_or(PublicInputError::OutOfRange {
+        name: names[i],
+        reason,
+    })
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use ark_r1cs_std::alloc::{AllocVar, AllocationMode};
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::{Namespace, SynthesisError};
 
-use super::{ConsentOpening, Domain, RecordOpening};
+use super::{ClaimOpening, ConsentOpening, Domain, PolicyOpening, RecordOpening};
 use crate::poseidon::constraints::hash_gadget;
 
 /// A record opening in the circuit, without its category (which a statement may make
@@ -98,10 +98,26 @@ impl ConsentOpeningVar {
 
     /// The commitment.
     pub fn commitment(&self) -> Result<FpVar<Fr>, SynthesisError> {
-        let mut inputs = vec![FpVar::Constant(Domain::Consent.tag())];
-        inputs.extend(self.fields.iter().cloned());
-        hash_gadget(&inputs)
+        tagged_hash(Domain::Consent, &self.fields)
     }
+}
+
+/// `H(tag, fields..)` in the circuit.
+fn tagged_hash(domain: Domain, fields: &[FpVar<Fr>]) -> Result<FpVar<Fr>, SynthesisError> {
+    let mut inputs = vec![FpVar::Constant(domain.tag())];
+    inputs.extend(fields.iter().cloned());
+    hash_gadget(&inputs)
+}
+
+/// Allocates every preimage element after the tag: `M = N + 1`.
+fn alloc_after_tag<const N: usize, const M: usize>(
+    cs: impl Into<Namespace<Fr>>,
+    pre: Result<[Fr; M], SynthesisError>,
+    mode: AllocationMode,
+) -> Result<[FpVar<Fr>; N], SynthesisError> {
+    let field = preimage_allocator(cs.into().cs(), pre, mode);
+    let fields = (1..M).map(field).collect::<Result<Vec<_>, _>>()?;
+    fields.try_into().map_err(|_| SynthesisError::Unsatisfiable)
 }
 
 impl AllocVar<ConsentOpening, Fr> for ConsentOpeningVar {
@@ -110,12 +126,87 @@ impl AllocVar<ConsentOpening, Fr> for ConsentOpeningVar {
         f: impl FnOnce() -> Result<T, SynthesisError>,
         mode: AllocationMode,
     ) -> Result<Self, SynthesisError> {
-        let pre = f().map(|o| o.borrow().preimage());
-        let field = preimage_allocator(cs.into().cs(), pre, mode);
-        let fields = (1..8).map(field).collect::<Result<Vec<_>, _>>()?;
-        let fields: [FpVar<Fr>; 7] = fields
-            .try_into()
-            .map_err(|_| SynthesisError::Unsatisfiable)?;
+        let fields = alloc_after_tag(cs, f().map(|o| o.borrow().preimage()), mode)?;
+        Ok(Self { fields })
+    }
+}
+
+/// A claim record opening in the circuit.
+pub struct ClaimOpeningVar {
+    /// The preimage after the tag: patient_ref, code, service_date, amount, digest_hi,
+    /// digest_lo, blinding.
+    pub fields: [FpVar<Fr>; 7],
+}
+
+impl ClaimOpeningVar {
+    /// Position of `patient_ref` in [`ClaimOpeningVar::fields`].
+    pub const PATIENT_REF: usize = 0;
+    /// Position of the procedure code.
+    pub const CODE: usize = 1;
+    /// Position of the service date.
+    pub const SERVICE_DATE: usize = 2;
+    /// Position of the amount.
+    pub const AMOUNT: usize = 3;
+    /// Position of the blinding.
+    pub const BLINDING: usize = 6;
+
+    /// The commitment.
+    pub fn commitment(&self) -> Result<FpVar<Fr>, SynthesisError> {
+        tagged_hash(Domain::Claim, &self.fields)
+    }
+
+    /// The claim id, `H(TAG_CLAIM_ID, blinding)`.
+    pub fn claim_id(&self) -> Result<FpVar<Fr>, SynthesisError> {
+        tagged_hash(
+            Domain::ClaimId,
+            &self.fields[Self::BLINDING..=Self::BLINDING],
+        )
+    }
+}
+
+impl AllocVar<ClaimOpening, Fr> for ClaimOpeningVar {
+    fn new_variable<T: Borrow<ClaimOpening>>(
+        cs: impl Into<Namespace<Fr>>,
+        f: impl FnOnce() -> Result<T, SynthesisError>,
+        mode: AllocationMode,
+    ) -> Result<Self, SynthesisError> {
+        let fields = alloc_after_tag(cs, f().map(|o| o.borrow().preimage()), mode)?;
+        Ok(Self { fields })
+    }
+}
+
+/// A policy opening in the circuit.
+pub struct PolicyOpeningVar {
+    /// The preimage after the tag: policyholder, codes_root, period_start, period_end,
+    /// limit, blinding.
+    pub fields: [FpVar<Fr>; 6],
+}
+
+impl PolicyOpeningVar {
+    /// Position of the policyholder in [`PolicyOpeningVar::fields`].
+    pub const POLICYHOLDER: usize = 0;
+    /// Position of the covered-codes root.
+    pub const CODES_ROOT: usize = 1;
+    /// Position of the period's start.
+    pub const PERIOD_START: usize = 2;
+    /// Position of the period's end.
+    pub const PERIOD_END: usize = 3;
+    /// Position of the limit.
+    pub const LIMIT: usize = 4;
+
+    /// The commitment.
+    pub fn commitment(&self) -> Result<FpVar<Fr>, SynthesisError> {
+        tagged_hash(Domain::Policy, &self.fields)
+    }
+}
+
+impl AllocVar<PolicyOpening, Fr> for PolicyOpeningVar {
+    fn new_variable<T: Borrow<PolicyOpening>>(
+        cs: impl Into<Namespace<Fr>>,
+        f: impl FnOnce() -> Result<T, SynthesisError>,
+        mode: AllocationMode,
+    ) -> Result<Self, SynthesisError> {
+        let fields = alloc_after_tag(cs, f().map(|o| o.borrow().preimage()), mode)?;
         Ok(Self { fields })
     }
 }
@@ -159,6 +250,34 @@ mod tests {
         assert_eq!(
             rvar.commitment(&category).unwrap().value().unwrap(),
             record.commitment()
+        );
+
+        let claim = ClaimOpening {
+            patient_ref: consent.patient_ref,
+            code: crate::commit::procedure_code("99213").unwrap(),
+            service_date: 1_750_000_000,
+            amount: 12_500,
+            content_digest: ContentDigest::of(b"claim"),
+            blinding: Fr::from(55u64),
+        };
+        let cvar = ClaimOpeningVar::new_witness(cs.clone(), || Ok(claim.clone())).unwrap();
+        assert_eq!(
+            cvar.commitment().unwrap().value().unwrap(),
+            claim.commitment()
+        );
+        assert_eq!(cvar.claim_id().unwrap().value().unwrap(), claim.claim_id());
+        let policy = PolicyOpening {
+            policyholder: consent.patient_ref,
+            codes_root: Fr::from(66u64),
+            period_start: 1,
+            period_end: 2,
+            limit: 3,
+            blinding: Fr::from(77u64),
+        };
+        let pvar = PolicyOpeningVar::new_witness(cs.clone(), || Ok(policy.clone())).unwrap();
+        assert_eq!(
+            pvar.commitment().unwrap().value().unwrap(),
+            policy.commitment()
         );
         assert!(cs.is_satisfied().unwrap());
     }

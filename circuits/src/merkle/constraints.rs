@@ -45,22 +45,26 @@ impl MerklePathVar {
     }
 }
 
-impl AllocVar<MerklePath, Fr> for MerklePathVar {
-    fn new_variable<T: Borrow<MerklePath>>(
+impl MerklePathVar {
+    /// Allocates a path of `depth` levels (the ledger's trees use [`DEPTH`], through
+    /// [`AllocVar`]; a policy's codes tree is shallower). A path of another length, or an
+    /// index with bits above `depth`, is an error.
+    pub fn new_at_depth(
         cs: impl Into<Namespace<Fr>>,
-        f: impl FnOnce() -> Result<T, SynthesisError>,
+        f: impl FnOnce() -> Result<MerklePath, SynthesisError>,
+        depth: usize,
         mode: AllocationMode,
     ) -> Result<Self, SynthesisError> {
         let cs = cs.into().cs();
-        let path = f().map(|p| p.borrow().clone());
+        let path = f();
         if let Ok(p) = &path {
-            if p.siblings.len() != DEPTH || p.index >> DEPTH != 0 {
+            if p.siblings.len() != depth || p.index.checked_shr(depth as u32).unwrap_or(0) != 0 {
                 return Err(SynthesisError::Unsatisfiable);
             }
         }
-        let mut bits = Vec::with_capacity(DEPTH);
-        let mut siblings = Vec::with_capacity(DEPTH);
-        for l in 0..DEPTH {
+        let mut bits = Vec::with_capacity(depth);
+        let mut siblings = Vec::with_capacity(depth);
+        for l in 0..depth {
             bits.push(Boolean::new_variable(
                 cs.clone(),
                 || {
@@ -77,6 +81,16 @@ impl AllocVar<MerklePath, Fr> for MerklePathVar {
             )?);
         }
         Ok(Self { bits, siblings })
+    }
+}
+
+impl AllocVar<MerklePath, Fr> for MerklePathVar {
+    fn new_variable<T: Borrow<MerklePath>>(
+        cs: impl Into<Namespace<Fr>>,
+        f: impl FnOnce() -> Result<T, SynthesisError>,
+        mode: AllocationMode,
+    ) -> Result<Self, SynthesisError> {
+        Self::new_at_depth(cs, || f().map(|p| p.borrow().clone()), DEPTH, mode)
     }
 }
 
