@@ -16,6 +16,7 @@
 //! | claim record | 8 | `medproof.claim.v1`, patient_ref, code, service_date, amount, digest_hi, digest_lo, blinding |
 //! | policy | 7 | `medproof.policy.v1`, policyholder, codes_root, period_start, period_end, limit, blinding |
 //! | claim id | 2 | `medproof.claimid.v1`, claim blinding |
+//! | provider ref | 3 | `medproof.provider.v1`, key_hi, key_lo (the provider's Ed25519 public key, two 128-bit halves) |
 //! | access request | 5 | `medproof.access.v1`, provider_ref, record, now, nonce |
 //!
 //! A procedure code (e.g. `"99213"`, `"J3490"`) is its ASCII text read as a big-endian
@@ -49,6 +50,8 @@ pub enum Domain {
     ClaimId,
     /// Access requests, whose hash a proof of access is bound to.
     AccessRequest,
+    /// A provider's public reference, from its ledger key.
+    Provider,
 }
 
 impl Domain {
@@ -62,6 +65,7 @@ impl Domain {
             Domain::Policy => "medproof.policy.v1",
             Domain::ClaimId => "medproof.claimid.v1",
             Domain::AccessRequest => "medproof.access.v1",
+            Domain::Provider => "medproof.provider.v1",
         }
     }
 
@@ -197,6 +201,17 @@ impl fmt::Debug for ConsentOpening {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ConsentOpening(<redacted>)")
     }
+}
+
+/// A provider's public reference: `H(TAG_PROVIDER, key_hi, key_lo)` over its Ed25519
+/// public key, so the grantee of a consent is the key that signs the provider's ledger
+/// entries, and an audit can tie each logged access to its signer.
+pub fn provider_ref(public_key: &[u8; 32]) -> Fr {
+    poseidon::hash(&[
+        Domain::Provider.tag(),
+        Fr::from_be_bytes_mod_order(&public_key[..16]),
+        Fr::from_be_bytes_mod_order(&public_key[16..]),
+    ])
 }
 
 /// The hash of an access request that an access proof is bound to: who asks
@@ -343,6 +358,7 @@ mod tests {
             Domain::Policy,
             Domain::ClaimId,
             Domain::AccessRequest,
+            Domain::Provider,
         ];
         for (i, a) in all.iter().enumerate() {
             assert!(a.name().len() <= 31);

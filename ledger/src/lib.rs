@@ -11,6 +11,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod encoding;
 pub mod entry;
 pub mod keyfile;

@@ -9,6 +9,7 @@
 pub mod demo;
 pub mod input;
 pub mod ledger_cli;
+pub mod scenario;
 pub mod snarkjs;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,515 @@
+//! The regulator's audit of a period of the access log.
+//!
+//! [`audit`] takes a range of entries `[from, to)` and:
+//! 1. walks the hash chain from the last signed checkpoint at or before `from` to the
+//!    first signed checkpoint at or after `to - 1`, so every entry of the range lies
+//!    between two signed checkpoints: every entry must be there (no gap), decode, link
+//!    to its predecessor by SHA-256, and carry a valid signature (submissions by their
+//!    signer, checkpoints by the ledger key);
+//! 2. checks every access entry in the range: its bundle is an access-authorization
+//!    proof made by the provider that signed the entry, against a checkpoint of this
+//!    ledger (signed, with the proof's root), for a record on the ledger; the checkpoint
+//!    was acceptable at the entry's ledger time (latest, or superseded less than the
+//!    freshness window before it), and the proof's `now` is within the skew of that time;
+//! 3. verifies the proofs that passed those checks in batches (one final exponentiation
+//!    per batch, bisection to name the bad ones).
+//!
+//! The report counts entries, accesses, valid, invalid and stale ones, and lists each
+//! problem with its seq and a reason that names no patient, record or value.
+
+use medproof_circuits::commit::provider_ref;
+use medproof_verifier::bundle::{CheckpointHistory, Verifier};
+use medproof_verifier::freshness::{Freshness, FreshnessError};
+use medproof_verifier::groth16::Proof;
+use medproof_verifier::statement::AccessPublic;
+use medproof_verifier::{Checkpoint, Fr, ProofBundle, Statement};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::entry::{Action, Body};
+use crate::ledger::{Ledger, LedgerError, TreeId};
+use crate::store::Store;
+
+/// Proofs verified together in one batch.
+pub const DEFAULT_BATCH: usize = 256;
+
+/// What to audit and how.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditOptions {
+    /// First entry of the range.
+    pub from: u64,
+    /// One past the last entry of the range.
+    pub to: u64,
+    /// The freshness rules applied at each access entry's ledger time.
+    pub rules: Freshness,
+    /// Proofs per verification batch.
+    pub batch: usize,
+}
+
+/// Why an audit could not run at all (a failed check is a report, not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// The range is empty or goes past the end of the ledger.
+    #[error(
+        "cannot audit entries {from}..{to}: the ledger has {len} entries (need from < to <= {len})"
+    )]
+    Range {
+        /// Asked-for start.
+        from: u64,
+        /// Asked-for end.
+        to: u64,
+        /// Entries in the ledger.
+        len: u64,
+    },
+    /// No signed checkpoint closes the range.
+    #[error("no signed checkpoint at or after entry {0}")]
+    NoClosingCheckpoint(u64),
+    /// The verifier has no key for access proofs.
+    #[error("no verifying key loaded for access-authorization proofs")]
+    NoKey,
+    /// Reading the ledger failed.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
+/// A checkpoint bounding the audited chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CheckpointRef {
+    /// Its entry seq.
+    pub seq: u64,
+    /// Its ledger time.
+    pub time: u64,
+}
+
+/// The checkpoints the audit walked between.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditCheckpoints {
+    /// The checkpoint the walk starts from (`None`: the genesis of the chain).
+    pub start: Option<CheckpointRef>,
+    /// The checkpoint that closes the walk.
+    pub end: CheckpointRef,
+    /// Signed checkpoints walked, both ends included.
+    pub walked: u64,
+}
+
+/// What kind of problem an entry has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProblemKind {
+    /// The chain is broken here: a missing, undecodable, unlinked or badly signed entry.
+    Chain,
+    /// An access entry whose proof, bundle or signer does not hold up.
+    Invalid,
+    /// An access entry whose proof was made against a root that was no longer
+    /// acceptable at the entry's time, or whose `now` is outside the skew.
+    Stale,
+}
+
+/// One problem, at one entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// The entry.
+    pub seq: u64,
+    /// The kind.
+    pub kind: ProblemKind,
+    /// Why, without any patient data.
+    pub reason: String,
+}
+
+/// The audit's findings; serialized as the JSON report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditReport {
+    /// First entry audited.
+    pub from: u64,
+    /// One past the last entry audited.
+    pub to: u64,
+    /// Entries in the range.
+    pub entries: u64,
+    /// Access entries in the range.
+    pub accesses: u64,
+    /// Access entries whose proof is valid, fresh and by their signer.
+    pub valid: u64,
+    /// Access entries with an invalid proof or bundle.
+    pub invalid: u64,
+    /// Access entries against a stale root or with `now` outside the skew.
+    pub stale: u64,
+    /// Whether the chain links without a gap between the two checkpoints.
+    pub chain_ok: bool,
+    /// SHA-256 of the last entry of the range (hex), if the walk reached it.
+    pub chain_head: Option<String>,
+    /// The checkpoints bounding the walk.
+    pub checkpoints: AuditCheckpoints,
+    /// The freshness window applied, seconds.
+    pub window_secs: u64,
+    /// The skew allowed, seconds.
+    pub skew_secs: u64,
+    /// Every problem found, by seq.
+    pub problems: Vec<Problem>,
+}
+
+impl AuditReport {
+    /// Whether the period passed: chain intact, every access valid and fresh.
+    pub fn passed(&self) -> bool {
+        self.chain_ok && self.invalid == 0 && self.stale == 0 && self.valid == self.accesses
+    }
+
+    /// A short human summary.
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "audit of entries {}..{}: {} entries, {} accesses: {} valid, {} invalid, {} stale; chain {}",
+            self.from,
+            self.to,
+            self.entries,
+            self.accesses,
+            self.valid,
+            self.invalid,
+            self.stale,
+            if self.chain_ok { "intact" } else { "BROKEN" },
+        );
+        let start = self
+            .checkpoints
+            .start
+            .map_or("genesis".to_string(), |c| format!("checkpoint {}", c.seq));
+        s.push_str(&format!(
+            " from {start} to checkpoint {} ({} checkpoints)",
+            self.checkpoints.end.seq, self.checkpoints.walked
+        ));
+        for p in self.problems.iter().take(20) {
+            s.push_str(&format!("\n  seq {}: {:?}: {}", p.seq, p.kind, p.reason));
+        }
+        if self.problems.len() > 20 {
+            s.push_str(&format!("\n  ... and {} more", self.problems.len() - 20));
+        }
+        s.push_str(if self.passed() {
+            "\nPASSED"
+        } else {
+            "\nFAILED"
+        });
+        s
+    }
+}
+
+impl<S: Store> CheckpointHistory for Ledger<S> {
+    fn superseded_at(&self, checkpoint: &Checkpoint) -> Result<Option<u64>, FreshnessError> {
+        match self.checkpoint_at(checkpoint.seq) {
+            Ok(Some(info)) if info.checkpoint == *checkpoint => Ok(info.superseded_at),
+            _ => Err(FreshnessError::UnknownCheckpoint(checkpoint.seq)),
+        }
+    }
+}
+
+/// An access entry read from the chain.
+struct LoggedAccess {
+    seq: u64,
+    time: u64,
+    signer: [u8; 32],
+    bundle: Vec<u8>,
+}
+
+/// An access whose every check but the proof passed.
+struct ReadyProof {
+    seq: u64,
+    inputs: Vec<Fr>,
+    proof: Proof,
+}
+
+/// Audits `[opts.from, opts.to)` of `ledger` (see the module docs). `progress` is called
+/// with the number of entries handled since its last call.
+pub fn audit<S: Store + Sync>(
+    ledger: &Ledger<S>,
+    verifier: &Verifier,
+    opts: &AuditOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<AuditReport, AuditError> {
+    let len = ledger.len();
+    if opts.from >= opts.to || opts.to > len {
+        return Err(AuditError::Range {
+            from: opts.from,
+            to: opts.to,
+            len,
+        });
+    }
+    let key = verifier
+        .key(Statement::AccessAuthorization)
+        .ok_or(AuditError::NoKey)?;
+    let history = ledger.checkpoint_history();
+    let start = history
+        .iter()
+        .rev()
+        .find(|(seq, _)| *seq <= opts.from)
+        .map(|(seq, _)| *seq);
+    let end = history
+        .iter()
+        .find(|(seq, _)| *seq + 1 >= opts.to)
+        .map(|(seq, _)| *seq)
+        .ok_or(AuditError::NoClosingCheckpoint(opts.to - 1))?;
+
+    let mut problems = Vec::new();
+    let walk = walk_chain(ledger, start, end, opts, progress, &mut problems)?;
+
+    // Every access entry: checks that need no pairing, in parallel.
+    let ledger_key = ledger.public_key();
+    let checked: Vec<Result<ReadyProof, Problem>> = walk
+        .accesses
+        .par_iter()
+        .map(|a| check_access(ledger, verifier, &ledger_key, &opts.rules, a))
+        .collect();
+    let mut ready = Vec::new();
+    let (mut invalid, mut stale) = (0u64, 0u64);
+    for c in checked {
+        match c {
+            Ok(r) => ready.push(r),
+            Err(p) => {
+                match p.kind {
+                    ProblemKind::Stale => stale += 1,
+                    _ => invalid += 1,
+                }
+                problems.push(p);
+            }
+        }
+    }
+
+    // The proofs, in batches.
+    let batch = opts.batch.max(1);
+    let bad: Vec<u64> = ready
+        .par_chunks(batch)
+        .map(|chunk| {
+            let items: Vec<(&[Fr], &Proof)> = chunk
+                .iter()
+                .map(|r| (r.inputs.as_slice(), &r.proof))
+                .collect();
+            let found = key
+                .find_invalid(&items, &mut rand::thread_rng())
+                .unwrap_or_else(|_| (0..chunk.len()).collect());
+            found.into_iter().map(|i| chunk[i].seq).collect::<Vec<_>>()
+        })
+        .flatten()
+        .collect();
+    for seq in &bad {
+        problems.push(Problem {
+            seq: *seq,
+            kind: ProblemKind::Invalid,
+            reason: "the proof does not verify".into(),
+        });
+    }
+    invalid += bad.len() as u64;
+    problems.sort_by_key(|p| p.seq);
+
+    let accesses = walk.accesses.len() as u64;
+    Ok(AuditReport {
+        from: opts.from,
+        to: opts.to,
+        entries: opts.to - opts.from,
+        accesses,
+        valid: ready.len() as u64 - bad.len() as u64,
+        invalid,
+        stale,
+        chain_ok: walk.chain_ok,
+        chain_head: walk.chain_head.map(hex::encode),
+        checkpoints: AuditCheckpoints {
+            start: start.map(|seq| walk.checkpoint_ref(seq)),
+            end: walk.checkpoint_ref(end),
+            walked: walk.checkpoints.len() as u64,
+        },
+        window_secs: opts.rules.window_secs,
+        skew_secs: opts.rules.skew_secs,
+        problems,
+    })
+}
+
+/// What the chain walk saw.
+struct Walk {
+    chain_ok: bool,
+    chain_head: Option<[u8; 32]>,
+    checkpoints: Vec<CheckpointRef>,
+    accesses: Vec<LoggedAccess>,
+}
+
+impl Walk {
+    fn checkpoint_ref(&self, seq: u64) -> CheckpointRef {
+        self.checkpoints
+            .iter()
+            .copied()
+            .find(|c| c.seq == seq)
+            .unwrap_or(CheckpointRef { seq, time: 0 })
+    }
+}
+
+/// Walks entries from `start` (or the genesis) to `end`, both included.
+fn walk_chain<S: Store>(
+    ledger: &Ledger<S>,
+    start: Option<u64>,
+    end: u64,
+    opts: &AuditOptions,
+    progress: &(dyn Fn(u64) + Sync),
+    problems: &mut Vec<Problem>,
+) -> Result<Walk, AuditError> {
+    let ledger_key = ledger.public_key();
+    let mut walk = Walk {
+        chain_ok: true,
+        chain_head: None,
+        checkpoints: Vec::new(),
+        accesses: Vec::new(),
+    };
+    let first = start.unwrap_or(0);
+    let mut prev: Option<[u8; 32]> = start.is_none().then_some([0u8; 32]);
+    let chain = |seq: u64, reason: String, problems: &mut Vec<Problem>| {
+        problems.push(Problem {
+            seq,
+            kind: ProblemKind::Chain,
+            reason,
+        });
+    };
+    let mut pending = 0u64;
+    for seq in first..=end {
+        pending += 1;
+        if pending == 1024 {
+            progress(std::mem::take(&mut pending));
+        }
+        let entry = match ledger.entry(seq) {
+            Ok(Some(e)) => e,
+            Ok(None) => {
+                chain(seq, format!("entry {seq} is missing"), problems);
+                walk.chain_ok = false;
+                break;
+            }
+            Err(LedgerError::Corrupt { reason, .. }) => {
+                chain(seq, reason, problems);
+                walk.chain_ok = false;
+                break;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if entry.seq != seq {
+            chain(
+                seq,
+                format!("entry stored at {seq} says it is {}", entry.seq),
+                problems,
+            );
+            walk.chain_ok = false;
+            break;
+        }
+        if let Some(p) = prev {
+            if entry.prev != p {
+                chain(
+                    seq,
+                    format!(
+                        "entry {seq} does not link to entry {}: one of them was altered",
+                        seq.saturating_sub(1)
+                    ),
+                    problems,
+                );
+                walk.chain_ok = false;
+                break;
+            }
+        }
+        match &entry.body {
+            Body::Checkpoint { .. } => {
+                let signed = entry
+                    .checkpoint()
+                    .is_some_and(|c| c.verify(&ledger_key).is_ok());
+                if !signed {
+                    chain(seq, "checkpoint signature does not verify".into(), problems);
+                    walk.chain_ok = false;
+                    break;
+                }
+                walk.checkpoints.push(CheckpointRef {
+                    seq,
+                    time: entry.time,
+                });
+            }
+            Body::Submission(s) => {
+                if !s.signature_ok() {
+                    chain(
+                        seq,
+                        format!("{} signature does not verify", s.action.name()),
+                        problems,
+                    );
+                    walk.chain_ok = false;
+                    break;
+                }
+                if let Action::LogAccess { bundle } = &s.action {
+                    if (opts.from..opts.to).contains(&seq) {
+                        walk.accesses.push(LoggedAccess {
+                            seq,
+                            time: entry.time,
+                            signer: s.signer,
+                            bundle: bundle.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        let hash = entry.hash();
+        if seq + 1 == opts.to {
+            walk.chain_head = Some(hash);
+        }
+        prev = Some(hash);
+    }
+    progress(pending);
+    Ok(walk)
+}
+
+/// Every check of one access entry but the proof's pairing.
+fn check_access<S: Store>(
+    ledger: &Ledger<S>,
+    verifier: &Verifier,
+    ledger_key: &ed25519_dalek::VerifyingKey,
+    rules: &Freshness,
+    access: &LoggedAccess,
+) -> Result<ReadyProof, Problem> {
+    let seq = access.seq;
+    let invalid = |reason: String| Problem {
+        seq,
+        kind: ProblemKind::Invalid,
+        reason,
+    };
+    let text =
+        std::str::from_utf8(&access.bundle).map_err(|_| invalid("bundle is not UTF-8".into()))?;
+    let bundle = ProofBundle::from_json(text).map_err(|e| invalid(e.to_string()))?;
+    let (decoded, _) = verifier
+        .prepare(&bundle)
+        .map_err(|e| invalid(e.to_string()))?;
+    if decoded.statement != Statement::AccessAuthorization {
+        return Err(invalid(format!(
+            "an access is logged with a `{}` proof, not an access-authorization proof",
+            decoded.statement
+        )));
+    }
+    let checkpoint = Verifier::check_checkpoint(&bundle, &decoded, ledger_key)
+        .map_err(|e| invalid(e.to_string()))?;
+    if checkpoint.seq >= seq {
+        return Err(invalid(format!(
+            "the proof's checkpoint {} comes after the access entry",
+            checkpoint.seq
+        )));
+    }
+    let superseded_at = ledger
+        .superseded_at(&checkpoint)
+        .map_err(|e| invalid(e.to_string()))?;
+    if decoded.inputs[AccessPublic::PROVIDER_REF] != provider_ref(&access.signer) {
+        return Err(invalid(
+            "the proof is for another provider than the one that logged the access".into(),
+        ));
+    }
+    match ledger.locate(&decoded.inputs[AccessPublic::RECORD]) {
+        Ok(Some((TreeId::Records, _, _))) => {}
+        _ => return Err(invalid("the accessed record is not on the ledger".into())),
+    }
+    let stale = |e: FreshnessError| Problem {
+        seq,
+        kind: ProblemKind::Stale,
+        reason: e.to_string(),
+    };
+    rules
+        .check_root(checkpoint.seq, checkpoint.time, superseded_at, access.time)
+        .map_err(stale)?;
+    if let Some(now) = decoded.now() {
+        rules.check_now(now, access.time).map_err(stale)?;
+    }
+    Ok(ReadyProof {
+        seq,
+        inputs: decoded.inputs,
+        proof: decoded.proof,
+    })
+}

@@ -1,0 +1,406 @@
+//! The access and claim stories end to end on a ledger, with real proofs: every rule of
+//! access authorization, revocation and freshness, and claim compliance rejects on its
+//! own, at the prover (a witness that breaks a rule is refused) and at the verifier (a
+//! proof whose public inputs are changed is refused).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use ed25519_dalek::SigningKey;
+use medproof_circuits::commit::RecordOpening;
+use medproof_ledger::{Clock, Ledger, MemStore};
+use medproof_params::{insecure_seeded_setup, load, LoadOptions};
+use medproof_prover::{ProofRequest, ProveError, Prover};
+use medproof_service::scenario::{ConsentTerms, GrantedConsent, Parties, Policy};
+use medproof_verifier::bundle::{BundleError, Verifier};
+use medproof_verifier::freshness::{Freshness, FreshnessError};
+use medproof_verifier::groth16::PreparedVerifyingKey;
+use medproof_verifier::{fr_from_decimal, fr_to_decimal, Fr, ProofBundle, Statement};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+const T0: u64 = 1_780_000_000;
+const DAY: u64 = 86_400;
+const LAB: u32 = 1;
+const TREATMENT: u32 = 1;
+const RESEARCH: u32 = 2;
+
+/// A ledger clock the test moves by hand.
+struct ManualClock(AtomicU64);
+
+impl Clock for ManualClock {
+    fn now(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Keys for both statements, made once per test binary.
+fn keys() -> &'static (Prover, Verifier) {
+    static KEYS: OnceLock<(Prover, Verifier)> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let statements = [Statement::AccessAuthorization, Statement::ClaimCompliance];
+        insecure_seeded_setup(dir.path(), &statements, 21).unwrap();
+        let opts = LoadOptions {
+            allow_insecure: true,
+        };
+        let mut verifier = Verifier::new();
+        let mut all = Vec::new();
+        for s in statements {
+            let k = load(dir.path(), s, opts).unwrap();
+            verifier
+                .insert(s, PreparedVerifyingKey::new(k.verifying_key.clone()))
+                .unwrap();
+            all.push(k);
+        }
+        (Prover::new(all, 2).unwrap(), verifier)
+    })
+}
+
+struct Story {
+    parties: Parties<MemStore>,
+    clock: Arc<ManualClock>,
+    rng: ChaCha20Rng,
+    record: RecordOpening,
+    consent: GrantedConsent,
+}
+
+/// A provider with one lab record of the patient, and the patient's consent for lab
+/// records, for treatment, from T0 - 1 day to T0 + 30 days.
+fn story(seed: u64) -> Story {
+    let clock = Arc::new(ManualClock(AtomicU64::new(T0)));
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let ledger = Ledger::open(
+        MemStore::default(),
+        SigningKey::generate(&mut rng),
+        clock.clone(),
+    )
+    .unwrap();
+    let mut parties = Parties::register(ledger, &mut rng).unwrap();
+    let record = parties
+        .commit_records(
+            &[(LAB, b"{\"resourceType\":\"Observation\"}", T0 - DAY)],
+            &mut rng,
+        )
+        .unwrap()
+        .remove(0);
+    let consent = parties
+        .grant(
+            ConsentTerms {
+                category: LAB,
+                purpose: TREATMENT,
+                valid_from: T0 - DAY,
+                valid_until: T0 + 30 * DAY,
+            },
+            &mut rng,
+        )
+        .unwrap();
+    Story {
+        parties,
+        clock,
+        rng,
+        record,
+        consent,
+    }
+}
+
+impl Story {
+    fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    fn advance(&self, secs: u64) {
+        self.clock.0.fetch_add(secs, Ordering::SeqCst);
+    }
+
+    /// Proves access to the story's record under `consent` at `now`.
+    fn prove_access(
+        &mut self,
+        consent: &GrantedConsent,
+        now: u64,
+    ) -> Result<ProofBundle, ProveError> {
+        let (request, checkpoint) = self
+            .parties
+            .access_request(consent, &self.record, now, &mut self.rng)
+            .unwrap();
+        keys()
+            .0
+            .prove(&ProofRequest::Access(request))
+            .map(|b| b.with_checkpoint(&checkpoint))
+    }
+
+    /// Verifies with freshness at the ledger clock.
+    fn check(&self, bundle: &ProofBundle) -> Result<bool, BundleError> {
+        self.check_at(bundle, self.now())
+    }
+
+    fn check_at(&self, bundle: &ProofBundle, at: u64) -> Result<bool, BundleError> {
+        let ledger = &self.parties.ledger;
+        keys()
+            .1
+            .verify_fresh(
+                bundle,
+                &ledger.public_key(),
+                ledger,
+                &Freshness::default(),
+                at,
+            )
+            .map(|(ok, _)| ok)
+    }
+}
+
+fn with_input(b: &ProofBundle, name: &str, value: &str) -> ProofBundle {
+    let mut b = b.clone();
+    b.public_inputs.insert(name.into(), value.into());
+    b
+}
+
+fn plus_one(b: &ProofBundle, name: &str) -> ProofBundle {
+    let x = fr_from_decimal(&b.public_inputs[name]).unwrap() + Fr::from(1u64);
+    with_input(b, name, &fr_to_decimal(&x))
+}
+
+fn refused(r: Result<ProofBundle, ProveError>) -> bool {
+    matches!(r, Err(ProveError::Witness(_)))
+}
+
+#[test]
+fn access_is_proved_logged_and_each_rule_rejects() {
+    let mut s = story(1);
+    let consent = s.consent.clone();
+    let bundle = s.prove_access(&consent, s.now()).unwrap();
+    assert_eq!(s.check(&bundle).unwrap(), true);
+    // The logged entry carries the bundle: no patient_ref, no consent, no record fields.
+    let seq = s.parties.log_access(&bundle).unwrap();
+    let entry = s.parties.ledger.entry(seq).unwrap().unwrap();
+    let text = format!("{entry:?}");
+    for secret in [
+        s.parties.patient.patient_ref(),
+        s.parties.patient.secret,
+        consent.opening.blinding,
+        s.record.blinding,
+    ] {
+        assert!(!text.contains(&fr_to_decimal(&secret)));
+        assert!(!bundle.to_json().contains(&fr_to_decimal(&secret)));
+    }
+
+    // Expired, not yet valid: the prover refuses the witness; a valid proof whose `now`
+    // is moved outside the period does not verify.
+    assert!(refused(s.prove_access(&consent, T0 + 30 * DAY + 1)));
+    assert!(refused(s.prove_access(&consent, T0 - DAY - 1)));
+    let moved = with_input(&bundle, "now", &(T0 + 31 * DAY).to_string());
+    assert_eq!(keys().1.verify(&moved).unwrap(), false);
+
+    // Wrong grantee: another provider's reference in the inputs, or a consent granted
+    // to someone else.
+    assert_eq!(s.check(&plus_one(&bundle, "provider_ref")).unwrap(), false);
+    let mut other = consent.clone();
+    other.opening.grantee += Fr::from(1u64);
+    assert!(refused(s.prove_access(&other, s.now())));
+
+    // Wrong category, wrong purpose.
+    assert_eq!(
+        s.check(&with_input(&bundle, "category", "2")).unwrap(),
+        false
+    );
+    assert_eq!(
+        s.check(&with_input(&bundle, "purpose", &RESEARCH.to_string()))
+            .unwrap(),
+        false
+    );
+    let mut research = consent.clone();
+    research.opening.purpose = RESEARCH;
+    assert!(refused(s.prove_access(&research, s.now())));
+
+    // Changed binding; changed record.
+    assert_eq!(
+        s.check(&plus_one(&bundle, "request_binding")).unwrap(),
+        false
+    );
+    assert_eq!(s.check(&plus_one(&bundle, "record")).unwrap(), false);
+
+    // `now` outside the skew of the verifier's clock, either way.
+    let skew = Freshness::default().skew_secs;
+    assert!(matches!(
+        s.check_at(&bundle, s.now() + skew + 1),
+        Err(BundleError::Freshness(FreshnessError::Skew { .. }))
+    ));
+    let future = s.prove_access(&consent, s.now() + skew + 1).unwrap();
+    assert!(matches!(
+        s.check(&future),
+        Err(BundleError::Freshness(FreshnessError::Skew { .. }))
+    ));
+
+    // A public input at or above the modulus; a missing and an extra input.
+    let p = "21888242871839275222246405745257275088548364400416034343698204186575808495617";
+    for name in ["consents_root", "request_binding", "record", "now"] {
+        assert!(matches!(
+            s.check(&with_input(&bundle, name, p)),
+            Err(BundleError::Inputs(_))
+        ));
+    }
+    let mut missing = bundle.clone();
+    missing.public_inputs.remove("purpose");
+    assert!(matches!(s.check(&missing), Err(BundleError::Inputs(_))));
+    assert!(matches!(
+        s.check(&with_input(&bundle, "patient", "1")),
+        Err(BundleError::Inputs(_))
+    ));
+    // A root the prover chose instead of the checkpoint's.
+    assert!(matches!(
+        s.check(&plus_one(&bundle, "consents_root")),
+        Err(BundleError::RootMismatch { .. })
+    ));
+}
+
+#[test]
+fn revocation_stops_access_once_the_window_has_passed() {
+    let mut s = story(2);
+    let consent = s.consent.clone();
+    let window = Freshness::default().window_secs;
+    let revoked_at = T0 + 60;
+    // Before the revocation, the provider prepares proofs against the current root for
+    // two later times: one inside the window after the revocation, one after it.
+    let inside = revoked_at + window - 30;
+    let after = revoked_at + window + 30;
+    let early = s.prove_access(&consent, inside).unwrap();
+    let late = s.prove_access(&consent, after).unwrap();
+
+    s.advance(60);
+    s.parties.revoke(&consent).unwrap();
+    // No new proof: the consent's leaf is empty under every later root.
+    assert!(refused(s.prove_access(&consent, s.now())));
+    // Inside the window, the superseded root is still accepted...
+    assert!(s.check_at(&early, inside).unwrap());
+    // ...once it has passed, the revoked consent yields no accepted proof.
+    assert!(matches!(
+        s.check_at(&late, after),
+        Err(BundleError::Freshness(FreshnessError::Stale { .. }))
+    ));
+}
+
+#[test]
+fn stale_root_is_refused_and_window_starts_at_supersession() {
+    let mut s = story(3);
+    let consent = s.consent.clone();
+    let rules = Freshness {
+        window_secs: 600,
+        skew_secs: 10 * DAY,
+    };
+    let check = |s: &Story, b: &ProofBundle, at: u64| {
+        let ledger = &s.parties.ledger;
+        keys()
+            .1
+            .verify_fresh(b, &ledger.public_key(), ledger, &rules, at)
+            .map(|(ok, _)| ok)
+    };
+    // The root made at T0 stays the latest for a day: a proof against it is fresh.
+    s.advance(DAY);
+    let bundle = s.prove_access(&consent, s.now()).unwrap();
+    assert!(check(&s, &bundle, s.now()).unwrap());
+    // A new entry supersedes it now; the window runs from here.
+    s.parties
+        .commit_records(&[(LAB, b"another", T0)], &mut s.rng)
+        .unwrap();
+    assert!(check(&s, &bundle, s.now() + 599).unwrap());
+    assert!(matches!(
+        check(&s, &bundle, s.now() + 600),
+        Err(BundleError::Freshness(FreshnessError::Stale {
+            age: 600,
+            ..
+        }))
+    ));
+}
+
+fn claim_story(seed: u64) -> (Story, Policy) {
+    let mut s = story(seed);
+    let policy = s
+        .parties
+        .publish_policy(
+            &["99213", "80053"],
+            (T0 - 100 * DAY, T0 + 265 * DAY),
+            50_000,
+            &mut s.rng,
+        )
+        .unwrap();
+    (s, policy)
+}
+
+fn prove_claim(
+    s: &mut Story,
+    policy: &Policy,
+    code: &str,
+    date: u64,
+    amount: u64,
+) -> Result<ProofBundle, ProveError> {
+    let claim = s
+        .parties
+        .commit_claim(
+            code,
+            date,
+            amount,
+            b"{\"resourceType\":\"Claim\"}",
+            &mut s.rng,
+        )
+        .unwrap();
+    let (request, checkpoint) = s.parties.claim_request(&claim, policy).unwrap();
+    keys()
+        .0
+        .prove(&ProofRequest::Claim(request))
+        .map(|b| b.with_checkpoint(&checkpoint))
+}
+
+#[test]
+fn claim_meets_its_policy_and_each_rule_rejects() {
+    let (mut s, policy) = claim_story(4);
+    let bundle = prove_claim(&mut s, &policy, "99213", T0 - DAY, 12_500).unwrap();
+    assert!(s.check(&bundle).unwrap());
+    assert!(!bundle.to_json().contains("99213"));
+
+    // Code not covered; date outside the period; amount over the limit.
+    assert!(refused(prove_claim(&mut s, &policy, "99215", T0, 100)));
+    assert!(refused(prove_claim(
+        &mut s,
+        &policy,
+        "99213",
+        T0 - 101 * DAY,
+        100
+    )));
+    assert!(refused(prove_claim(
+        &mut s,
+        &policy,
+        "99213",
+        T0 + 266 * DAY,
+        100
+    )));
+    assert!(refused(prove_claim(&mut s, &policy, "80053", T0, 50_001)));
+    // Amount != claimed: the proof with another claimed amount does not verify.
+    assert!(!s
+        .check(&with_input(&bundle, "claimed_amount", "12499"))
+        .unwrap());
+    assert!(!s
+        .check(&with_input(&bundle, "claimed_amount", "50000"))
+        .unwrap());
+    // Not the policyholder: a policy for another patient.
+    let mut other = policy.clone();
+    other.opening.policyholder += Fr::from(1u64);
+    let claim = s
+        .parties
+        .commit_claim("99213", T0, 100, b"x", &mut s.rng)
+        .unwrap();
+    let (request, _) = s.parties.claim_request(&claim, &other).unwrap();
+    assert!(refused(keys().0.prove(&ProofRequest::Claim(request))));
+    // Another policy commitment or claim id in the inputs.
+    assert!(!s.check(&plus_one(&bundle, "policy")).unwrap());
+    assert!(!s.check(&plus_one(&bundle, "claim_id")).unwrap());
+    assert!(matches!(
+        s.check(&with_input(
+            &bundle,
+            "claimed_amount",
+            "18446744073709551616"
+        )),
+        Err(BundleError::Inputs(_))
+    ));
+}
