@@ -213,13 +213,15 @@ struct ReadyProof {
     proof: Proof,
 }
 
-/// Audits `[opts.from, opts.to)` of `ledger` (see the module docs). `progress` is called
-/// with the number of entries handled since its last call.
+/// Audits `[opts.from, opts.to)` of `ledger` (see the module docs), trusting only
+/// `ledger_key` for checkpoint signatures. `progress(done, total)` is called now and then
+/// with the number of entries walked.
 pub fn audit<S: Store + Sync>(
     ledger: &Ledger<S>,
     verifier: &Verifier,
+    ledger_key: &ed25519_dalek::VerifyingKey,
     opts: &AuditOptions,
-    progress: &(dyn Fn(u64) + Sync),
+    progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<AuditReport, AuditError> {
     let len = ledger.len();
     if opts.from >= opts.to || opts.to > len {
@@ -245,14 +247,21 @@ pub fn audit<S: Store + Sync>(
         .ok_or(AuditError::NoClosingCheckpoint(opts.to - 1))?;
 
     let mut problems = Vec::new();
-    let walk = walk_chain(ledger, start, end, opts, progress, &mut problems)?;
+    let walk = walk_chain(
+        ledger,
+        ledger_key,
+        start,
+        end,
+        opts,
+        progress,
+        &mut problems,
+    )?;
 
     // Every access entry: checks that need no pairing, in parallel.
-    let ledger_key = ledger.public_key();
     let checked: Vec<Result<ReadyProof, Problem>> = walk
         .accesses
         .par_iter()
-        .map(|a| check_access(ledger, verifier, &ledger_key, &opts.rules, a))
+        .map(|a| check_access(ledger, verifier, ledger_key, &opts.rules, a))
         .collect();
     let mut ready = Vec::new();
     let (mut invalid, mut stale) = (0u64, 0u64);
@@ -338,13 +347,13 @@ impl Walk {
 /// Walks entries from `start` (or the genesis) to `end`, both included.
 fn walk_chain<S: Store>(
     ledger: &Ledger<S>,
+    ledger_key: &ed25519_dalek::VerifyingKey,
     start: Option<u64>,
     end: u64,
     opts: &AuditOptions,
-    progress: &(dyn Fn(u64) + Sync),
+    progress: &(dyn Fn(u64, u64) + Sync),
     problems: &mut Vec<Problem>,
 ) -> Result<Walk, AuditError> {
-    let ledger_key = ledger.public_key();
     let mut walk = Walk {
         chain_ok: true,
         chain_head: None,
@@ -360,11 +369,10 @@ fn walk_chain<S: Store>(
             reason,
         });
     };
-    let mut pending = 0u64;
+    let total = end + 1 - first;
     for seq in first..=end {
-        pending += 1;
-        if pending == 1024 {
-            progress(std::mem::take(&mut pending));
+        if (seq - first) % 1024 == 0 {
+            progress(seq - first, total);
         }
         let entry = match ledger.entry(seq) {
             Ok(Some(e)) => e,
@@ -374,7 +382,7 @@ fn walk_chain<S: Store>(
                 break;
             }
             Err(LedgerError::Corrupt { reason, .. }) => {
-                chain(seq, reason, problems);
+                chain(seq, format!("entry {seq}: {reason}"), problems);
                 walk.chain_ok = false;
                 break;
             }
@@ -407,9 +415,13 @@ fn walk_chain<S: Store>(
             Body::Checkpoint { .. } => {
                 let signed = entry
                     .checkpoint()
-                    .is_some_and(|c| c.verify(&ledger_key).is_ok());
+                    .is_some_and(|c| c.verify(ledger_key).is_ok());
                 if !signed {
-                    chain(seq, "checkpoint signature does not verify".into(), problems);
+                    chain(
+                        seq,
+                        format!("entry {seq}: checkpoint signature does not verify"),
+                        problems,
+                    );
                     walk.chain_ok = false;
                     break;
                 }
@@ -422,7 +434,7 @@ fn walk_chain<S: Store>(
                 if !s.signature_ok() {
                     chain(
                         seq,
-                        format!("{} signature does not verify", s.action.name()),
+                        format!("entry {seq}: {} signature does not verify", s.action.name()),
                         problems,
                     );
                     walk.chain_ok = false;
@@ -446,7 +458,7 @@ fn walk_chain<S: Store>(
         }
         prev = Some(hash);
     }
-    progress(pending);
+    progress(total, total);
     Ok(walk)
 }
 

@@ -1,7 +1,7 @@
 //! The `medproof` command line.
 //!
 //! Exit codes: 0 success (for `verify`: the proof is valid); 1 the proof does not verify
-//! (or the demo found an invalid proof); 2 malformed input, missing or damaged keys, or
+//! (or the demo found an invalid proof, or the audit failed); 2 malformed input, missing or damaged keys, or
 //! any other error, with a one-line reason on stderr.
 
 use std::fs;
@@ -10,12 +10,14 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, Context, Result};
 use clap::{Parser, Subcommand};
+use medproof_ledger::audit::{audit, AuditOptions};
 use medproof_params::LoadOptions;
 use medproof_prover::{ProofRequest, Prover};
 use medproof_service::demo::{self, DemoOptions};
 use medproof_service::input::RecordInclusionInput;
 use medproof_service::{keys_dir, ledger_cli, snarkjs};
 use medproof_verifier::bundle::Verifier;
+use medproof_verifier::freshness::Freshness;
 use medproof_verifier::groth16::PreparedVerifyingKey;
 use medproof_verifier::{fr_from_decimal, fr_to_decimal, ProofBundle, Statement};
 
@@ -50,7 +52,8 @@ enum Command {
     ///
     /// A bundle that carries a checkpoint is checked against the ledger's public key
     /// (DATA_DIR/ledger.key, or --ledger-key): the checkpoint's signature, and that the
-    /// proof's root is the checkpoint's.
+    /// proof's root is the checkpoint's. When DATA_DIR holds the ledger, the root's
+    /// freshness and the proof's time are checked too, against this machine's clock.
     Verify {
         /// The bundle (JSON).
         bundle: PathBuf,
@@ -63,6 +66,30 @@ enum Command {
         /// Refuse a bundle without a ledger checkpoint.
         #[arg(long)]
         require_checkpoint: bool,
+        #[command(flatten)]
+        freshness: FreshnessArgs,
+    },
+    /// Audit a period of the access log: the chain between two signed checkpoints, and
+    /// every access entry's proof (batch-verified, fresh at the entry's time). Exit 0
+    /// passed, 1 anything failed.
+    Audit {
+        /// Data dir holding the ledger and the keys.
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// First entry of the period (default: the first).
+        #[arg(long)]
+        from: Option<u64>,
+        /// One past the last entry of the period (default: the ledger's length).
+        #[arg(long)]
+        to: Option<u64>,
+        /// Write the JSON report here.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// The trusted ledger public key, hex (default: the data dir's ledger key).
+        #[arg(long)]
+        ledger_key: Option<String>,
+        #[command(flatten)]
+        freshness: FreshnessArgs,
     },
     /// Inspect and verify the ledger.
     Ledger {
@@ -97,6 +124,26 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         threads: usize,
     },
+}
+
+/// The freshness rules, in seconds.
+#[derive(clap::Args, Clone, Copy)]
+struct FreshnessArgs {
+    /// Accept a root until this long after it was superseded.
+    #[arg(long, default_value_t = medproof_verifier::freshness::DEFAULT_WINDOW_SECS)]
+    window: u64,
+    /// Accept a proof's `now` this far from the verifier's time.
+    #[arg(long, default_value_t = medproof_verifier::freshness::DEFAULT_SKEW_SECS)]
+    skew: u64,
+}
+
+impl FreshnessArgs {
+    fn rules(self) -> Freshness {
+        Freshness {
+            window_secs: self.window,
+            skew_secs: self.skew,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -300,6 +347,7 @@ fn run(command: Command) -> Result<(), Failure> {
             data_dir,
             ledger_key,
             require_checkpoint,
+            freshness,
         } => {
             let bundle = read_bundle(&bundle)?;
             let statement = Statement::from_name(&bundle.statement)
@@ -316,9 +364,21 @@ fn run(command: Command) -> Result<(), Failure> {
                 .map_err(anyhow::Error::from)?;
             let valid = if bundle.checkpoint.is_some() {
                 let key = ledger_cli::trusted_key(&data_dir, ledger_key.as_deref())?;
-                let (valid, cp) = verifier
-                    .verify_against(&bundle, &key)
-                    .map_err(anyhow::Error::from)?;
+                let (valid, cp) = if medproof_ledger::db_dir(&data_dir).is_dir() {
+                    let ledger = ledger_cli::open_existing(&data_dir)?;
+                    let now = medproof_ledger::Clock::now(&medproof_ledger::SystemClock);
+                    verifier
+                        .verify_fresh(&bundle, &key, &ledger, &freshness.rules(), now)
+                        .map_err(anyhow::Error::from)?
+                } else {
+                    eprintln!(
+                        "warning: no ledger in {}: the root's freshness was not checked",
+                        data_dir.display()
+                    );
+                    verifier
+                        .verify_against(&bundle, &key)
+                        .map_err(anyhow::Error::from)?
+                };
                 if valid {
                     println!(
                         "checkpoint seq {} (time {}) is signed by the ledger and holds the proof's root",
@@ -342,6 +402,64 @@ fn run(command: Command) -> Result<(), Failure> {
                 Err(Failure::Invalid(
                     "the proof does not verify against these public inputs".into(),
                 ))
+            }
+        }
+        Command::Audit {
+            data_dir,
+            from,
+            to,
+            report,
+            ledger_key,
+            freshness,
+        } => {
+            let ledger = ledger_cli::open_existing(&data_dir)?;
+            let key = ledger_cli::trusted_key(&data_dir, ledger_key.as_deref())?;
+            let statement = Statement::AccessAuthorization;
+            let vk = medproof_params::load_verifying_key(
+                &keys_dir(&data_dir),
+                statement,
+                LoadOptions::default(),
+            )
+            .map_err(anyhow::Error::from)?;
+            let mut verifier = Verifier::new();
+            verifier
+                .insert(statement, PreparedVerifyingKey::new(vk))
+                .map_err(anyhow::Error::from)?;
+            let opts = AuditOptions {
+                from: from.unwrap_or(0),
+                to: to.unwrap_or(ledger.len()),
+                rules: freshness.rules(),
+                batch: medproof_ledger::audit::DEFAULT_BATCH,
+            };
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} entries",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let progress = |done: u64, total: u64| {
+                bar.set_length(total);
+                bar.set_position(done);
+            };
+            let result = audit(&ledger, &verifier, &key, &opts, &progress);
+            bar.finish_and_clear();
+            let result = result.map_err(anyhow::Error::from)?;
+            if let Some(path) = report {
+                let json = serde_json::to_string_pretty(&result).map_err(anyhow::Error::from)?;
+                fs::write(&path, json + "\n")
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            println!("{}", result.summary());
+            if result.passed() {
+                Ok(())
+            } else {
+                Err(Failure::Invalid(format!(
+                    "audit failed: {} invalid, {} stale, chain {}",
+                    result.invalid,
+                    result.stale,
+                    if result.chain_ok { "intact" } else { "broken" }
+                )))
             }
         }
         Command::Ledger { command } => ledger_command(command),

@@ -10,6 +10,8 @@ use std::sync::{Arc, OnceLock};
 
 use ed25519_dalek::SigningKey;
 use medproof_circuits::commit::RecordOpening;
+use medproof_ledger::audit::{audit, AuditOptions, AuditReport, ProblemKind};
+use medproof_ledger::store::Cf;
 use medproof_ledger::{Clock, Ledger, MemStore};
 use medproof_params::{insecure_seeded_setup, load, LoadOptions};
 use medproof_prover::{ProofRequest, ProveError, Prover};
@@ -61,6 +63,7 @@ fn keys() -> &'static (Prover, Verifier) {
 
 struct Story {
     parties: Parties<MemStore>,
+    ledger_key: SigningKey,
     clock: Arc<ManualClock>,
     rng: ChaCha20Rng,
     record: RecordOpening,
@@ -72,12 +75,8 @@ struct Story {
 fn story(seed: u64) -> Story {
     let clock = Arc::new(ManualClock(AtomicU64::new(T0)));
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let ledger = Ledger::open(
-        MemStore::default(),
-        SigningKey::generate(&mut rng),
-        clock.clone(),
-    )
-    .unwrap();
+    let ledger_key = SigningKey::generate(&mut rng);
+    let ledger = Ledger::open(MemStore::default(), ledger_key.clone(), clock.clone()).unwrap();
     let mut parties = Parties::register(ledger, &mut rng).unwrap();
     let record = parties
         .commit_records(
@@ -99,6 +98,7 @@ fn story(seed: u64) -> Story {
         .unwrap();
     Story {
         parties,
+        ledger_key,
         clock,
         rng,
         record,
@@ -403,4 +403,174 @@ fn claim_meets_its_policy_and_each_rule_rejects() {
         )),
         Err(BundleError::Inputs(_))
     ));
+}
+
+impl Story {
+    fn audit(&self, from: u64, to: u64) -> AuditReport {
+        let opts = AuditOptions {
+            from,
+            to,
+            rules: Freshness::default(),
+            batch: 4,
+        };
+        let ledger = &self.parties.ledger;
+        audit(ledger, &keys().1, &ledger.public_key(), &opts, &|_, _| {}).unwrap()
+    }
+
+    /// Takes the ledger's store, lets `tamper` change it, and reopens the ledger.
+    fn tamper(&mut self, tamper: impl FnOnce(&mut MemStore)) {
+        let placeholder = Ledger::open(
+            MemStore::default(),
+            self.ledger_key.clone(),
+            self.clock.clone(),
+        )
+        .unwrap();
+        let ledger = std::mem::replace(&mut self.parties.ledger, placeholder);
+        let mut store = ledger.into_store();
+        tamper(&mut store);
+        self.parties.ledger =
+            Ledger::open(store, self.ledger_key.clone(), self.clock.clone()).unwrap();
+    }
+}
+
+#[test]
+fn audit_counts_valid_invalid_and_stale_accesses() {
+    let mut s = story(5);
+    let consent = s.consent.clone();
+    let from = s.parties.ledger.len();
+    let mut logged = Vec::new();
+    let mut bundles = Vec::new();
+    for _ in 0..5 {
+        s.advance(10);
+        let b = s.prove_access(&consent, s.now()).unwrap();
+        logged.push(s.parties.log_access(&b).unwrap());
+        bundles.push(b);
+    }
+    let clean_to = s.parties.ledger.len();
+
+    // An access logged with another access's proof bytes: well formed, not valid.
+    let mut swapped = bundles[1].clone();
+    swapped.proof = bundles[2].proof.clone();
+    let invalid_seq = s.parties.log_access(&swapped).unwrap();
+
+    // An access logged with a proof against a root superseded more than the window
+    // before the entry's time.
+    let window = Freshness::default().window_secs;
+    let then = s.now() + window + 30;
+    let old_root = s.prove_access(&consent, then).unwrap();
+    s.parties
+        .commit_records(&[(LAB, b"later", T0)], &mut s.rng)
+        .unwrap();
+    s.advance(window + 30);
+    let stale_seq = s.parties.log_access(&old_root).unwrap();
+    let to = s.parties.ledger.len();
+
+    let clean = s.audit(from, clean_to);
+    assert!(clean.passed(), "{}", clean.summary());
+    assert_eq!((clean.accesses, clean.valid), (5, 5));
+    assert!(clean.chain_ok && clean.chain_head.is_some());
+
+    let report = s.audit(from, to);
+    assert!(!report.passed());
+    assert_eq!(report.entries, to - from);
+    assert_eq!(
+        (report.accesses, report.valid, report.invalid, report.stale),
+        (7, 5, 1, 1),
+        "{}",
+        report.summary()
+    );
+    assert!(report.chain_ok);
+    let kinds: Vec<(u64, ProblemKind)> = report.problems.iter().map(|p| (p.seq, p.kind)).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (invalid_seq, ProblemKind::Invalid),
+            (stale_seq, ProblemKind::Stale)
+        ]
+    );
+    // The JSON report names no patient value.
+    let json = serde_json::to_string(&report).unwrap();
+    assert!(!json.contains(&fr_to_decimal(&s.parties.patient.patient_ref())));
+    assert!(json.contains("\"stale\":1"));
+
+    // Out of range.
+    let opts = AuditOptions {
+        from: to,
+        to: to + 1,
+        rules: Freshness::default(),
+        batch: 4,
+    };
+    let ledger = &s.parties.ledger;
+    let key = ledger.public_key();
+    assert!(audit(ledger, &keys().1, &key, &opts, &|_, _| {}).is_err());
+    // A regulator who trusts another ledger key sees every checkpoint refused.
+    let opts = AuditOptions { from, to, ..opts };
+    let other = SigningKey::from_bytes(&[9u8; 32]).verifying_key();
+    let report = audit(ledger, &keys().1, &other, &opts, &|_, _| {}).unwrap();
+    assert!(!report.passed() && !report.chain_ok);
+    assert!(logged.iter().all(|seq| (from..clean_to).contains(seq)));
+}
+
+#[test]
+fn audit_detects_a_gap_and_an_altered_entry() {
+    let mut s = story(6);
+    let consent = s.consent.clone();
+    let from = s.parties.ledger.len();
+    let mut logged = Vec::new();
+    for _ in 0..3 {
+        s.advance(10);
+        let b = s.prove_access(&consent, s.now()).unwrap();
+        logged.push(s.parties.log_access(&b).unwrap());
+    }
+    let to = s.parties.ledger.len();
+    assert!(s.audit(from, to).passed());
+
+    // An altered access entry: one byte of its bundle changed. The next entry no longer
+    // links to it.
+    let target = logged[1];
+    s.tamper(|store| {
+        let entries = store.raw_mut(Cf::Entries);
+        let bytes = entries.get_mut(&target.to_be_bytes().to_vec()).unwrap();
+        let at = bytes.len() - 200;
+        bytes[at] ^= 0x01;
+    });
+    let report = s.audit(from, to);
+    assert!(!report.passed() && !report.chain_ok, "{}", report.summary());
+    let chain: Vec<&medproof_ledger::audit::Problem> = report
+        .problems
+        .iter()
+        .filter(|p| p.kind == ProblemKind::Chain)
+        .collect();
+    assert_eq!(chain.len(), 1);
+    assert!(
+        chain[0].seq == target || chain[0].seq == target + 1,
+        "{:?}",
+        chain[0]
+    );
+    assert!(chain[0].reason.contains(&target.to_string()));
+}
+
+#[test]
+fn audit_detects_a_missing_entry() {
+    let mut s = story(7);
+    let consent = s.consent.clone();
+    let from = s.parties.ledger.len();
+    let mut logged = Vec::new();
+    for _ in 0..3 {
+        s.advance(10);
+        let b = s.prove_access(&consent, s.now()).unwrap();
+        logged.push(s.parties.log_access(&b).unwrap());
+    }
+    let to = s.parties.ledger.len();
+    let gone = logged[1];
+    s.tamper(|store| {
+        store
+            .raw_mut(Cf::Entries)
+            .remove(&gone.to_be_bytes().to_vec());
+    });
+    let report = s.audit(from, to);
+    assert!(!report.passed() && !report.chain_ok);
+    assert_eq!(report.problems[0].seq, gone, "{}", report.summary());
+    assert_eq!(report.problems[0].kind, ProblemKind::Chain);
+    assert!(report.problems[0].reason.contains("missing"));
 }
