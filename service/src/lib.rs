@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod demo;
+pub mod fhir;
 pub mod input;
 pub mod ledger_cli;
 pub mod scenario;
