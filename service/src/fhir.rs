@@ -440,9 +440,18 @@ mod tests {
     fn bad_claims_name_the_element() {
         const TOTAL: &str = "\"total\": { \"value\": 125.50";
         let cases = [
-            (edit(CLAIM, TOTAL, "\"total\": { \"value\": 125.505"), "total.value"),
-            (edit(CLAIM, TOTAL, "\"total\": { \"value\": -1"), "total.value"),
-            (edit(CLAIM, TOTAL, "\"total\": { \"value\": \"125.50\""), "total.value"),
+            (
+                edit(CLAIM, TOTAL, "\"total\": { \"value\": 125.505"),
+                "total.value",
+            ),
+            (
+                edit(CLAIM, TOTAL, "\"total\": { \"value\": -1"),
+                "total.value",
+            ),
+            (
+                edit(CLAIM, TOTAL, "\"total\": { \"value\": \"125.50\""),
+                "total.value",
+            ),
             (
                 edit(CLAIM, "\"2026-03-01\"", "\"2026\""),
                 "item[0].servicedDate",

@@ -143,12 +143,26 @@ impl<S: Store> Parties<S> {
         records: &[(u32, &[u8], u64)],
         rng: &mut R,
     ) -> Result<Vec<RecordOpening>> {
+        let records: Vec<(u32, ContentDigest, u64)> = records
+            .iter()
+            .map(|&(category, bytes, created_at)| (category, ContentDigest::of(bytes), created_at))
+            .collect();
+        self.commit_records_with_digests(&records, rng)
+    }
+
+    /// The provider commits records of the patient given their content digests (e.g.
+    /// from [`crate::fhir::content_digest`]): `(category, digest, created_at)` each.
+    pub fn commit_records_with_digests<R: RngCore + CryptoRng>(
+        &mut self,
+        records: &[(u32, ContentDigest, u64)],
+        rng: &mut R,
+    ) -> Result<Vec<RecordOpening>> {
         let openings: Vec<RecordOpening> = records
             .iter()
-            .map(|&(category, bytes, created_at)| RecordOpening {
+            .map(|&(category, content_digest, created_at)| RecordOpening {
                 patient_ref: self.patient.patient_ref(),
                 category,
-                content_digest: ContentDigest::of(bytes),
+                content_digest,
                 created_at,
                 blinding: Fr::rand(rng),
             })
@@ -247,12 +261,24 @@ impl<S: Store> Parties<S> {
         document: &[u8],
         rng: &mut R,
     ) -> Result<ClaimOpening> {
+        self.commit_claim_digest(code, service_date, amount, ContentDigest::of(document), rng)
+    }
+
+    /// [`Parties::commit_claim`] with the claim document's digest already computed.
+    pub fn commit_claim_digest<R: RngCore + CryptoRng>(
+        &mut self,
+        code: &str,
+        service_date: u64,
+        amount: u64,
+        content_digest: ContentDigest,
+        rng: &mut R,
+    ) -> Result<ClaimOpening> {
         let claim = ClaimOpening {
             patient_ref: self.patient.patient_ref(),
             code: procedure_code(code)?,
             service_date,
             amount,
-            content_digest: ContentDigest::of(document),
+            content_digest,
             blinding: Fr::rand(rng),
         };
         self.ledger
@@ -344,15 +370,23 @@ impl<S: Store> Parties<S> {
 
     /// The provider logs an access with its proof bundle. Returns the entry's seq.
     pub fn log_access(&mut self, bundle: &ProofBundle) -> Result<u64> {
-        let receipt = self
-            .ledger
-            .append_one(sign(
-                Action::LogAccess {
-                    bundle: bundle.to_json().into_bytes(),
-                },
-                &self.provider,
-            ))
-            .context("logging the access")?;
-        Ok(receipt.seqs[0])
+        Ok(self.log_accesses(std::slice::from_ref(bundle))?[0])
+    }
+
+    /// The provider logs accesses in one batch. Returns the entries' seqs.
+    pub fn log_accesses(&mut self, bundles: &[ProofBundle]) -> Result<Vec<u64>> {
+        let batch: Vec<Submission> = bundles
+            .iter()
+            .map(|b| {
+                sign(
+                    Action::LogAccess {
+                        bundle: b.to_json().into_bytes(),
+                    },
+                    &self.provider,
+                )
+            })
+            .collect();
+        let receipt = self.ledger.append(&batch).context("logging accesses")?;
+        Ok(receipt.seqs)
     }
 }

@@ -79,7 +79,11 @@ fn demo_then_verify_exit_codes() {
     let dir = tmp.path();
     let o = demo(dir, "5", "2");
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("all 2 proofs valid"), "{stdout}");
+    // 2 inclusion, 2 access (records 0 and 3 are lab records), 1 claim.
+    assert!(
+        stdout.contains("all 5 proofs valid, every refusal refused, audit passed"),
+        "{stdout}"
+    );
 
     let bundle_path: PathBuf = dir.join("out/record-inclusion-0.json");
     let text = std::fs::read_to_string(&bundle_path).unwrap();
@@ -219,16 +223,37 @@ fn ledger_commands_and_checkpoint_checks() {
     // The ledger verifies; its latest checkpoint and entries show as JSON.
     let o = medproof(&["ledger", "verify", "--data-dir", "data"], dir);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert!(
-        String::from_utf8_lossy(&o.stdout).starts_with("OK: 5 entries"),
-        "{}",
-        String::from_utf8_lossy(&o.stdout)
-    );
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    let entries: u64 = out
+        .strip_prefix("OK: ")
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{out}"));
     let o = medproof(&["ledger", "checkpoint", "--data-dir", "data"], dir);
     assert_eq!(code(&o), 0);
     let cp: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(cp["checkpoint"]["seq"], 4);
-    let o = medproof(&["ledger", "entry", "1", "--data-dir", "data"], dir);
+    assert_eq!(cp["checkpoint"]["seq"], entries - 1);
+    // The whole log audits clean, with a JSON report.
+    let o = medproof(
+        &["audit", "--data-dir", "data", "--report", "audit.json"],
+        dir,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("audit.json")).unwrap()).unwrap();
+    assert_eq!(report["accesses"], 1);
+    assert_eq!(report["valid"], 1);
+    assert_eq!(report["chain_ok"], true);
+    assert_eq!(report["entries"], entries);
+    assert_eq!(
+        code(&medproof(
+            &["audit", "--data-dir", "data", "--from", "9", "--to", "9"],
+            dir
+        )),
+        2
+    );
+    // Seq 0..=2 register the parties' keys, 3 is a checkpoint, 4 the first record.
+    let o = medproof(&["ledger", "entry", "4", "--data-dir", "data"], dir);
     let entry: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(entry["kind"], "commit-record");
     let commitment = entry["commitment"].as_str().unwrap().to_string();
@@ -375,4 +400,8 @@ fn ledger_commands_and_checkpoint_checks() {
     let o = medproof(&["ledger", "verify", "--data-dir", "data"], dir);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(stderr(&o).contains("seq 2"), "{}", stderr(&o));
+    // The audit of any period that starts at the genesis sees it too.
+    let o = medproof(&["audit", "--data-dir", "data", "--to", "6"], dir);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("seq 2: Chain"));
 }
