@@ -89,31 +89,34 @@ pub fn proofs(f: &Fixture, n: usize) -> Vec<(Vec<Fr>, Proof)> {
             (d.inputs, d.proof)
         })
         .collect();
-    let vk = ark_groth16::VerifyingKey::<Bn254> {
-        alpha_g1: f.pvk.key().alpha_g1,
-        beta_g2: f.pvk.key().beta_g2,
-        gamma_g2: f.pvk.key().gamma_g2,
-        delta_g2: f.pvk.key().delta_g2,
-        gamma_abc_g1: f.pvk.key().gamma_abc_g1.clone(),
-    };
     let mut rng = ChaCha20Rng::seed_from_u64(6);
     (0..n)
         .map(|i| {
             let (inputs, p) = &real[i % real.len()];
-            let ark = ark_groth16::Proof::<Bn254> {
-                a: p.a,
-                b: p.b,
-                c: p.c,
-            };
-            let r = ark_groth16::Groth16::<Bn254>::rerandomize_proof(&vk, &ark, &mut rng);
-            (
-                inputs.clone(),
-                Proof {
-                    a: r.a,
-                    b: r.b,
-                    c: r.c,
-                },
-            )
+            (inputs.clone(), rerandomize(&f.pvk, p, &mut rng))
         })
         .collect()
+}
+
+/// A fresh, valid proof of the same statement as `p` (Groth16 proofs re-randomize).
+pub fn rerandomize(pvk: &PreparedVerifyingKey, p: &Proof, rng: &mut ChaCha20Rng) -> Proof {
+    let key = pvk.key();
+    let vk = ark_groth16::VerifyingKey::<Bn254> {
+        alpha_g1: key.alpha_g1,
+        beta_g2: key.beta_g2,
+        gamma_g2: key.gamma_g2,
+        delta_g2: key.delta_g2,
+        gamma_abc_g1: key.gamma_abc_g1.clone(),
+    };
+    let ark = ark_groth16::Proof::<Bn254> {
+        a: p.a,
+        b: p.b,
+        c: p.c,
+    };
+    let r = ark_groth16::Groth16::<Bn254>::rerandomize_proof(&vk, &ark, rng);
+    Proof {
+        a: r.a,
+        b: r.b,
+        c: r.c,
+    }
 }

@@ -17,6 +17,8 @@
 //! The report counts entries, accesses, valid, invalid and stale ones, and lists each
 //! problem with its seq and a reason that names no patient, record or value.
 
+use std::collections::HashMap;
+
 use medproof_circuits::commit::provider_ref;
 use medproof_verifier::bundle::{CheckpointHistory, Verifier};
 use medproof_verifier::freshness::{Freshness, FreshnessError};
@@ -261,7 +263,7 @@ pub fn audit<S: Store + Sync>(
     let checked: Vec<Result<ReadyProof, Problem>> = walk
         .accesses
         .par_iter()
-        .map(|a| check_access(ledger, verifier, ledger_key, &opts.rules, a))
+        .map(|a| check_access(ledger, verifier, ledger_key, &walk.signed, &opts.rules, a))
         .collect();
     let mut ready = Vec::new();
     let (mut invalid, mut stale) = (0u64, 0u64);
@@ -329,6 +331,8 @@ pub fn audit<S: Store + Sync>(
 /// What the chain walk saw.
 struct Walk {
     chain_ok: bool,
+    /// Checkpoints walked, their signatures checked.
+    signed: HashMap<u64, Checkpoint>,
     chain_head: Option<[u8; 32]>,
     checkpoints: Vec<CheckpointRef>,
     accesses: Vec<LoggedAccess>,
@@ -356,6 +360,7 @@ fn walk_chain<S: Store>(
 ) -> Result<Walk, AuditError> {
     let mut walk = Walk {
         chain_ok: true,
+        signed: HashMap::new(),
         chain_head: None,
         checkpoints: Vec::new(),
         accesses: Vec::new(),
@@ -370,6 +375,7 @@ fn walk_chain<S: Store>(
         });
     };
     let total = end + 1 - first;
+    let mut submissions = Vec::new();
     for seq in first..=end {
         if (seq - first) % 1024 == 0 {
             progress(seq - first, total);
@@ -413,10 +419,8 @@ fn walk_chain<S: Store>(
         }
         match &entry.body {
             Body::Checkpoint { .. } => {
-                let signed = entry
-                    .checkpoint()
-                    .is_some_and(|c| c.verify(ledger_key).is_ok());
-                if !signed {
+                let signed = entry.checkpoint().filter(|c| c.verify(ledger_key).is_ok());
+                let Some(signed) = signed else {
                     chain(
                         seq,
                         format!("entry {seq}: checkpoint signature does not verify"),
@@ -424,22 +428,14 @@ fn walk_chain<S: Store>(
                     );
                     walk.chain_ok = false;
                     break;
-                }
+                };
+                walk.signed.insert(seq, signed);
                 walk.checkpoints.push(CheckpointRef {
                     seq,
                     time: entry.time,
                 });
             }
             Body::Submission(s) => {
-                if !s.signature_ok() {
-                    chain(
-                        seq,
-                        format!("entry {seq}: {} signature does not verify", s.action.name()),
-                        problems,
-                    );
-                    walk.chain_ok = false;
-                    break;
-                }
                 if let Action::LogAccess { bundle } = &s.action {
                     if (opts.from..opts.to).contains(&seq) {
                         walk.accesses.push(LoggedAccess {
@@ -457,6 +453,31 @@ fn walk_chain<S: Store>(
             walk.chain_head = Some(hash);
         }
         prev = Some(hash);
+        if let Body::Submission(s) = entry.body {
+            submissions.push((seq, s));
+        }
+    }
+    // Submission signatures, in parallel; the first bad one breaks the chain there.
+    let bad = submissions
+        .par_iter()
+        .filter(|(_, s)| !s.signature_ok())
+        .map(|(seq, s)| (*seq, s.action.name()))
+        .min_by_key(|(seq, _)| *seq);
+    if let Some((seq, name)) = bad {
+        // Anything the walk saw after it is past the break.
+        problems.retain(|p| p.seq < seq);
+        chain(
+            seq,
+            format!("entry {seq}: {name} signature does not verify"),
+            problems,
+        );
+        walk.chain_ok = false;
+        walk.accesses.retain(|a| a.seq < seq);
+        walk.checkpoints.retain(|c| c.seq < seq);
+        walk.signed.retain(|s, _| *s < seq);
+        if walk.chain_head.is_some() && seq < opts.to {
+            walk.chain_head = None;
+        }
     }
     progress(total, total);
     Ok(walk)
@@ -467,6 +488,7 @@ fn check_access<S: Store>(
     ledger: &Ledger<S>,
     verifier: &Verifier,
     ledger_key: &ed25519_dalek::VerifyingKey,
+    signed: &HashMap<u64, Checkpoint>,
     rules: &Freshness,
     access: &LoggedAccess,
 ) -> Result<ReadyProof, Problem> {
@@ -488,8 +510,14 @@ fn check_access<S: Store>(
             decoded.statement
         )));
     }
-    let checkpoint = Verifier::check_checkpoint(&bundle, &decoded, ledger_key)
-        .map_err(|e| invalid(e.to_string()))?;
+    let checkpoint = Verifier::check_checkpoint_with(&bundle, &decoded, |cp| {
+        if signed.get(&cp.seq) == Some(cp) {
+            Ok(())
+        } else {
+            cp.verify(ledger_key)
+        }
+    })
+    .map_err(|e| invalid(e.to_string()))?;
     if checkpoint.seq >= seq {
         return Err(invalid(format!(
             "the proof's checkpoint {} comes after the access entry",

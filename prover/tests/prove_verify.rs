@@ -66,14 +66,18 @@ fn world() -> World {
     }
 }
 
-fn request(w: &World, i: usize, binding: u64) -> ProofRequest {
+fn inclusion(w: &World, i: usize, binding: u64) -> RecordInclusionRequest {
     let public =
         RecordInclusionPublic::new(w.tree.root(), w.records[i].category, Fr::from(binding));
-    ProofRequest::RecordInclusion(RecordInclusionRequest {
+    RecordInclusionRequest {
         public,
         record: w.records[i].clone(),
         path: w.tree.path(i as u64).unwrap(),
-    })
+    }
+}
+
+fn request(w: &World, i: usize, binding: u64) -> ProofRequest {
+    ProofRequest::RecordInclusion(inclusion(w, i, binding))
 }
 
 /// Proves records `0..n` in parallel, with binding `binding(i)`; every proof must succeed.
@@ -221,10 +225,10 @@ fn bad_witness_is_refused_before_proving_and_fails_alone() {
     let w = world();
     let good = request(&w, 2, 5);
     // Wrong disclosed category: the witness does not satisfy the statement.
-    let ProofRequest::RecordInclusion(mut bad) = request(&w, 3, 5);
+    let mut bad = inclusion(&w, 3, 5);
     bad.public = RecordInclusionPublic::new(w.tree.root(), bad.record.category + 1, Fr::from(5u64));
     // A record that is not in the tree.
-    let ProofRequest::RecordInclusion(mut absent) = request(&w, 0, 5);
+    let mut absent = inclusion(&w, 0, 5);
     absent.record.blinding += Fr::from(1u64);
 
     let results = w.prover.prove_many(&[

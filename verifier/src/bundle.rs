@@ -256,12 +256,22 @@ impl Verifier {
         decoded: &DecodedBundle,
         ledger_key: &ed25519_dalek::VerifyingKey,
     ) -> Result<Checkpoint, BundleError> {
+        Self::check_checkpoint_with(bundle, decoded, |cp| cp.verify(ledger_key))
+    }
+
+    /// [`Verifier::check_checkpoint`] with the signature check supplied by the caller
+    /// (an audit checks each distinct checkpoint's signature once, not once per proof).
+    pub fn check_checkpoint_with(
+        bundle: &ProofBundle,
+        decoded: &DecodedBundle,
+        signed: impl FnOnce(&Checkpoint) -> Result<(), CheckpointError>,
+    ) -> Result<Checkpoint, BundleError> {
         let checkpoint = bundle
             .checkpoint
             .as_ref()
             .ok_or(BundleError::NoCheckpoint)?
             .parse()?;
-        checkpoint.verify(ledger_key)?;
+        signed(&checkpoint)?;
         let (position, which) = decoded.statement.root_input();
         let expected = match which {
             LedgerRoot::Records => checkpoint.records_root,

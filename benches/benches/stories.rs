@@ -1,0 +1,188 @@
+//! The users' statements: proving access authorization and claim compliance (depth-32
+//! ledger trees), and auditing a log of 3,000 access entries (chain walk, every check of
+//! each entry, batch verification).
+
+#![allow(missing_docs)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use ed25519_dalek::SigningKey;
+use medproof_benches::rerandomize;
+use medproof_ledger::audit::{audit, AuditOptions, DEFAULT_BATCH};
+use medproof_ledger::{Action, Clock, Ledger, MemStore, Submission};
+use medproof_params::{insecure_seeded_setup, load, LoadOptions};
+use medproof_prover::{ProofRequest, Prover};
+use medproof_service::scenario::{ConsentTerms, Parties};
+use medproof_verifier::bundle::Verifier;
+use medproof_verifier::freshness::Freshness;
+use medproof_verifier::groth16::PreparedVerifyingKey;
+use medproof_verifier::{ProofBundle, Statement};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+const T0: u64 = 1_780_000_000;
+const AUDITED: usize = 3_000;
+
+struct FixedClock(AtomicU64);
+
+impl Clock for FixedClock {
+    fn now(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let statements = [Statement::AccessAuthorization, Statement::ClaimCompliance];
+    insecure_seeded_setup(dir.path(), &statements, 12).unwrap();
+    let mut verifier = Verifier::new();
+    let mut keys = Vec::new();
+    for s in statements {
+        let k = load(
+            dir.path(),
+            s,
+            LoadOptions {
+                allow_insecure: true,
+            },
+        )
+        .unwrap();
+        eprintln!(
+            "{s}: {} constraints, {} public inputs, domain {}",
+            k.shape.num_constraints,
+            k.shape.num_instance - 1,
+            k.shape.domain_size()
+        );
+        verifier
+            .insert(s, PreparedVerifyingKey::new(k.verifying_key.clone()))
+            .unwrap();
+        keys.push(k);
+    }
+    let prover = Prover::new(keys, 0).unwrap();
+
+    // A ledger with a provider, a patient's lab records, a consent, a policy, a claim.
+    let mut rng = ChaCha20Rng::seed_from_u64(8);
+    let clock = Arc::new(FixedClock(AtomicU64::new(T0)));
+    let ledger = Ledger::open(MemStore::new(), SigningKey::generate(&mut rng), clock).unwrap();
+    let mut p = Parties::register(ledger, &mut rng).unwrap();
+    let docs: Vec<Vec<u8>> = (0..8).map(|i| format!("lab {i}").into_bytes()).collect();
+    let records = p
+        .commit_records(
+            &docs
+                .iter()
+                .map(|d| (1, d.as_slice(), T0))
+                .collect::<Vec<_>>(),
+            &mut rng,
+        )
+        .unwrap();
+    let consent = p
+        .grant(
+            ConsentTerms {
+                category: 1,
+                purpose: 1,
+                valid_from: T0 - 86_400,
+                valid_until: T0 + 86_400,
+            },
+            &mut rng,
+        )
+        .unwrap();
+    let policy = p
+        .publish_policy(
+            &["99213", "80053"],
+            (T0 - 86_400, T0 + 86_400),
+            50_000,
+            &mut rng,
+        )
+        .unwrap();
+    let claim = p
+        .commit_claim("99213", T0, 12_550, b"claim", &mut rng)
+        .unwrap();
+    let access: Vec<(ProofRequest, _)> = records
+        .iter()
+        .map(|r| {
+            let (req, cp) = p.access_request(&consent, r, T0, &mut rng).unwrap();
+            (ProofRequest::Access(req), cp)
+        })
+        .collect();
+    let (claim_req, _) = p.claim_request(&claim, &policy).unwrap();
+    let claim_req = ProofRequest::Claim(claim_req);
+
+    let mut g = c.benchmark_group("stories");
+    g.sample_size(10);
+    g.bench_function("access_prove", |b| {
+        b.iter(|| prover.prove(&access[0].0).unwrap())
+    });
+    g.bench_function("claim_prove", |b| {
+        b.iter(|| prover.prove(&claim_req).unwrap())
+    });
+    g.finish();
+
+    // 3,000 logged accesses: 8 real proofs, re-randomized into distinct valid ones.
+    let real: Vec<ProofBundle> = access
+        .iter()
+        .map(|(req, cp)| prover.prove(req).unwrap().with_checkpoint(cp))
+        .collect();
+    let pvk = verifier
+        .key(Statement::AccessAuthorization)
+        .unwrap()
+        .clone();
+    let bundles: Vec<ProofBundle> = (0..AUDITED)
+        .map(|i| {
+            let base = &real[i % real.len()];
+            let decoded = base.decode().unwrap();
+            let proof = rerandomize(&pvk, &decoded.proof, &mut rng);
+            let mut b = base.clone();
+            b.proof = ProofBundle::new(
+                &medproof_verifier::statement::AccessPublic {
+                    consents_root: decoded.inputs[0],
+                    provider_ref: decoded.inputs[1],
+                    category: 1,
+                    purpose: 1,
+                    now: T0,
+                    request_binding: decoded.inputs[5],
+                    record: decoded.inputs[6],
+                },
+                &proof,
+                "",
+            )
+            .proof;
+            b
+        })
+        .collect();
+    let from = p.ledger.len();
+    let batch: Vec<Submission> = bundles
+        .iter()
+        .map(|b| {
+            Submission::sign(
+                Action::LogAccess {
+                    bundle: b.to_json().into_bytes(),
+                },
+                &p.provider,
+            )
+        })
+        .collect();
+    p.ledger.append(&batch).unwrap();
+    let opts = AuditOptions {
+        from,
+        to: p.ledger.len(),
+        rules: Freshness::default(),
+        batch: DEFAULT_BATCH,
+    };
+    let key = p.ledger.public_key();
+    let report = audit(&p.ledger, &verifier, &key, &opts, &|_, _| {}).unwrap();
+    assert!(report.passed(), "{}", report.summary());
+    assert_eq!(report.accesses, AUDITED as u64);
+
+    let mut g = c.benchmark_group("audit");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(AUDITED as u64));
+    g.bench_function("access_entries_3000", |b| {
+        b.iter(|| audit(&p.ledger, &verifier, &key, &opts, &|_, _| {}).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
