@@ -20,10 +20,10 @@
 use std::collections::HashMap;
 
 use medproof_circuits::commit::provider_ref;
-use medproof_verifier::bundle::{CheckpointHistory, Verifier};
+use medproof_verifier::bundle::{CheckpointHistory, DecodedBundle, Verifier};
 use medproof_verifier::freshness::{Freshness, FreshnessError};
 use medproof_verifier::groth16::Proof;
-use medproof_verifier::statement::AccessPublic;
+use medproof_verifier::statement::{AccessPublic, ClaimPublic};
 use medproof_verifier::{Checkpoint, Fr, ProofBundle, Statement};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -197,6 +197,46 @@ impl<S: Store> CheckpointHistory for Ledger<S> {
             Ok(Some(info)) if info.checkpoint == *checkpoint => Ok(info.superseded_at),
             _ => Err(FreshnessError::UnknownCheckpoint(checkpoint.seq)),
         }
+    }
+}
+
+/// A commitment a proof names as public input but does not prove to be on the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReferenceError {
+    /// An access proof's record is not a committed record.
+    #[error("the accessed record is not committed on the ledger")]
+    RecordMissing,
+    /// A claim proof's policy was not published by an insurer.
+    #[error("the claim's policy is not published on the ledger")]
+    PolicyMissing,
+    /// The ledger could not be read.
+    #[error("cannot read the ledger: {0}")]
+    Ledger(String),
+}
+
+/// Checks what a proof's circuit leaves to the ledger: an access proof's record must be
+/// a committed record, a claim proof's policy a published policy.
+pub fn check_references<S: Store>(
+    ledger: &Ledger<S>,
+    decoded: &DecodedBundle,
+) -> Result<(), ReferenceError> {
+    let (commitment, tree, missing) = match decoded.statement {
+        Statement::AccessAuthorization => (
+            decoded.inputs[AccessPublic::RECORD],
+            TreeId::Records,
+            ReferenceError::RecordMissing,
+        ),
+        Statement::ClaimCompliance => (
+            decoded.inputs[ClaimPublic::POLICY],
+            TreeId::Policies,
+            ReferenceError::PolicyMissing,
+        ),
+        Statement::RecordInclusion => return Ok(()),
+    };
+    match ledger.locate(&commitment) {
+        Ok(Some((t, _, _))) if t == tree => Ok(()),
+        Ok(_) => Err(missing),
+        Err(e) => Err(ReferenceError::Ledger(e.to_string())),
     }
 }
 
@@ -532,10 +572,7 @@ fn check_access<S: Store>(
             "the proof is for another provider than the one that logged the access".into(),
         ));
     }
-    match ledger.locate(&decoded.inputs[AccessPublic::RECORD]) {
-        Ok(Some((TreeId::Records, _, _))) => {}
-        _ => return Err(invalid("the accessed record is not on the ledger".into())),
-    }
+    check_references(ledger, &decoded).map_err(|e| invalid(e.to_string()))?;
     let stale = |e: FreshnessError| Problem {
         seq,
         kind: ProblemKind::Stale,

@@ -10,7 +10,9 @@ use std::sync::{Arc, OnceLock};
 
 use ed25519_dalek::SigningKey;
 use medproof_circuits::commit::RecordOpening;
-use medproof_ledger::audit::{audit, AuditOptions, AuditReport, ProblemKind};
+use medproof_ledger::audit::{
+    audit, check_references, AuditOptions, AuditReport, ProblemKind, ReferenceError,
+};
 use medproof_ledger::store::Cf;
 use medproof_ledger::{Clock, Ledger, MemStore};
 use medproof_params::{insecure_seeded_setup, load, LoadOptions};
@@ -565,4 +567,59 @@ fn audit_detects_a_missing_entry() {
     assert_eq!(report.problems[0].seq, gone, "{}", report.summary());
     assert_eq!(report.problems[0].kind, ProblemKind::Chain);
     assert!(report.problems[0].reason.contains("missing"));
+}
+
+#[test]
+fn commitments_a_proof_names_must_be_on_the_ledger() {
+    let (mut s, policy) = claim_story(8);
+    let consent = s.consent.clone();
+    // A record of the patient that the provider never committed: the circuit accepts
+    // the opening, the ledger check does not.
+    let mut fabricated = s.record.clone();
+    fabricated.blinding += Fr::from(1u64);
+    let (request, cp) = s
+        .parties
+        .access_request(&consent, &fabricated, s.now(), &mut s.rng)
+        .unwrap();
+    let bundle = keys()
+        .0
+        .prove(&ProofRequest::Access(request))
+        .unwrap()
+        .with_checkpoint(&cp);
+    assert!(s.check(&bundle).unwrap());
+    assert_eq!(
+        check_references(&s.parties.ledger, &bundle.decode().unwrap()),
+        Err(ReferenceError::RecordMissing)
+    );
+    let from = s.parties.ledger.len();
+    let seq = s.parties.log_access(&bundle).unwrap();
+    let report = s.audit(from, s.parties.ledger.len());
+    assert_eq!((report.accesses, report.invalid), (1, 1));
+    assert_eq!(report.problems[0].seq, seq);
+    assert!(report.problems[0].reason.contains("not committed"));
+
+    // A policy opening with the published terms but another blinding: its commitment
+    // was never published.
+    let mut unpublished = policy.clone();
+    unpublished.opening.blinding += Fr::from(1u64);
+    let claim = s
+        .parties
+        .commit_claim("99213", T0, 100, b"c", &mut s.rng)
+        .unwrap();
+    for (p, expected) in [
+        (&policy, Ok(())),
+        (&unpublished, Err(ReferenceError::PolicyMissing)),
+    ] {
+        let (request, cp) = s.parties.claim_request(&claim, p).unwrap();
+        let bundle = keys()
+            .0
+            .prove(&ProofRequest::Claim(request))
+            .unwrap()
+            .with_checkpoint(&cp);
+        assert!(s.check(&bundle).unwrap());
+        assert_eq!(
+            check_references(&s.parties.ledger, &bundle.decode().unwrap()),
+            expected
+        );
+    }
 }
