@@ -204,10 +204,10 @@ impl<S: Store> CheckpointHistory for Ledger<S> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReferenceError {
     /// An access proof's record is not a committed record.
-    #[error("the accessed record is not committed on the ledger")]
+    #[error("the accessed record is not committed on the ledger before the proof's checkpoint")]
     RecordMissing,
     /// A claim proof's policy was not published by an insurer.
-    #[error("the claim's policy is not published on the ledger")]
+    #[error("the claim's policy is not published on the ledger before the proof's checkpoint")]
     PolicyMissing,
     /// The ledger could not be read.
     #[error("cannot read the ledger: {0}")]
@@ -219,6 +219,7 @@ pub enum ReferenceError {
 pub fn check_references<S: Store>(
     ledger: &Ledger<S>,
     decoded: &DecodedBundle,
+    checkpoint: &Checkpoint,
 ) -> Result<(), ReferenceError> {
     let (commitment, tree, missing) = match decoded.statement {
         Statement::AccessAuthorization => (
@@ -233,8 +234,9 @@ pub fn check_references<S: Store>(
         ),
         Statement::RecordInclusion => return Ok(()),
     };
-    match ledger.locate(&commitment) {
-        Ok(Some((t, _, _))) if t == tree => Ok(()),
+    // On the ledger, and before the checkpoint the proof was made against.
+    match ledger.committed_at(&commitment) {
+        Ok(Some((t, _, seq))) if t == tree && seq < checkpoint.seq => Ok(()),
         Ok(_) => Err(missing),
         Err(e) => Err(ReferenceError::Ledger(e.to_string())),
     }
@@ -572,7 +574,7 @@ fn check_access<S: Store>(
             "the proof is for another provider than the one that logged the access".into(),
         ));
     }
-    check_references(ledger, &decoded).map_err(|e| invalid(e.to_string()))?;
+    check_references(ledger, &decoded, &checkpoint).map_err(|e| invalid(e.to_string()))?;
     let stale = |e: FreshnessError| Problem {
         seq,
         kind: ProblemKind::Stale,

@@ -94,6 +94,12 @@ pub enum LedgerError {
         /// What is wrong.
         reason: String,
     },
+    /// The data dir was written by a medproof with another storage layout.
+    #[error("the ledger's storage format is {found}, and this medproof reads format {STORAGE_FORMAT}: keep the old data dir with the version that wrote it, and start a new one")]
+    Format {
+        /// The format found (1: before formats were recorded).
+        found: u32,
+    },
     /// Submission `index` of the batch was refused; nothing was written.
     #[error("submission {index} refused: {reason}")]
     Refused {
@@ -109,6 +115,11 @@ pub enum LedgerError {
     #[error("a previous write failed; reopen the ledger")]
     Poisoned,
 }
+
+/// The storage layout this version writes and reads (`Meta/"format"`). Format 2 added
+/// the adding entry's seq to each `Leaves` value; format 1 (no format key) predates it.
+pub const STORAGE_FORMAT: u32 = 2;
+const FORMAT_KEY: &[u8] = b"format";
 
 /// Tree ids in the `Nodes` and `Leaves` column families.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -291,7 +302,18 @@ impl<S: Store> Ledger<S> {
     /// empty ledger. Data altered outside medproof is reported as [`LedgerError::Corrupt`].
     pub fn open(store: S, key: SigningKey, clock: Arc<dyn Clock>) -> Result<Self, LedgerError> {
         let head = match store.get(Cf::Meta, Head::KEY)? {
-            Some(v) => Head::decode(&v).ok_or_else(|| corrupt(None, "malformed chain head"))?,
+            Some(v) => {
+                let found = match store.get(Cf::Meta, FORMAT_KEY)? {
+                    Some(f) => <[u8; 4]>::try_from(f.as_slice())
+                        .map(u32::from_be_bytes)
+                        .map_err(|_| corrupt(None, "malformed storage format"))?,
+                    None => 1,
+                };
+                if found != STORAGE_FORMAT {
+                    return Err(LedgerError::Format { found });
+                }
+                Head::decode(&v).ok_or_else(|| corrupt(None, "malformed chain head"))?
+            }
             None => {
                 if store.last(Cf::Entries)?.is_some() {
                     return Err(corrupt(None, "entries exist but the chain head is missing"));
@@ -513,17 +535,29 @@ impl<S: Store> Ledger<S> {
             .collect()
     }
 
+    /// Which tree `commitment` is in, its leaf index, and the seq of the entry that
+    /// added it.
+    pub fn committed_at(&self, commitment: &Fr) -> Result<Option<(TreeId, u64, u64)>, LedgerError> {
+        let Some(v) = self.store.get(Cf::Leaves, &fr_to_be32(commitment))? else {
+            return Ok(None);
+        };
+        match (
+            v.first().and_then(|t| TreeId::from_u8(*t)),
+            u64_at(&v, 1),
+            u64_at(&v, 9),
+        ) {
+            (Some(t), Some(i), Some(seq)) if v.len() == 17 => Ok(Some((t, i, seq))),
+            _ => Err(corrupt(None, "malformed leaf index")),
+        }
+    }
+
     /// Where `commitment` is: its tree, leaf index and (for records and consents) path.
     pub fn locate(
         &self,
         commitment: &Fr,
     ) -> Result<Option<(TreeId, u64, Option<MerklePath>)>, LedgerError> {
-        let Some(v) = self.store.get(Cf::Leaves, &fr_to_be32(commitment))? else {
+        let Some((tree, index, _)) = self.committed_at(commitment)? else {
             return Ok(None);
-        };
-        let (tree, index) = match (v.first().and_then(|t| TreeId::from_u8(*t)), u64_at(&v, 1)) {
-            (Some(t), Some(i)) => (t, i),
-            _ => return Err(corrupt(None, "malformed leaf index")),
         };
         let path = match tree {
             TreeId::Records => Some(self.records.path(index)),
@@ -727,7 +761,7 @@ impl<S: Store> Ledger<S> {
                     ws.put(
                         Cf::Leaves,
                         fr_to_be32(commitment),
-                        leaf_value(TreeId::Records, i),
+                        leaf_value(TreeId::Records, i, seq),
                     );
                     Some(i)
                 }
@@ -737,7 +771,7 @@ impl<S: Store> Ledger<S> {
                     ws.put(
                         Cf::Leaves,
                         fr_to_be32(commitment),
-                        leaf_value(TreeId::Consents, i),
+                        leaf_value(TreeId::Consents, i, seq),
                     );
                     self.consent_meta.push(ConsentMeta {
                         granter: s.signer,
@@ -769,7 +803,7 @@ impl<S: Store> Ledger<S> {
                     ws.put(
                         Cf::Leaves,
                         fr_to_be32(commitment),
-                        leaf_value(TreeId::Policies, i),
+                        leaf_value(TreeId::Policies, i, seq),
                     );
                     Some(i)
                 }
@@ -834,6 +868,7 @@ impl<S: Store> Ledger<S> {
             }
         }
         ws.put(Cf::Meta, Head::KEY, head.encode());
+        ws.put(Cf::Meta, FORMAT_KEY, STORAGE_FORMAT.to_be_bytes());
         self.head = head;
         Ok(Receipt {
             seqs,
@@ -850,10 +885,13 @@ impl<S: Store> Ledger<S> {
     }
 }
 
-/// The `Leaves` value of a commitment: its tree and leaf index.
-pub(crate) fn leaf_value(tree: TreeId, index: u64) -> Vec<u8> {
-    let mut v = vec![tree as u8];
+/// The `Leaves` value of a commitment: its tree, leaf index, and the seq of the entry
+/// that added it.
+pub(crate) fn leaf_value(tree: TreeId, index: u64, seq: u64) -> Vec<u8> {
+    let mut v = Vec::with_capacity(17);
+    v.push(tree as u8);
     v.extend_from_slice(&index.to_be_bytes());
+    v.extend_from_slice(&seq.to_be_bytes());
     v
 }
 

@@ -54,7 +54,7 @@ struct Replay {
     next: u64,
     seen: HashSet<[u8; 32]>,
     keys: HashMap<[u8; 32], Role>,
-    commitments: HashMap<[u8; 32], (TreeId, u64)>,
+    commitments: HashMap<[u8; 32], (TreeId, u64, u64)>,
     consent_granters: Vec<([u8; 32], bool)>,
     policies: u64,
     records: MerkleTree,
@@ -193,7 +193,7 @@ impl Replay {
                 let mut unique = |c: &Fr, tree: TreeId, index: u64| -> Result<(), VerifyFailure> {
                     if self
                         .commitments
-                        .insert(fr_to_be32(c), (tree, index))
+                        .insert(fr_to_be32(c), (tree, index, entry.seq))
                         .is_some()
                     {
                         return Err(fail(seq, "duplicate commitment"));
@@ -368,7 +368,7 @@ pub fn verify<S: Store>(
             let ok = <[u8; 32]>::try_from(k)
                 .ok()
                 .and_then(|k| r.commitments.get(&k))
-                .is_some_and(|(t, i)| leaf_value(*t, *i) == v);
+                .is_some_and(|(t, i, seq)| leaf_value(*t, *i, *seq) == v);
             bad_leaf |= !ok;
             Ok(())
         })

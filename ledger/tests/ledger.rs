@@ -504,3 +504,23 @@ fn grant_and_revoke_in_one_batch() {
     assert_eq!(receipt.checkpoint.consents_root, naive.root());
     assert!(verify(l.store(), &ledger_key().verifying_key()).is_ok());
 }
+
+#[test]
+fn a_store_of_another_format_is_refused_by_name() {
+    let c = clock(1_000);
+    let a = actors();
+    let mut l = Ledger::open(MemStore::new(), ledger_key(), c.clone()).unwrap();
+    script(&mut l, &c, &a);
+    let mut store = l.into_store();
+    // What an older medproof wrote: no format key.
+    store.raw_mut(Cf::Meta).remove(b"format".as_slice());
+    match Ledger::open(store.clone(), ledger_key(), c.clone()) {
+        Err(LedgerError::Format { found: 1 }) => {}
+        other => panic!("expected a format error, got {:?}", other.map(|_| ())),
+    }
+    store
+        .raw_mut(Cf::Meta)
+        .insert(b"format".to_vec(), 3u32.to_be_bytes().to_vec());
+    let err = Ledger::open(store, ledger_key(), c).err().unwrap();
+    assert!(err.to_string().contains("format is 3"), "{err}");
+}

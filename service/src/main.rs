@@ -367,13 +367,13 @@ fn run(command: Command) -> Result<(), Failure> {
                 let (valid, cp) = if medproof_ledger::db_dir(&data_dir).is_dir() {
                     let ledger = ledger_cli::open_existing(&data_dir)?;
                     let now = medproof_ledger::Clock::now(&medproof_ledger::SystemClock);
-                    let checked = verifier
+                    let (valid, cp) = verifier
                         .verify_fresh(&bundle, &key, &ledger, &freshness.rules(), now)
                         .map_err(anyhow::Error::from)?;
                     let decoded = bundle.decode().map_err(anyhow::Error::from)?;
-                    medproof_ledger::audit::check_references(&ledger, &decoded)
+                    medproof_ledger::audit::check_references(&ledger, &decoded, &cp)
                         .map_err(anyhow::Error::from)?;
-                    checked
+                    (valid, cp)
                 } else {
                     eprintln!(
                         "warning: no ledger in {}: the root's freshness was not checked",

@@ -588,7 +588,29 @@ fn commitments_a_proof_names_must_be_on_the_ledger() {
         .with_checkpoint(&cp);
     assert!(s.check(&bundle).unwrap());
     assert_eq!(
-        check_references(&s.parties.ledger, &bundle.decode().unwrap()),
+        check_references(&s.parties.ledger, &bundle.decode().unwrap(), &cp),
+        Err(ReferenceError::RecordMissing)
+    );
+    // A record committed after the checkpoint the proof was made against does not count
+    // either: the consents root did not change, so the proof verifies against the old
+    // checkpoint, but the record was not on the ledger at that checkpoint.
+    let late = s
+        .parties
+        .commit_records(&[(LAB, b"late", T0)], &mut s.rng)
+        .unwrap()
+        .remove(0);
+    let (request, _) = s
+        .parties
+        .access_request(&consent, &late, s.now(), &mut s.rng)
+        .unwrap();
+    let late_bundle = keys()
+        .0
+        .prove(&ProofRequest::Access(request))
+        .unwrap()
+        .with_checkpoint(&cp);
+    assert!(s.check(&late_bundle).unwrap());
+    assert_eq!(
+        check_references(&s.parties.ledger, &late_bundle.decode().unwrap(), &cp),
         Err(ReferenceError::RecordMissing)
     );
     let from = s.parties.ledger.len();
@@ -618,7 +640,7 @@ fn commitments_a_proof_names_must_be_on_the_ledger() {
             .with_checkpoint(&cp);
         assert!(s.check(&bundle).unwrap());
         assert_eq!(
-            check_references(&s.parties.ledger, &bundle.decode().unwrap()),
+            check_references(&s.parties.ledger, &bundle.decode().unwrap(), &cp),
             expected
         );
     }
