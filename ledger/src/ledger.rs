@@ -9,9 +9,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use medproof_circuits::commit::provider_ref;
 use medproof_circuits::merkle::{MerklePath, MerkleTree, NodeWrite, DEPTH};
 use medproof_verifier::checkpoint::fr_to_be32;
-use medproof_verifier::{Checkpoint, Fr, ProofBundle};
+use medproof_verifier::statement::AccessPublic;
+use medproof_verifier::{Checkpoint, Fr, ProofBundle, Statement};
 use sha2::{Digest, Sha256};
 
 use crate::encoding::fr_from_be32;
@@ -75,6 +77,12 @@ pub enum Refusal {
     /// The access entry's bundle is not a proof bundle.
     #[error("the access entry's bundle is not a valid proof bundle: {0}")]
     BadBundle(String),
+    /// The access entry's proof is not an access-authorization proof.
+    #[error("an access is logged with an access-authorization proof, not a `{0}` proof")]
+    NotAnAccessProof(String),
+    /// The access entry's proof names another provider than its signer.
+    #[error("the access proof is for another provider than the signer")]
+    NotTheSignersAccess,
     /// A tree has no room left.
     #[error("the {0} tree is full")]
     TreeFull(&'static str),
@@ -705,8 +713,17 @@ impl<S: Store> Ledger<S> {
                     self.require(role, Role::Provider).map_err(refuse)?;
                     let text = std::str::from_utf8(bundle)
                         .map_err(|_| refuse(Refusal::BadBundle("not UTF-8".into())))?;
-                    ProofBundle::from_json(text)
+                    let decoded = ProofBundle::from_json(text)
+                        .and_then(|b| b.decode())
                         .map_err(|e| refuse(Refusal::BadBundle(e.to_string())))?;
+                    if decoded.statement != Statement::AccessAuthorization {
+                        return Err(refuse(Refusal::NotAnAccessProof(
+                            decoded.statement.name().into(),
+                        )));
+                    }
+                    if decoded.inputs[AccessPublic::PROVIDER_REF] != provider_ref(&s.signer) {
+                        return Err(refuse(Refusal::NotTheSignersAccess));
+                    }
                 }
             }
         }

@@ -14,7 +14,8 @@ use medproof_ledger::verify::verify;
 use medproof_ledger::{
     Action, Clock, Ledger, LedgerError, MemStore, RocksStore, Role, Store, Submission,
 };
-use medproof_verifier::Fr;
+use medproof_verifier::statement::{AccessPublic, RecordInclusionPublic};
+use medproof_verifier::{Fr, ProofBundle, Statement};
 
 #[derive(Debug)]
 struct ManualClock(AtomicU64);
@@ -523,4 +524,72 @@ fn a_store_of_another_format_is_refused_by_name() {
         .insert(b"format".to_vec(), 3u32.to_be_bytes().to_vec());
     let err = Ledger::open(store, ledger_key(), c).err().unwrap();
     assert!(err.to_string().contains("format is 3"), "{err}");
+}
+
+/// A well-formed bundle of `statement` naming `provider` (its proof does not verify:
+/// the ledger checks form and signer, the audit checks proofs).
+fn bundle_for(statement: Statement, provider: &SigningKey) -> Vec<u8> {
+    use ark_ec::AffineRepr;
+    let proof = medproof_verifier::Proof {
+        a: ark_bn254::G1Affine::generator(),
+        b: ark_bn254::G2Affine::generator(),
+        c: ark_bn254::G1Affine::generator(),
+    };
+    let provider = medproof_circuits::commit::provider_ref(&provider.verifying_key().to_bytes());
+    let b = match statement {
+        Statement::AccessAuthorization => ProofBundle::new(
+            &AccessPublic {
+                consents_root: Fr::from(1u64),
+                provider_ref: provider,
+                category: 1,
+                purpose: 1,
+                now: 1_000,
+                request_binding: Fr::from(2u64),
+                record: Fr::from(3u64),
+            },
+            &proof,
+            "vk",
+        ),
+        _ => ProofBundle::new(
+            &RecordInclusionPublic::new(Fr::from(1u64), 1, Fr::from(2u64)),
+            &proof,
+            "vk",
+        ),
+    };
+    b.to_json().into_bytes()
+}
+
+#[test]
+fn access_entries_carry_the_signers_access_proof() {
+    let c = clock(1_000);
+    let a = actors();
+    let mut l = Ledger::open(MemStore::new(), ledger_key(), c.clone()).unwrap();
+    script(&mut l, &c, &a);
+    let log = |bundle: Vec<u8>, n: u8| sub(Action::LogAccess { bundle }, &a.provider, n);
+    let len = l.len();
+    let refusal = |l: &mut Ledger<MemStore>, s: Submission| match l.append_one(s) {
+        Err(LedgerError::Refused { reason, .. }) => reason,
+        other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
+    };
+    assert!(matches!(
+        refusal(
+            &mut l,
+            log(bundle_for(Statement::RecordInclusion, &a.provider), 1)
+        ),
+        Refusal::NotAnAccessProof(_)
+    ));
+    let stranger = SigningKey::from_bytes(&[42u8; 32]);
+    assert!(matches!(
+        refusal(
+            &mut l,
+            log(bundle_for(Statement::AccessAuthorization, &stranger), 2)
+        ),
+        Refusal::NotTheSignersAccess
+    ));
+    assert_eq!(l.len(), len);
+    l.append_one(log(
+        bundle_for(Statement::AccessAuthorization, &a.provider),
+        3,
+    ))
+    .unwrap();
 }
