@@ -301,11 +301,22 @@ pub fn audit<S: Store + Sync>(
         &mut problems,
     )?;
 
+    // The walk must close on a signed checkpoint (the index could name another entry).
+    let mut walk = walk;
+    if walk.chain_ok && !walk.signed.contains_key(&end) {
+        problems.push(Problem {
+            seq: end,
+            kind: ProblemKind::Chain,
+            reason: format!("entry {end} is not a signed checkpoint"),
+        });
+        walk.chain_ok = false;
+    }
+
     // Every access entry: checks that need no pairing, in parallel.
     let checked: Vec<Result<ReadyProof, Problem>> = walk
         .accesses
         .par_iter()
-        .map(|a| check_access(ledger, verifier, ledger_key, &walk.signed, &opts.rules, a))
+        .map(|a| check_access(ledger, verifier, ledger_key, &walk, &opts.rules, a))
         .collect();
     let mut ready = Vec::new();
     let (mut invalid, mut stale) = (0u64, 0u64);
@@ -525,12 +536,48 @@ fn walk_chain<S: Store>(
     Ok(walk)
 }
 
+/// When `checkpoint` was superseded, read from the chain rather than from the ledger's
+/// index: the time of the next signed checkpoint entry after it (`None`: none yet). A
+/// walked checkpoint's successor is taken from the walk; otherwise the successor entry
+/// is read from the store and its signature checked.
+fn superseded_on_chain<S: Store>(
+    ledger: &Ledger<S>,
+    ledger_key: &ed25519_dalek::VerifyingKey,
+    walk: &Walk,
+    checkpoint: &Checkpoint,
+) -> Result<Option<u64>, String> {
+    let seq = checkpoint.seq;
+    let walked = walk.signed.get(&seq) == Some(checkpoint);
+    let on_chain = walked
+        || matches!(ledger.checkpoint_at(seq), Ok(Some(info)) if info.checkpoint == *checkpoint);
+    if !on_chain {
+        return Err(FreshnessError::UnknownCheckpoint(seq).to_string());
+    }
+    if walked {
+        let i = walk.checkpoints.partition_point(|c| c.seq <= seq);
+        if let Some(next) = walk.checkpoints.get(i) {
+            return Ok(Some(next.time));
+        }
+    }
+    let Some(next) = ledger.next_checkpoint_after(seq) else {
+        return Ok(None);
+    };
+    match ledger.entry(next) {
+        Ok(Some(e)) if e.checkpoint().is_some_and(|c| c.verify(ledger_key).is_ok()) => {
+            Ok(Some(e.time))
+        }
+        _ => Err(format!(
+            "the checkpoint after the proof's (entry {next}) is not a signed checkpoint"
+        )),
+    }
+}
+
 /// Every check of one access entry but the proof's pairing.
 fn check_access<S: Store>(
     ledger: &Ledger<S>,
     verifier: &Verifier,
     ledger_key: &ed25519_dalek::VerifyingKey,
-    signed: &HashMap<u64, Checkpoint>,
+    walk: &Walk,
     rules: &Freshness,
     access: &LoggedAccess,
 ) -> Result<ReadyProof, Problem> {
@@ -553,7 +600,7 @@ fn check_access<S: Store>(
         )));
     }
     let checkpoint = Verifier::check_checkpoint_with(&bundle, &decoded, |cp| {
-        if signed.get(&cp.seq) == Some(cp) {
+        if walk.signed.get(&cp.seq) == Some(cp) {
             Ok(())
         } else {
             cp.verify(ledger_key)
@@ -566,9 +613,8 @@ fn check_access<S: Store>(
             checkpoint.seq
         )));
     }
-    let superseded_at = ledger
-        .superseded_at(&checkpoint)
-        .map_err(|e| invalid(e.to_string()))?;
+    let superseded_at =
+        superseded_on_chain(ledger, ledger_key, walk, &checkpoint).map_err(invalid)?;
     if decoded.inputs[AccessPublic::PROVIDER_REF] != provider_ref(&access.signer) {
         return Err(invalid(
             "the proof is for another provider than the one that logged the access".into(),

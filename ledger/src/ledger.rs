@@ -535,6 +535,12 @@ impl<S: Store> Ledger<S> {
         }
     }
 
+    /// The entry seq of the first checkpoint after entry `seq`, by the ledger's index.
+    pub fn next_checkpoint_after(&self, seq: u64) -> Option<u64> {
+        let i = self.checkpoints.partition_point(|c| c.seq <= seq);
+        self.checkpoints.get(i).map(|c| c.seq)
+    }
+
     /// Every checkpoint's `(seq, superseded_at)`, oldest first.
     pub fn checkpoint_history(&self) -> Vec<(u64, Option<u64>)> {
         self.checkpoints

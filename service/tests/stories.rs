@@ -487,6 +487,21 @@ fn audit_counts_valid_invalid_and_stale_accesses() {
     assert!(!json.contains(&fr_to_decimal(&s.parties.patient.patient_ref())));
     assert!(json.contains("\"stale\":1"));
 
+    // An index edited to say no checkpoint was ever superseded does not fool the audit:
+    // supersession times come from the signed chain.
+    s.tamper(|store| {
+        for v in store.raw_mut(Cf::Checkpoints).values_mut() {
+            v[8..16].copy_from_slice(&u64::MAX.to_be_bytes());
+        }
+    });
+    let again = s.audit(from, to);
+    assert_eq!(
+        (again.valid, again.invalid, again.stale),
+        (5, 1, 1),
+        "{}",
+        again.summary()
+    );
+
     // Out of range.
     let opts = AuditOptions {
         from: to,
