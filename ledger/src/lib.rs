@@ -4,7 +4,8 @@
 //! The chain and tree math is pure and computes every write; a [`Store`] commits them,
 //! one atomic, synced write per append or batch. [`MemStore`] runs the same code in
 //! memory for tests; [`RocksStore`] is the durable backend. [`verify::verify`] re-walks
-//! a store trusting only the ledger's public key.
+//! a store trusting only the ledger's public key; [`audit::audit`] checks a period of
+//! the access log for a regulator.
 //!
 //! Entries hold commitments, public keys, signatures and proof bundles — never plaintext
 //! health data (see [`entry`] for the encoding).

@@ -1,7 +1,8 @@
 //! medproof's service and command line.
 //!
-//! Today this is the `medproof` CLI: key setup, proving, verification, snarkjs export,
-//! Poseidon hashing and the demo. The HTTP API (actix-web) comes with the service issue;
+//! Today this is the `medproof` CLI (key setup, proving, verification, audits, snarkjs
+//! export, Poseidon hashing, the demo), the parties' actions on a ledger
+//! ([`scenario`]), and the FHIR R4 mapping ([`fhir`]). The HTTP API (actix-web) comes with the service issue;
 //! it will be the only crate that does network I/O.
 
 #![forbid(unsafe_code)]
