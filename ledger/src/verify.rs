@@ -10,10 +10,14 @@ use ed25519_dalek::VerifyingKey;
 use medproof_circuits::merkle::MerkleTree;
 use medproof_verifier::checkpoint::fr_to_be32;
 use medproof_verifier::Fr;
+use rayon::prelude::*;
 
 use crate::entry::{Action, Body, Entry, Role};
 use crate::ledger::{checkpoint_value, leaf_value, load_tree, TreeId};
 use crate::store::{Cf, Store};
+
+/// Entries whose submission signatures are checked together, in parallel.
+const SIGNATURE_RUN: usize = 1024;
 
 /// What a successful walk saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +88,7 @@ impl Replay {
         ledger_key: &VerifyingKey,
         peek: &dyn Fn(u64) -> Option<Entry>,
         head_hash: Option<[u8; 32]>,
+        signature_ok: bool,
     ) -> Result<(), VerifyFailure> {
         let expected = self.next;
         let stored_at = <[u8; 8]>::try_from(key)
@@ -124,14 +129,21 @@ impl Replay {
         if entry.time < self.prev_time {
             return Err(fail(Some(expected), "time goes backwards"));
         }
-        self.apply(&entry, ledger_key)?;
+        self.apply(&entry, ledger_key, signature_ok)?;
         self.prev_hash = entry.hash();
         self.prev_time = entry.time;
         self.next += 1;
         Ok(())
     }
 
-    fn apply(&mut self, entry: &Entry, ledger_key: &VerifyingKey) -> Result<(), VerifyFailure> {
+    /// Applies one entry; `signature_ok` is its submission signature's check, made
+    /// beforehand (in parallel for a run of entries).
+    fn apply(
+        &mut self,
+        entry: &Entry,
+        ledger_key: &VerifyingKey,
+        signature_ok: bool,
+    ) -> Result<(), VerifyFailure> {
         let seq = Some(entry.seq);
         match &entry.body {
             Body::Checkpoint {
@@ -164,7 +176,7 @@ impl Replay {
                 self.checkpoints.push((entry.seq, entry.time));
             }
             Body::Submission(s) => {
-                if !s.signature_ok() {
+                if !signature_ok {
                     return Err(fail(
                         seq,
                         format!("{} signature does not verify", s.action.name()),
@@ -270,16 +282,40 @@ pub fn verify<S: Store>(
         let bytes = store.get(Cf::Entries, &seq.to_be_bytes()).ok()??;
         Entry::decode(&bytes).ok()
     };
-    store
-        .scan(Cf::Entries, &mut |k, v| {
+    // Entries are walked in runs: the submission signatures of a run are checked in
+    // parallel, then its entries are applied in order.
+    let mut run: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(SIGNATURE_RUN);
+    let mut apply_run = |r: &mut Replay, run: &mut Vec<(Vec<u8>, Vec<u8>)>| {
+        let oks: Vec<bool> = run
+            .par_iter()
+            .map(|(_, v)| match Entry::decode(v) {
+                Ok(Entry {
+                    body: Body::Submission(s),
+                    ..
+                }) => s.signature_ok(),
+                // Checkpoints are checked in order; undecodable entries fail in `step`.
+                _ => true,
+            })
+            .collect();
+        for ((k, v), ok) in run.drain(..).zip(oks) {
             if walk_error.is_none() {
-                if let Err(e) = r.step(k, v, ledger_key, &peek, head_hash) {
+                if let Err(e) = r.step(&k, &v, ledger_key, &peek, head_hash, ok) {
                     walk_error = Some(e);
                 }
+            }
+        }
+    };
+    store
+        .scan(Cf::Entries, &mut |k, v| {
+            run.push((k.to_vec(), v.to_vec()));
+            if run.len() == SIGNATURE_RUN {
+                apply_run(&mut r, &mut run);
             }
             Ok(())
         })
         .map_err(storage)?;
+    apply_run(&mut r, &mut run);
+    drop(apply_run);
     if let Some(e) = walk_error {
         return Err(e);
     }
