@@ -315,7 +315,6 @@ pub fn verify<S: Store>(
         })
         .map_err(storage)?;
     apply_run(&mut r, &mut run);
-    drop(apply_run);
     if let Some(e) = walk_error {
         return Err(e);
     }
