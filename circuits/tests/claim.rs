@@ -2,16 +2,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use ark_bn254::Fr;
 use ark_ff::UniformRand;
-use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, OptimizationGoal};
 use medproof_circuits::claim::{ClaimCircuit, ClaimWitness};
 use medproof_circuits::codes::CodeSet;
 use medproof_circuits::commit::{
     patient_ref, procedure_code, ClaimOpening, ContentDigest, PolicyOpening,
 };
 use medproof_circuits::merkle::MerkleTree;
-use medproof_circuits::shape::{AssignError, CircuitShape};
+use medproof_circuits::shape::CircuitShape;
 use medproof_verifier::statement::ClaimPublic;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -97,19 +98,8 @@ fn claim(
 /// Satisfaction by arkworks' checker, the shape's matrices and the native twin.
 fn satisfied(shape: &CircuitShape, public: ClaimPublic, witness: ClaimWitness) -> bool {
     let c = ClaimCircuit::new(public, witness);
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    cs.set_optimization_goal(OptimizationGoal::Constraints);
-    c.clone().generate_constraints(cs.clone()).unwrap();
-    cs.finalize();
-    let ark = cs.is_satisfied().unwrap();
-    let ours = match shape.assign(c.clone()) {
-        Ok(_) => true,
-        Err(AssignError::Unsatisfied(_)) => false,
-        Err(e) => panic!("unexpected {e}"),
-    };
-    assert_eq!(ark, ours, "the shape's checker disagrees with arkworks'");
-    assert_eq!(ark, c.native_check(), "the native twin disagrees");
-    ark
+    let native = c.native_check();
+    common::satisfied(shape, c, native)
 }
 
 #[test]

@@ -3,13 +3,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use ark_bn254::Fr;
 use ark_ff::UniformRand;
-use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, OptimizationGoal};
 use medproof_circuits::commit::{patient_ref, ContentDigest, RecordOpening};
 use medproof_circuits::merkle::{MerklePath, MerkleTree};
 use medproof_circuits::record_inclusion::RecordInclusionCircuit;
-use medproof_circuits::shape::{AssignError, CircuitShape};
+use medproof_circuits::shape::CircuitShape;
 use medproof_verifier::statement::RecordInclusionPublic;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -54,7 +55,7 @@ fn good(f: &Fixture) -> (RecordInclusionPublic, RecordOpening, MerklePath) {
     (public, f.record.clone(), f.tree.path(f.index).unwrap())
 }
 
-/// Satisfaction by arkworks' own checker and by the shape's matrices; they must agree.
+/// Satisfaction by arkworks' checker, the shape's matrices and the native twin.
 fn satisfied(
     shape: &CircuitShape,
     public: RecordInclusionPublic,
@@ -62,23 +63,8 @@ fn satisfied(
     path: MerklePath,
 ) -> bool {
     let c = RecordInclusionCircuit::new(public, record, path);
-    let cs = ConstraintSystem::<Fr>::new_ref();
-    cs.set_optimization_goal(OptimizationGoal::Constraints);
-    c.clone().generate_constraints(cs.clone()).unwrap();
-    cs.finalize();
-    let ark = cs.is_satisfied().unwrap();
-    let ours = match shape.assign(c.clone()) {
-        Ok(_) => true,
-        Err(AssignError::Unsatisfied(_)) => false,
-        Err(e) => panic!("unexpected {e}"),
-    };
-    assert_eq!(ark, ours, "the shape's checker disagrees with arkworks'");
-    assert_eq!(
-        ark,
-        c.native_check(),
-        "the native twin disagrees with the circuit"
-    );
-    ark
+    let native = c.native_check();
+    common::satisfied(shape, c, native)
 }
 
 #[test]

@@ -278,6 +278,18 @@ fn read_bundle(path: &Path) -> Result<ProofBundle> {
     ProofBundle::from_json(&text).with_context(|| path.display().to_string())
 }
 
+/// A verifier with the data dir's (integrity-checked) verifying key for `statement`.
+fn verifier_for(data_dir: &Path, statement: Statement) -> Result<Verifier> {
+    let vk = medproof_params::load_verifying_key(
+        &keys_dir(data_dir),
+        statement,
+        LoadOptions::default(),
+    )?;
+    let mut verifier = Verifier::new();
+    verifier.insert(statement, PreparedVerifyingKey::new(vk))?;
+    Ok(verifier)
+}
+
 fn run(command: Command) -> Result<(), Failure> {
     match command {
         Command::Setup { data_dir, force } => {
@@ -352,16 +364,7 @@ fn run(command: Command) -> Result<(), Failure> {
             let bundle = read_bundle(&bundle)?;
             let statement = Statement::from_name(&bundle.statement)
                 .ok_or_else(|| anyhow!("unknown statement `{}`", bundle.statement))?;
-            let vk = medproof_params::load_verifying_key(
-                &keys_dir(&data_dir),
-                statement,
-                LoadOptions::default(),
-            )
-            .map_err(anyhow::Error::from)?;
-            let mut verifier = Verifier::new();
-            verifier
-                .insert(statement, PreparedVerifyingKey::new(vk))
-                .map_err(anyhow::Error::from)?;
+            let verifier = verifier_for(&data_dir, statement)?;
             let valid = if bundle.checkpoint.is_some() {
                 let key = ledger_cli::trusted_key(&data_dir, ledger_key.as_deref())?;
                 let (valid, cp) = if medproof_ledger::db_dir(&data_dir).is_dir() {
@@ -418,17 +421,7 @@ fn run(command: Command) -> Result<(), Failure> {
         } => {
             let ledger = ledger_cli::open_existing(&data_dir)?;
             let key = ledger_cli::trusted_key(&data_dir, ledger_key.as_deref())?;
-            let statement = Statement::AccessAuthorization;
-            let vk = medproof_params::load_verifying_key(
-                &keys_dir(&data_dir),
-                statement,
-                LoadOptions::default(),
-            )
-            .map_err(anyhow::Error::from)?;
-            let mut verifier = Verifier::new();
-            verifier
-                .insert(statement, PreparedVerifyingKey::new(vk))
-                .map_err(anyhow::Error::from)?;
+            let verifier = verifier_for(&data_dir, Statement::AccessAuthorization)?;
             let opts = AuditOptions {
                 from: from.unwrap_or(0),
                 to: to.unwrap_or(ledger.len()),

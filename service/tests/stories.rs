@@ -21,7 +21,7 @@ use medproof_service::scenario::{ConsentTerms, GrantedConsent, Parties, Policy};
 use medproof_verifier::bundle::{BundleError, Verifier};
 use medproof_verifier::freshness::{Freshness, FreshnessError};
 use medproof_verifier::groth16::PreparedVerifyingKey;
-use medproof_verifier::{fr_from_decimal, fr_to_decimal, Fr, ProofBundle, Statement};
+use medproof_verifier::{fr_from_decimal, fr_to_decimal, Checkpoint, Fr, ProofBundle, Statement};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
@@ -127,10 +127,7 @@ impl Story {
             .parties
             .access_request(consent, &self.record, now, &mut self.rng)
             .unwrap();
-        keys()
-            .0
-            .prove(&ProofRequest::Access(request))
-            .map(|b| b.with_checkpoint(&checkpoint))
+        proved(ProofRequest::Access(request), &checkpoint)
     }
 
     /// Verifies with freshness at the ledger clock.
@@ -151,6 +148,14 @@ impl Story {
             )
             .map(|(ok, _)| ok)
     }
+}
+
+/// Proves `request` and attaches the checkpoint it was made against.
+fn proved(request: ProofRequest, checkpoint: &Checkpoint) -> Result<ProofBundle, ProveError> {
+    keys()
+        .0
+        .prove(&request)
+        .map(|b| b.with_checkpoint(checkpoint))
 }
 
 fn with_input(b: &ProofBundle, name: &str, value: &str) -> ProofBundle {
@@ -340,10 +345,7 @@ fn prove_claim(
         )
         .unwrap();
     let (request, checkpoint) = s.parties.claim_request(&claim, policy).unwrap();
-    keys()
-        .0
-        .prove(&ProofRequest::Claim(request))
-        .map(|b| b.with_checkpoint(&checkpoint))
+    proved(ProofRequest::Claim(request), &checkpoint)
 }
 
 #[test]
@@ -596,11 +598,7 @@ fn commitments_a_proof_names_must_be_on_the_ledger() {
         .parties
         .access_request(&consent, &fabricated, s.now(), &mut s.rng)
         .unwrap();
-    let bundle = keys()
-        .0
-        .prove(&ProofRequest::Access(request))
-        .unwrap()
-        .with_checkpoint(&cp);
+    let bundle = proved(ProofRequest::Access(request), &cp).unwrap();
     assert!(s.check(&bundle).unwrap());
     assert_eq!(
         check_references(&s.parties.ledger, &bundle.decode().unwrap(), &cp),
@@ -618,11 +616,7 @@ fn commitments_a_proof_names_must_be_on_the_ledger() {
         .parties
         .access_request(&consent, &late, s.now(), &mut s.rng)
         .unwrap();
-    let late_bundle = keys()
-        .0
-        .prove(&ProofRequest::Access(request))
-        .unwrap()
-        .with_checkpoint(&cp);
+    let late_bundle = proved(ProofRequest::Access(request), &cp).unwrap();
     assert!(s.check(&late_bundle).unwrap());
     assert_eq!(
         check_references(&s.parties.ledger, &late_bundle.decode().unwrap(), &cp),
@@ -648,11 +642,7 @@ fn commitments_a_proof_names_must_be_on_the_ledger() {
         (&unpublished, Err(ReferenceError::PolicyMissing)),
     ] {
         let (request, cp) = s.parties.claim_request(&claim, p).unwrap();
-        let bundle = keys()
-            .0
-            .prove(&ProofRequest::Claim(request))
-            .unwrap()
-            .with_checkpoint(&cp);
+        let bundle = proved(ProofRequest::Claim(request), &cp).unwrap();
         assert!(s.check(&bundle).unwrap());
         assert_eq!(
             check_references(&s.parties.ledger, &bundle.decode().unwrap(), &cp),
