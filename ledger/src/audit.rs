@@ -194,7 +194,9 @@ impl AuditReport {
 impl<S: Store> CheckpointHistory for Ledger<S> {
     fn superseded_at(&self, checkpoint: &Checkpoint) -> Result<Option<u64>, FreshnessError> {
         match self.checkpoint_at(checkpoint.seq) {
-            Ok(Some(info)) if info.checkpoint == *checkpoint => Ok(info.superseded_at),
+            Ok(Some(info)) if info.checkpoint == *checkpoint => self
+                .superseded_on_chain(checkpoint.seq, &self.public_key())
+                .map_err(|e| FreshnessError::History(e.to_string())),
             _ => Err(FreshnessError::UnknownCheckpoint(checkpoint.seq)),
         }
     }
@@ -537,9 +539,8 @@ fn walk_chain<S: Store>(
 }
 
 /// When `checkpoint` was superseded, read from the chain rather than from the ledger's
-/// index: the time of the next signed checkpoint entry after it (`None`: none yet). A
-/// walked checkpoint's successor is taken from the walk; otherwise the successor entry
-/// is read from the store and its signature checked.
+/// index: a walked checkpoint's successor is taken from the walk (no I/O, signature
+/// already checked); otherwise [`Ledger::superseded_on_chain`] reads it.
 fn superseded_on_chain<S: Store>(
     ledger: &Ledger<S>,
     ledger_key: &ed25519_dalek::VerifyingKey,
@@ -559,17 +560,9 @@ fn superseded_on_chain<S: Store>(
             return Ok(Some(next.time));
         }
     }
-    let Some(next) = ledger.next_checkpoint_after(seq) else {
-        return Ok(None);
-    };
-    match ledger.entry(next) {
-        Ok(Some(e)) if e.checkpoint().is_some_and(|c| c.verify(ledger_key).is_ok()) => {
-            Ok(Some(e.time))
-        }
-        _ => Err(format!(
-            "the checkpoint after the proof's (entry {next}) is not a signed checkpoint"
-        )),
-    }
+    ledger
+        .superseded_on_chain(seq, ledger_key)
+        .map_err(|e| e.to_string())
 }
 
 /// Every check of one access entry but the proof's pairing.

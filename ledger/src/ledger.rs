@@ -541,6 +541,29 @@ impl<S: Store> Ledger<S> {
         self.checkpoints.get(i).map(|c| c.seq)
     }
 
+    /// When the checkpoint at entry `seq` was superseded, read from the chain rather
+    /// than from the index: the time of the next checkpoint entry, whose signature under
+    /// `key` is checked. `None` while it is the latest.
+    pub fn superseded_on_chain(
+        &self,
+        seq: u64,
+        key: &VerifyingKey,
+    ) -> Result<Option<u64>, LedgerError> {
+        let Some(next) = self.next_checkpoint_after(seq) else {
+            return Ok(None);
+        };
+        let entry = self
+            .entry(next)?
+            .ok_or_else(|| corrupt(Some(next), "checkpoint entry is missing"))?;
+        match entry.checkpoint() {
+            Some(c) if c.verify(key).is_ok() => Ok(Some(entry.time)),
+            _ => Err(corrupt(
+                Some(next),
+                "indexed checkpoint is not a signed checkpoint entry",
+            )),
+        }
+    }
+
     /// Every checkpoint's `(seq, superseded_at)`, oldest first.
     pub fn checkpoint_history(&self) -> Vec<(u64, Option<u64>)> {
         self.checkpoints

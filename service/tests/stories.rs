@@ -311,6 +311,27 @@ fn stale_root_is_refused_and_window_starts_at_supersession() {
             ..
         }))
     ));
+    // The supersession time is read from the signed chain: an index edited to say the
+    // root was never superseded changes nothing.
+    let at = s.now() + 600;
+    s.tamper(|store| {
+        for v in store.raw_mut(Cf::Checkpoints).values_mut() {
+            v[8..16].copy_from_slice(&u64::MAX.to_be_bytes());
+        }
+    });
+    assert!(s
+        .parties
+        .ledger
+        .checkpoint_history()
+        .iter()
+        .all(|(_, sup)| sup.is_none()));
+    assert!(matches!(
+        check(&s, &bundle, at),
+        Err(BundleError::Freshness(FreshnessError::Stale {
+            age: 600,
+            ..
+        }))
+    ));
 }
 
 fn claim_story(seed: u64) -> (Story, Policy) {
@@ -413,6 +434,21 @@ impl Story {
         audit(ledger, &keys().1, &ledger.public_key(), &opts, &|_, _| {}).unwrap()
     }
 
+    /// Proves and logs `n` valid accesses to the story's record, 10 s apart. Returns
+    /// their seqs and bundles.
+    fn log_valid_accesses(&mut self, n: usize) -> (Vec<u64>, Vec<ProofBundle>) {
+        let consent = self.consent.clone();
+        let mut seqs = Vec::new();
+        let mut bundles = Vec::new();
+        for _ in 0..n {
+            self.advance(10);
+            let b = self.prove_access(&consent, self.now()).unwrap();
+            seqs.push(self.parties.log_access(&b).unwrap());
+            bundles.push(b);
+        }
+        (seqs, bundles)
+    }
+
     /// Takes the ledger's store, lets `tamper` change it, and reopens the ledger.
     fn tamper(&mut self, tamper: impl FnOnce(&mut MemStore)) {
         let placeholder = Ledger::open(
@@ -434,14 +470,7 @@ fn audit_counts_valid_invalid_and_stale_accesses() {
     let mut s = story(5);
     let consent = s.consent.clone();
     let from = s.parties.ledger.len();
-    let mut logged = Vec::new();
-    let mut bundles = Vec::new();
-    for _ in 0..5 {
-        s.advance(10);
-        let b = s.prove_access(&consent, s.now()).unwrap();
-        logged.push(s.parties.log_access(&b).unwrap());
-        bundles.push(b);
-    }
+    let (logged, bundles) = s.log_valid_accesses(5);
     let clean_to = s.parties.ledger.len();
 
     // An access logged with another access's proof bytes: well formed, not valid.
@@ -525,14 +554,8 @@ fn audit_counts_valid_invalid_and_stale_accesses() {
 #[test]
 fn audit_detects_a_gap_and_an_altered_entry() {
     let mut s = story(6);
-    let consent = s.consent.clone();
     let from = s.parties.ledger.len();
-    let mut logged = Vec::new();
-    for _ in 0..3 {
-        s.advance(10);
-        let b = s.prove_access(&consent, s.now()).unwrap();
-        logged.push(s.parties.log_access(&b).unwrap());
-    }
+    let (logged, _) = s.log_valid_accesses(3);
     let to = s.parties.ledger.len();
     assert!(s.audit(from, to).passed());
 
@@ -564,14 +587,8 @@ fn audit_detects_a_gap_and_an_altered_entry() {
 #[test]
 fn audit_detects_a_missing_entry() {
     let mut s = story(7);
-    let consent = s.consent.clone();
     let from = s.parties.ledger.len();
-    let mut logged = Vec::new();
-    for _ in 0..3 {
-        s.advance(10);
-        let b = s.prove_access(&consent, s.now()).unwrap();
-        logged.push(s.parties.log_access(&b).unwrap());
-    }
+    let (logged, _) = s.log_valid_accesses(3);
     let to = s.parties.ledger.len();
     let gone = logged[1];
     s.tamper(|store| {

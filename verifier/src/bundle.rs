@@ -120,8 +120,7 @@ impl DecodedBundle {
     pub fn now(&self) -> Option<u64> {
         match self.statement {
             Statement::AccessAuthorization => {
-                let limbs = ark_ff::PrimeField::into_bigint(self.inputs[AccessPublic::NOW]).0;
-                Some(limbs[0])
+                crate::statement::small_u64(&self.inputs[AccessPublic::NOW])
             }
             Statement::RecordInclusion | Statement::ClaimCompliance => None,
         }

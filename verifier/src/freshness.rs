@@ -45,6 +45,9 @@ pub enum FreshnessError {
     /// The checkpoint is not one of this ledger's.
     #[error("checkpoint at seq {0} is not on this ledger")]
     UnknownCheckpoint(u64),
+    /// The ledger's checkpoint history could not be read or does not hold up.
+    #[error("cannot read the checkpoint history: {0}")]
+    History(String),
     /// The proof's `now` is too far from the time of the check.
     #[error("the proof's time {now} is {distance} s from {at} (allowed skew {skew} s)")]
     Skew {
