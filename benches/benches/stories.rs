@@ -56,7 +56,10 @@ fn bench(c: &mut Criterion) {
             k.shape.domain_size()
         );
         verifier
-            .insert(s, PreparedVerifyingKey::new(k.verifying_key.clone()))
+            .insert(
+                s,
+                PreparedVerifyingKey::new(k.verifying_key.clone()).expect("a safe key"),
+            )
             .unwrap();
         keys.push(k);
     }

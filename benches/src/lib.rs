@@ -39,7 +39,7 @@ pub fn fixture(records: usize, threads: usize) -> Fixture {
         },
     )
     .unwrap();
-    let pvk = PreparedVerifyingKey::new(keys.verifying_key.clone());
+    let pvk = PreparedVerifyingKey::new(keys.verifying_key.clone()).expect("a safe key");
     let mut rng = ChaCha20Rng::seed_from_u64(5);
     let openings: Vec<RecordOpening> = (0..records)
         .map(|i| RecordOpening {

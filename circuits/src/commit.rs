@@ -3,9 +3,13 @@
 //! Every commitment is a Poseidon hash of a domain tag, the committed fields and a random
 //! blinding field element, with a fixed arity per use. The tag is an ASCII string of at
 //! most 31 bytes read as a big-endian integer, so other tooling can recompute it.
-//! Merkle nodes are the one untagged use (`H(left, right)`), as in circomlib-based trees;
-//! a node can only collide with a tagged hash if a Poseidon output equals a short ASCII
-//! tag, which happens with negligible probability.
+//! Merkle nodes are the one untagged use (`H(left, right)`), as in circomlib-based trees.
+//! Above the leaves, a node's inputs are Poseidon outputs, which equal a short ASCII tag
+//! with negligible probability. At the lowest level they are not: the leaves are values
+//! that submitters choose, so a node over the leaves `(T, x)`, with `T` the tag of an
+//! arity-2 use, *is* the tagged hash `H(T, x)`. Nothing relies on the two being apart: a
+//! path has a fixed depth, and a circuit recomputes the leaf it proves from an opening of
+//! a larger arity, so a node never stands in for a leaf or a commitment.
 //!
 //! | use | arity | inputs |
 //! | --- | --- | --- |

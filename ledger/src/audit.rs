@@ -17,7 +17,8 @@
 //! The report counts entries, accesses, valid, invalid and stale ones, and lists each
 //! problem with its seq and a reason that names no patient, record or value.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
 
 use medproof_circuits::commit::provider_ref;
 use medproof_verifier::bundle::{CheckpointHistory, DecodedBundle, Verifier};
@@ -28,7 +29,7 @@ use medproof_verifier::{Checkpoint, Fr, ProofBundle, Statement};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::entry::{Action, Body};
+use crate::entry::{Action, Body, Entry};
 use crate::ledger::{Ledger, LedgerError, TreeId};
 use crate::store::Store;
 
@@ -195,7 +196,7 @@ impl<S: Store> CheckpointHistory for Ledger<S> {
     fn superseded_at(&self, checkpoint: &Checkpoint) -> Result<Option<u64>, FreshnessError> {
         match self.checkpoint_at(checkpoint.seq) {
             Ok(Some(info)) if info.checkpoint == *checkpoint => self
-                .superseded_on_chain(checkpoint.seq, &self.public_key())
+                .superseded_on_chain(checkpoint, &self.public_key())
                 .map_err(|e| FreshnessError::History(e.to_string())),
             _ => Err(FreshnessError::UnknownCheckpoint(checkpoint.seq)),
         }
@@ -217,11 +218,27 @@ pub enum ReferenceError {
 }
 
 /// Checks what a proof's circuit leaves to the ledger: an access proof's record must be
-/// a committed record, a claim proof's policy a published policy.
+/// a committed record, a claim proof's policy a published policy, added before the
+/// proof's checkpoint. The commitment index only says where to look: the entry there is
+/// read from the chain and vouched for by the signed checkpoint after it (see
+/// [`Ledger::entry_on_chain`]), and must add this commitment.
 pub fn check_references<S: Store>(
     ledger: &Ledger<S>,
     decoded: &DecodedBundle,
     checkpoint: &Checkpoint,
+) -> Result<(), ReferenceError> {
+    check_references_with(ledger, decoded, checkpoint, &|seq| {
+        ledger.entry_on_chain(seq, &ledger.public_key())
+    })
+}
+
+/// [`check_references`] with the chain read supplied by the caller (an audit reads each
+/// stretch of the chain once, not once per proof).
+pub fn check_references_with<S: Store>(
+    ledger: &Ledger<S>,
+    decoded: &DecodedBundle,
+    checkpoint: &Checkpoint,
+    entry_on_chain: &dyn Fn(u64) -> Result<Entry, LedgerError>,
 ) -> Result<(), ReferenceError> {
     let (commitment, tree, missing) = match decoded.statement {
         Statement::AccessAuthorization => (
@@ -237,10 +254,25 @@ pub fn check_references<S: Store>(
         Statement::RecordInclusion => return Ok(()),
     };
     // On the ledger, and before the checkpoint the proof was made against.
-    match ledger.committed_at(&commitment) {
-        Ok(Some((t, _, seq))) if t == tree && seq < checkpoint.seq => Ok(()),
-        Ok(_) => Err(missing),
-        Err(e) => Err(ReferenceError::Ledger(e.to_string())),
+    let seq = match ledger.committed_at(&commitment) {
+        Ok(Some((t, _, seq))) if t == tree && seq < checkpoint.seq => seq,
+        Ok(_) => return Err(missing),
+        Err(e) => return Err(ReferenceError::Ledger(e.to_string())),
+    };
+    let entry = entry_on_chain(seq).map_err(|e| ReferenceError::Ledger(e.to_string()))?;
+    let added = match (&entry.body, tree) {
+        (Body::Submission(s), TreeId::Records) => {
+            matches!(s.action, Action::CommitRecord { commitment: c } if c == commitment)
+        }
+        (Body::Submission(s), TreeId::Policies) => {
+            matches!(s.action, Action::PublishPolicy { commitment: c } if c == commitment)
+        }
+        _ => false,
+    };
+    if added {
+        Ok(())
+    } else {
+        Err(missing)
     }
 }
 
@@ -314,11 +346,12 @@ pub fn audit<S: Store + Sync>(
         walk.chain_ok = false;
     }
 
+    let chain = VouchedChain::new(&walk, start.unwrap_or(0), end);
     // Every access entry: checks that need no pairing, in parallel.
     let checked: Vec<Result<ReadyProof, Problem>> = walk
         .accesses
         .par_iter()
-        .map(|a| check_access(ledger, verifier, ledger_key, &walk, &opts.rules, a))
+        .map(|a| check_access(ledger, verifier, ledger_key, &walk, &chain, &opts.rules, a))
         .collect();
     let mut ready = Vec::new();
     let (mut invalid, mut stale) = (0u64, 0u64);
@@ -345,7 +378,7 @@ pub fn audit<S: Store + Sync>(
                 .map(|r| (r.inputs.as_slice(), &r.proof))
                 .collect();
             let found = key
-                .find_invalid(&items, &mut rand::thread_rng())
+                .find_invalid(&items)
                 .unwrap_or_else(|_| (0..chunk.len()).collect());
             found.into_iter().map(|i| chunk[i].seq).collect::<Vec<_>>()
         })
@@ -561,8 +594,55 @@ fn superseded_on_chain<S: Store>(
         }
     }
     ledger
-        .superseded_on_chain(seq, ledger_key)
+        .superseded_on_chain(checkpoint, ledger_key)
         .map_err(|e| e.to_string())
+}
+
+/// Stretches of the chain already vouched for by a signed checkpoint, so that an audit
+/// reads each stretch once however many proofs name entries in it.
+struct VouchedChain {
+    /// `start -> end`: entries `start..=end` link to the signed checkpoint at `end`.
+    ranges: Mutex<BTreeMap<u64, u64>>,
+}
+
+impl VouchedChain {
+    fn new(walk: &Walk, first: u64, end: u64) -> Self {
+        let mut ranges = BTreeMap::new();
+        if walk.chain_ok {
+            ranges.insert(first, end);
+        }
+        Self {
+            ranges: Mutex::new(ranges),
+        }
+    }
+
+    fn covers(&self, seq: u64) -> bool {
+        let ranges = self.ranges.lock().unwrap_or_else(|e| e.into_inner());
+        ranges
+            .range(..=seq)
+            .next_back()
+            .is_some_and(|(_, end)| *end >= seq)
+    }
+
+    /// The entry at `seq`, vouched for by the signed chain.
+    fn entry<S: Store>(
+        &self,
+        ledger: &Ledger<S>,
+        key: &ed25519_dalek::VerifyingKey,
+        seq: u64,
+    ) -> Result<Entry, LedgerError> {
+        if self.covers(seq) {
+            if let Some(e) = ledger.entry(seq)? {
+                return Ok(e);
+            }
+        }
+        let (entry, until) = ledger.entry_vouched(seq, key)?;
+        self.ranges
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(seq, until);
+        Ok(entry)
+    }
 }
 
 /// Every check of one access entry but the proof's pairing.
@@ -571,6 +651,7 @@ fn check_access<S: Store>(
     verifier: &Verifier,
     ledger_key: &ed25519_dalek::VerifyingKey,
     walk: &Walk,
+    chain: &VouchedChain,
     rules: &Freshness,
     access: &LoggedAccess,
 ) -> Result<ReadyProof, Problem> {
@@ -613,7 +694,10 @@ fn check_access<S: Store>(
             "the proof is for another provider than the one that logged the access".into(),
         ));
     }
-    check_references(ledger, &decoded, &checkpoint).map_err(|e| invalid(e.to_string()))?;
+    check_references_with(ledger, &decoded, &checkpoint, &|seq| {
+        chain.entry(ledger, ledger_key, seq)
+    })
+    .map_err(|e| invalid(e.to_string()))?;
     let stale = |e: FreshnessError| Problem {
         seq,
         kind: ProblemKind::Stale,

@@ -347,6 +347,21 @@ impl Entry {
         Sha256::digest(self.encode()).into()
     }
 
+    /// The entry that `checkpoint` is (a checkpoint carries every field of its entry), so
+    /// that its hash can be known without reading it from storage.
+    pub fn of_checkpoint(checkpoint: &Checkpoint) -> Self {
+        Self {
+            seq: checkpoint.seq,
+            time: checkpoint.time,
+            prev: checkpoint.chain_head,
+            body: Body::Checkpoint {
+                records_root: checkpoint.records_root,
+                consents_root: checkpoint.consents_root,
+                signature: checkpoint.signature,
+            },
+        }
+    }
+
     /// The checkpoint this entry is, if it is one.
     pub fn checkpoint(&self) -> Option<Checkpoint> {
         match &self.body {
@@ -431,6 +446,7 @@ mod tests {
             },
         };
         assert_eq!(Entry::decode(&cp.encode()), Ok(cp.clone()));
+        assert_eq!(Entry::of_checkpoint(&cp.checkpoint().unwrap()), cp);
         let mut bytes = cp.encode();
         bytes.push(0);
         assert_eq!(Entry::decode(&bytes), Err(DecodeError::Trailing(1)));

@@ -28,6 +28,9 @@ pub enum KeyFileError {
     /// The file is not a key.
     #[error("{0}: not a ledger key (expected 32 bytes)")]
     Malformed(PathBuf),
+    /// The file is not a public key.
+    #[error("{0}: not a ledger public key (expected 64 hex digits of an Ed25519 key)")]
+    MalformedPublic(PathBuf),
 }
 
 fn io(path: &Path, source: std::io::Error) -> KeyFileError {
@@ -68,7 +71,7 @@ pub fn load_or_create(path: &Path) -> Result<(SigningKey, bool), KeyFileError> {
         .try_into()
         .map_err(|_| KeyFileError::Malformed(path.to_path_buf()))?;
     let key = SigningKey::from_bytes(&bytes);
-    let public = path.with_extension("pub");
+    let public = public_path(path);
     fs::write(
         &public,
         format!("{}\n", hex::encode(key.verifying_key().to_bytes())),
@@ -89,6 +92,25 @@ pub fn load(path: &Path) -> Result<SigningKey, KeyFileError> {
         ));
     }
     load_or_create(path).map(|(k, _)| k)
+}
+
+/// The public key file beside a key file: `ledger.key` → `ledger.pub`.
+pub fn public_path(key_path: &Path) -> PathBuf {
+    key_path.with_extension("pub")
+}
+
+/// Loads a ledger public key written as hex (what `ledger.pub` holds), for verifiers that
+/// must not hold the private key. A weak (small-order) key is refused.
+pub fn load_public(path: &Path) -> Result<ed25519_dalek::VerifyingKey, KeyFileError> {
+    let text = fs::read_to_string(path).map_err(|e| io(path, e))?;
+    parse_public(text.trim()).ok_or_else(|| KeyFileError::MalformedPublic(path.to_path_buf()))
+}
+
+/// Parses a ledger public key from 64 hex digits; `None` if it is not a usable key.
+pub fn parse_public(hex_key: &str) -> Option<ed25519_dalek::VerifyingKey> {
+    let bytes: [u8; 32] = hex::decode(hex_key).ok()?.try_into().ok()?;
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes).ok()?;
+    (!key.is_weak()).then_some(key)
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::encoding::fr_from_be32;
 use crate::entry::{Action, Body, Entry, Role, Submission};
 use crate::store::{Cf, Store, StoreError, WriteSet};
+use crate::watermark::Watermark;
 
 /// A source of ledger time (Unix seconds).
 pub trait Clock: Send + Sync {
@@ -122,6 +123,27 @@ pub enum LedgerError {
     /// A write failed earlier; the ledger must be reopened.
     #[error("a previous write failed; reopen the ledger")]
     Poisoned,
+    /// The database is behind the checkpoint the ledger last signed (its high-water
+    /// mark): an older copy was restored, or the database was cut back.
+    #[error("the ledger database is behind its high-water mark: the ledger signed checkpoint {mark} but the database has {entries} entries; an older copy was restored or it was cut back, which would undo revocations (restore the latest data)")]
+    RolledBack {
+        /// The seq of the checkpoint in the mark.
+        mark: u64,
+        /// Entries in the database.
+        entries: u64,
+    },
+    /// The database holds another entry where the ledger signed a checkpoint.
+    #[error("the ledger database holds another entry at seq {0} than the checkpoint the ledger signed there (its high-water mark): the database was replaced")]
+    Diverged(u64),
+    /// The mark is missing beside a database that has entries.
+    #[error("{0}: the high-water mark is missing beside a ledger that has entries, so a rollback could not be told; restore it from where the data dir came from")]
+    WatermarkMissing(std::path::PathBuf),
+    /// The mark could not be read or written.
+    #[error(transparent)]
+    Watermark(#[from] crate::watermark::WatermarkError),
+    /// The ledger was opened with its public key only, to read and verify.
+    #[error("the ledger is open read-only (with its public key): it cannot append")]
+    ReadOnly,
 }
 
 /// The storage layout this version writes and reads (`Meta/"format"`). Format 2 added
@@ -169,6 +191,24 @@ pub struct CheckpointInfo {
     pub number: u64,
     /// When the next checkpoint replaced it; `None` while it is the latest.
     pub superseded_at: Option<u64>,
+}
+
+/// How the ledger stands to a checkpoint a party saw before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Continuity {
+    /// The chain holds it and extends it.
+    Extends,
+    /// The ledger has no entry at its seq any more: it was rolled back.
+    RolledBack {
+        /// Entries the ledger has now.
+        entries: u64,
+    },
+    /// The ledger holds something else at its seq: the signed checkpoint there, if any
+    /// (two checkpoints signed at one seq: the ledger equivocated).
+    Forked {
+        /// What the ledger has signed at that seq now.
+        ledger: Option<Checkpoint>,
+    },
 }
 
 /// What an append produced.
@@ -254,7 +294,9 @@ impl Head {
 /// The ledger over a store.
 pub struct Ledger<S: Store> {
     store: S,
-    key: SigningKey,
+    /// The checkpoint signing key; `None` for a read-only ledger.
+    signer: Option<SigningKey>,
+    public: VerifyingKey,
     clock: Arc<dyn Clock>,
     head: Head,
     records: MerkleTree,
@@ -263,6 +305,7 @@ pub struct Ledger<S: Store> {
     consent_meta: Vec<ConsentMeta>,
     checkpoints: Vec<CheckpointMeta>,
     poisoned: bool,
+    watermark: Option<Watermark>,
 }
 
 impl<S: Store> std::fmt::Debug for Ledger<S> {
@@ -309,6 +352,22 @@ impl<S: Store> Ledger<S> {
     /// Opens the ledger in `store`, signing checkpoints with `key`. A new store starts an
     /// empty ledger. Data altered outside medproof is reported as [`LedgerError::Corrupt`].
     pub fn open(store: S, key: SigningKey, clock: Arc<dyn Clock>) -> Result<Self, LedgerError> {
+        let public = key.verifying_key();
+        Self::open_with(store, Some(key), public, clock)
+    }
+
+    /// Opens the ledger in `store` to read and verify it, trusting `public` as the key
+    /// that signs its checkpoints; no private key is needed, and appends are refused.
+    pub fn open_read_only(store: S, public: VerifyingKey) -> Result<Self, LedgerError> {
+        Self::open_with(store, None, public, Arc::new(SystemClock))
+    }
+
+    fn open_with(
+        store: S,
+        signer: Option<SigningKey>,
+        public: VerifyingKey,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, LedgerError> {
         let head = match store.get(Cf::Meta, Head::KEY)? {
             Some(v) => {
                 let found = match store.get(Cf::Meta, FORMAT_KEY)? {
@@ -359,11 +418,18 @@ impl<S: Store> Ledger<S> {
         let mut checkpoints = Vec::new();
         store.scan(Cf::Checkpoints, &mut |k, v| {
             match (u64_at(k, 0), u64_at(v, 0), u64_at(v, 8)) {
-                (Some(n), Some(seq), Some(sup)) if n == checkpoints.len() as u64 => checkpoints
-                    .push(CheckpointMeta {
+                // Numbered from 0 without a gap, at strictly increasing seqs.
+                (Some(n), Some(seq), Some(sup))
+                    if n == checkpoints.len() as u64
+                        && checkpoints
+                            .last()
+                            .is_none_or(|c: &CheckpointMeta| c.seq < seq) =>
+                {
+                    checkpoints.push(CheckpointMeta {
                         seq,
                         superseded_at: (sup != u64::MAX).then_some(sup),
-                    }),
+                    })
+                }
                 _ => bad = true,
             }
             Ok(())
@@ -378,7 +444,8 @@ impl<S: Store> Ledger<S> {
         }
         let ledger = Self {
             store,
-            key,
+            signer,
+            public,
             clock,
             head,
             records,
@@ -387,6 +454,7 @@ impl<S: Store> Ledger<S> {
             consent_meta,
             checkpoints,
             poisoned: false,
+            watermark: None,
         };
         ledger.quick_check()?;
         Ok(ledger)
@@ -444,9 +512,47 @@ impl<S: Store> Ledger<S> {
         Ok(())
     }
 
+    /// Checks the database against the high-water mark `mark` and keeps the mark up to
+    /// date from now on: a database behind the mark, or holding another entry where the
+    /// mark's checkpoint was signed, is refused. A writable ledger moves a mark that is
+    /// behind forward (a crash can leave it one append behind), and writes an empty one
+    /// for a new ledger; a missing mark beside a ledger with entries is refused. A
+    /// read-only ledger only reads the mark, if there is one.
+    pub fn with_watermark(mut self, mark: Watermark) -> Result<Self, LedgerError> {
+        match mark.load(&self.public)? {
+            None if self.is_read_only() => {}
+            None if !self.is_empty() => {
+                return Err(LedgerError::WatermarkMissing(mark.path().to_path_buf()))
+            }
+            None | Some(None) => {}
+            Some(Some(cp)) => {
+                if cp.seq >= self.len() {
+                    return Err(LedgerError::RolledBack {
+                        mark: cp.seq,
+                        entries: self.len(),
+                    });
+                }
+                if self.entry(cp.seq)? != Some(Entry::of_checkpoint(&cp)) {
+                    return Err(LedgerError::Diverged(cp.seq));
+                }
+            }
+        }
+        if !self.is_read_only() {
+            let latest = self.latest_checkpoint()?.map(|i| i.checkpoint);
+            mark.store(latest.as_ref())?;
+        }
+        self.watermark = Some(mark);
+        Ok(self)
+    }
+
     /// The ledger's public key (what verifiers trust).
     pub fn public_key(&self) -> VerifyingKey {
-        self.key.verifying_key()
+        self.public
+    }
+
+    /// Whether the ledger was opened without its signing key.
+    pub fn is_read_only(&self) -> bool {
+        self.signer.is_none()
     }
 
     /// The store (for tests and tools).
@@ -535,32 +641,137 @@ impl<S: Store> Ledger<S> {
         }
     }
 
-    /// The entry seq of the first checkpoint after entry `seq`, by the ledger's index.
-    pub fn next_checkpoint_after(&self, seq: u64) -> Option<u64> {
-        let i = self.checkpoints.partition_point(|c| c.seq <= seq);
-        self.checkpoints.get(i).map(|c| c.seq)
+    /// Walks the chain forward from the entry after `seq`, whose predecessor hashes to
+    /// `hash`, to the next checkpoint entry: each entry must link to the one before it,
+    /// and the checkpoint must be signed by `key`. Returns that checkpoint's entry, or
+    /// `None` if the chain ends first. Reads the chain only, never an index.
+    fn next_signed_checkpoint(
+        &self,
+        seq: u64,
+        mut hash: [u8; 32],
+        key: &VerifyingKey,
+    ) -> Result<Option<Entry>, LedgerError> {
+        for next in seq + 1..self.len() {
+            let entry = self
+                .entry(next)?
+                .ok_or_else(|| corrupt(Some(next), "entry is missing"))?;
+            if entry.seq != next || entry.prev != hash {
+                return Err(corrupt(
+                    Some(next),
+                    "the entry does not link to the one before it",
+                ));
+            }
+            if let Some(cp) = entry.checkpoint() {
+                cp.verify(key).map_err(|_| {
+                    corrupt(Some(next), "checkpoint is not signed by the ledger key")
+                })?;
+                return Ok(Some(entry));
+            }
+            hash = entry.hash();
+        }
+        Ok(None)
     }
 
-    /// When the checkpoint at entry `seq` was superseded, read from the chain rather
-    /// than from the index: the time of the next checkpoint entry, whose signature under
-    /// `key` is checked. `None` while it is the latest.
+    /// When `checkpoint` (signed by `key`) was superseded, read from the signed chain
+    /// rather than from the index: the chain is walked from the checkpoint's own entry
+    /// (rebuilt from the checkpoint, so its hash is known) to the next checkpoint entry,
+    /// whose signature is checked; its time is the answer. `None` while it is the latest.
     pub fn superseded_on_chain(
+        &self,
+        checkpoint: &Checkpoint,
+        key: &VerifyingKey,
+    ) -> Result<Option<u64>, LedgerError> {
+        let hash = Entry::of_checkpoint(checkpoint).hash();
+        Ok(self
+            .next_signed_checkpoint(checkpoint.seq, hash, key)?
+            .map(|e| e.time))
+    }
+
+    /// Whether the chain extends the checkpoint at `seq` whose chain head a party saw
+    /// (`ledger verify --since`, `audit --since`): the entry at `seq` must be a checkpoint
+    /// signed by `key` over `chain_head`, and every entry after it must link to it.
+    pub fn extends(
+        &self,
+        seq: u64,
+        chain_head: &[u8; 32],
+        key: &VerifyingKey,
+    ) -> Result<Continuity, LedgerError> {
+        self.extends_where(seq, key, |cp| cp.chain_head == *chain_head)
+    }
+
+    /// Whether the chain still holds `checkpoint` (a receipt) and extends it; a different
+    /// checkpoint signed at its seq is an equivocation.
+    pub fn extends_checkpoint(
+        &self,
+        checkpoint: &Checkpoint,
+        key: &VerifyingKey,
+    ) -> Result<Continuity, LedgerError> {
+        self.extends_where(checkpoint.seq, key, |cp| cp == checkpoint)
+    }
+
+    fn extends_where(
         &self,
         seq: u64,
         key: &VerifyingKey,
-    ) -> Result<Option<u64>, LedgerError> {
-        let Some(next) = self.next_checkpoint_after(seq) else {
-            return Ok(None);
-        };
+        seen: impl FnOnce(&Checkpoint) -> bool,
+    ) -> Result<Continuity, LedgerError> {
+        if seq >= self.len() {
+            return Ok(Continuity::RolledBack {
+                entries: self.len(),
+            });
+        }
         let entry = self
-            .entry(next)?
-            .ok_or_else(|| corrupt(Some(next), "checkpoint entry is missing"))?;
-        match entry.checkpoint() {
-            Some(c) if c.verify(key).is_ok() => Ok(Some(entry.time)),
-            _ => Err(corrupt(
-                Some(next),
-                "indexed checkpoint is not a signed checkpoint entry",
-            )),
+            .entry(seq)?
+            .ok_or_else(|| corrupt(Some(seq), "entry is missing"))?;
+        let signed = entry.checkpoint().filter(|cp| cp.verify(key).is_ok());
+        match signed {
+            Some(cp) if seen(&cp) => {}
+            other => return Ok(Continuity::Forked { ledger: other }),
+        }
+        let mut hash = entry.hash();
+        for next in seq + 1..self.len() {
+            let e = self
+                .entry(next)?
+                .ok_or_else(|| corrupt(Some(next), "entry is missing"))?;
+            if e.prev != hash {
+                return Err(corrupt(
+                    Some(next),
+                    "the entry does not link to the one before it",
+                ));
+            }
+            hash = e.hash();
+        }
+        if hash != self.head.hash {
+            return Err(corrupt(None, "the chain does not end at the stored head"));
+        }
+        Ok(Continuity::Extends)
+    }
+
+    /// The entry at `seq`, read from the chain and vouched for by the signed checkpoint
+    /// that follows it: the entries from it to that checkpoint link by SHA-256, and the
+    /// checkpoint's signature under `key` is checked. An index can name a seq; only this
+    /// says what is there.
+    pub fn entry_on_chain(&self, seq: u64, key: &VerifyingKey) -> Result<Entry, LedgerError> {
+        self.entry_vouched(seq, key).map(|(e, _)| e)
+    }
+
+    /// [`Ledger::entry_on_chain`], with the seq of the checkpoint that vouches for it:
+    /// every entry between the two is vouched for too.
+    pub fn entry_vouched(&self, seq: u64, key: &VerifyingKey) -> Result<(Entry, u64), LedgerError> {
+        let entry = self
+            .entry(seq)?
+            .ok_or_else(|| corrupt(Some(seq), "entry is missing"))?;
+        if entry.seq != seq {
+            return Err(corrupt(Some(seq), "the entry says it is at another seq"));
+        }
+        if let Some(cp) = entry.checkpoint() {
+            cp.verify(key)
+                .map_err(|_| corrupt(Some(seq), "checkpoint is not signed by the ledger key"))?;
+            return Ok((entry, seq));
+        }
+        match self.next_signed_checkpoint(seq, entry.hash(), key)? {
+            Some(cp) => Ok((entry, cp.seq)),
+            None => Err(corrupt(Some(seq), "no signed checkpoint follows the entry")),
         }
     }
 
@@ -614,15 +825,50 @@ impl<S: Store> Ledger<S> {
     /// Appends a batch: all are validated first, and either all land, followed by one
     /// signed checkpoint, in one synced write, or none does.
     pub fn append(&mut self, batch: &[Submission]) -> Result<Receipt, LedgerError> {
-        if self.poisoned {
-            return Err(LedgerError::Poisoned);
-        }
         if batch.is_empty() {
             return Err(LedgerError::EmptyBatch);
         }
+        self.writable()?;
         let replay_ids = self.validate(batch)?;
+        self.commit(batch, &replay_ids)
+    }
+
+    /// Signs a new checkpoint with no entry before it (a heartbeat), so that verifiers
+    /// without the ledger database always find a recent one: the light freshness rule
+    /// accepts a checkpoint only while it is younger than the window.
+    pub fn heartbeat(&mut self) -> Result<Checkpoint, LedgerError> {
+        self.writable()?;
+        Ok(self.commit(&[], &[])?.checkpoint)
+    }
+
+    /// Signs a heartbeat checkpoint if the latest one is `max_age` seconds old or older
+    /// (or there is none); returns it, or `None` if the latest one is recent enough.
+    pub fn heartbeat_if_older(&mut self, max_age: u64) -> Result<Option<Checkpoint>, LedgerError> {
+        let now = self.clock.now();
+        match self.latest_checkpoint()? {
+            Some(info) if now < info.checkpoint.time.saturating_add(max_age) => Ok(None),
+            _ => self.heartbeat().map(Some),
+        }
+    }
+
+    fn writable(&self) -> Result<(), LedgerError> {
+        if self.poisoned {
+            return Err(LedgerError::Poisoned);
+        }
+        if self.signer.is_none() {
+            return Err(LedgerError::ReadOnly);
+        }
+        Ok(())
+    }
+
+    /// Applies a validated batch (possibly empty: a heartbeat) and writes it durably.
+    fn commit(
+        &mut self,
+        batch: &[Submission],
+        replay_ids: &[[u8; 32]],
+    ) -> Result<Receipt, LedgerError> {
         let mut ws = WriteSet::default();
-        let result = self.apply(batch, &replay_ids, &mut ws);
+        let result = self.apply(batch, replay_ids, &mut ws);
         let receipt = match result {
             Ok(r) => r,
             Err(e) => {
@@ -633,6 +879,13 @@ impl<S: Store> Ledger<S> {
         if let Err(e) = self.store.write(ws, true) {
             self.poisoned = true;
             return Err(e.into());
+        }
+        // The entries are durable: a mark that could not be moved is behind, which is
+        // safe, so the append is not reported as failed.
+        if let Some(mark) = &self.watermark {
+            if let Err(e) = mark.store(Some(&receipt.checkpoint)) {
+                tracing::error!("cannot update the high-water mark: {e}");
+            }
         }
         Ok(receipt)
     }
@@ -862,8 +1115,8 @@ impl<S: Store> Ledger<S> {
         // The checkpoint vouches for everything before it.
         let (records_root, consents_root) = (self.records.root(), self.consents.root());
         let cp_seq = head.next_seq;
-        let signature = self
-            .key
+        let signer = self.signer.as_ref().ok_or(LedgerError::ReadOnly)?;
+        let signature = signer
             .sign(&Checkpoint::signing_bytes(
                 cp_seq,
                 &head.hash,

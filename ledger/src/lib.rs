@@ -20,16 +20,18 @@ pub mod ledger;
 pub mod rocks;
 pub mod store;
 pub mod verify;
+pub mod watermark;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use entry::{Action, Entry, Role, Submission};
 pub use ledger::{
-    CheckpointInfo, Clock, Ledger, LedgerError, Receipt, Refusal, SystemClock, TreeId,
+    CheckpointInfo, Clock, Continuity, Ledger, LedgerError, Receipt, Refusal, SystemClock, TreeId,
 };
 pub use rocks::RocksStore;
 pub use store::{MemStore, Store};
+pub use watermark::Watermark;
 
 /// The RocksDB directory inside a data dir.
 pub fn db_dir(data_dir: &Path) -> PathBuf {
@@ -41,6 +43,11 @@ pub fn key_path(data_dir: &Path) -> PathBuf {
     data_dir.join("ledger.key")
 }
 
+/// The ledger public key file inside a data dir (what verifiers trust).
+pub fn public_key_path(data_dir: &Path) -> PathBuf {
+    keyfile::public_path(&key_path(data_dir))
+}
+
 /// Errors opening a ledger from a data dir.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -50,6 +57,12 @@ pub enum OpenError {
     /// The ledger itself.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    /// The high-water mark.
+    #[error(transparent)]
+    Watermark(#[from] watermark::WatermarkError),
+    /// No ledger in the data dir.
+    #[error("no ledger in {0} (run `medproof demo` or start the service to create one)")]
+    NoLedger(PathBuf),
     /// The database.
     #[error("{path}: {source}")]
     Store {
@@ -60,8 +73,9 @@ pub enum OpenError {
     },
 }
 
-/// Opens (creating on first start) the ledger in `data_dir`: RocksDB in
-/// `data_dir/ledger`, the signing key in `data_dir/ledger.key`.
+/// Opens (creating on first start) the ledger in `data_dir` to append: RocksDB in
+/// `data_dir/ledger`, the signing key in `data_dir/ledger.key`, the high-water mark in
+/// `data_dir/ledger.hwm` (a database behind it is refused).
 pub fn open_dir(data_dir: &Path, clock: Arc<dyn Clock>) -> Result<Ledger<RocksStore>, OpenError> {
     let path = db_dir(data_dir);
     // A key is created only with a new ledger: a ledger whose key is gone stays closed
@@ -72,5 +86,26 @@ pub fn open_dir(data_dir: &Path, clock: Arc<dyn Clock>) -> Result<Ledger<RocksSt
         keyfile::load_or_create(&key_path(data_dir))?.0
     };
     let store = RocksStore::open(&path).map_err(|source| OpenError::Store { path, source })?;
-    Ok(Ledger::open(store, key, clock)?)
+    Ok(Ledger::open(store, key, clock)?.with_watermark(Watermark::in_dir(data_dir))?)
+}
+
+/// Opens the existing ledger in `data_dir` to read and verify it, trusting `public` (by
+/// default the data dir's `ledger.pub`): no private key is read, RocksDB is opened
+/// read-only (so a regulator can audit while the service writes), and the high-water
+/// mark, if present, is checked.
+pub fn open_dir_read_only(
+    data_dir: &Path,
+    public: Option<ed25519_dalek::VerifyingKey>,
+) -> Result<Ledger<RocksStore>, OpenError> {
+    let path = db_dir(data_dir);
+    if !path.is_dir() {
+        return Err(OpenError::NoLedger(data_dir.to_path_buf()));
+    }
+    let public = match public {
+        Some(k) => k,
+        None => keyfile::load_public(&public_key_path(data_dir))?,
+    };
+    let store =
+        RocksStore::open_read_only(&path).map_err(|source| OpenError::Store { path, source })?;
+    Ok(Ledger::open_read_only(store, public)?.with_watermark(Watermark::in_dir(data_dir))?)
 }

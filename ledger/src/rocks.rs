@@ -39,6 +39,15 @@ impl RocksStore {
         Ok(Self { db })
     }
 
+    /// Opens the existing database at `path` read-only: no lock is taken, so it can be
+    /// read while another process appends; it sees the data as of the open.
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        let opts = Options::default();
+        let names = Cf::ALL.iter().map(|cf| cf.name());
+        let db = DB::open_cf_for_read_only(&opts, path, names, false).map_err(err)?;
+        Ok(Self { db })
+    }
+
     fn cf(&self, cf: Cf) -> Result<&rocksdb::ColumnFamily, StoreError> {
         self.db
             .cf_handle(cf.name())

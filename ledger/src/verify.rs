@@ -32,6 +32,8 @@ pub struct VerifyReport {
     pub consents: u64,
     /// SHA-256 of the last entry.
     pub chain_head: [u8; 32],
+    /// The chain head the last checkpoint vouches for (what `--since SEQ:HEAD` takes).
+    pub last_checkpoint_head: [u8; 32],
 }
 
 /// The first problem found.
@@ -68,6 +70,7 @@ struct Replay {
     new_records: Vec<Fr>,
     new_consents: Vec<Fr>,
     checkpoints: Vec<(u64, u64)>,
+    last_checkpoint_head: [u8; 32],
 }
 
 impl Replay {
@@ -174,6 +177,7 @@ impl Replay {
                     ));
                 }
                 self.checkpoints.push((entry.seq, entry.time));
+                self.last_checkpoint_head = entry.prev;
             }
             Body::Submission(s) => {
                 if !signature_ok {
@@ -432,5 +436,6 @@ pub fn verify<S: Store>(
         records: r.records.len(),
         consents: r.consents.len(),
         chain_head: r.prev_hash,
+        last_checkpoint_head: r.last_checkpoint_head,
     })
 }

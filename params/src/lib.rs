@@ -364,6 +364,10 @@ fn load_vk_checked(dir: &Path, entry: &KeyEntry) -> Result<VerifyingKey, ParamsE
             actual: id,
         });
     }
+    vk.check_safe().map_err(|e| ParamsError::Decode {
+        path: dir.join(&entry.verifying_key.name),
+        reason: e.to_string(),
+    })?;
     Ok(vk)
 }
 

@@ -40,7 +40,7 @@ fn world() -> World {
     verifier
         .insert(
             Statement::RecordInclusion,
-            PreparedVerifyingKey::new(keys.verifying_key.clone()),
+            PreparedVerifyingKey::new(keys.verifying_key.clone()).unwrap(),
         )
         .unwrap();
     let mut rng = ChaCha20Rng::seed_from_u64(9);
@@ -197,14 +197,12 @@ fn batch_verification_finds_the_bad_proofs() {
     let bundles = prove_all(&w, 6, |i| i as u64);
     let decoded: Vec<_> = bundles.iter().map(|b| b.decode().unwrap()).collect();
     let key = w.verifier.key(Statement::RecordInclusion).unwrap();
-    let mut rng = rand::thread_rng();
-
     let items: Vec<(&[Fr], &_)> = decoded
         .iter()
         .map(|d| (d.inputs.as_slice(), &d.proof))
         .collect();
-    assert!(key.verify_batch(&items, &mut rng).unwrap());
-    assert!(key.find_invalid(&items, &mut rng).unwrap().is_empty());
+    assert!(key.verify_batch(&items).unwrap());
+    assert!(key.find_invalid(&items).unwrap().is_empty());
 
     // Tamper with proofs 1 and 4: one input changed, one proof swapped.
     let mut bad_inputs = decoded[1].inputs.clone();
@@ -212,12 +210,9 @@ fn batch_verification_finds_the_bad_proofs() {
     let mut items = items.clone();
     items[1].0 = &bad_inputs;
     items[4].1 = &decoded[5].proof;
-    assert!(!key.verify_batch(&items, &mut rng).unwrap());
-    assert_eq!(key.find_invalid(&items, &mut rng).unwrap(), vec![1, 4]);
-    assert_eq!(
-        key.verify_batch(&[], &mut rng),
-        Err(VerifyError::EmptyBatch)
-    );
+    assert!(!key.verify_batch(&items).unwrap());
+    assert_eq!(key.find_invalid(&items).unwrap(), vec![1, 4]);
+    assert_eq!(key.verify_batch(&[]), Err(VerifyError::EmptyBatch));
 }
 
 #[test]

@@ -152,7 +152,7 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
     for k in &keys {
         verifier.insert(
             k.statement,
-            PreparedVerifyingKey::new(k.verifying_key.clone()),
+            PreparedVerifyingKey::new(k.verifying_key.clone())?,
         )?;
     }
     let prover = Prover::new(keys, opts.threads)?;
@@ -265,7 +265,7 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
         .map(|d| (d.inputs.as_slice(), &d.proof))
         .collect();
     let t = Instant::now();
-    let batch_ok = pvk.verify_batch(&items, &mut rng)?;
+    let batch_ok = pvk.verify_batch(&items)?;
     let batch_time = t.elapsed();
     let mut against_ledger = true;
     for b in &inclusion {
@@ -469,6 +469,12 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
         if stale { "refused as stale" } else { "ACCEPTED" }
     );
     ok &= new_refused && stale;
+    // The revocation's receipt: the signed checkpoint that contains it. The patient keeps
+    // it; `medproof ledger check-receipt` shows a rollback or an equivocation later.
+    write(
+        "revocation-receipt.json".into(),
+        serde_json::to_string_pretty(&serde_json::json!({ "checkpoint": revoked.to_json() }))?,
+    )?;
 
     let proofs = inclusion.len() + access.len() + 1;
     println!(

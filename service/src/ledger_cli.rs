@@ -10,54 +10,136 @@ use ed25519_dalek::VerifyingKey;
 use medproof_ledger::entry::Body;
 use medproof_ledger::verify::{verify, VerifyFailure, VerifyReport};
 use medproof_ledger::{
-    db_dir, key_path, keyfile, Action, CheckpointInfo, Entry, Ledger, RocksStore, SystemClock,
+    db_dir, keyfile, public_key_path, Action, CheckpointInfo, Continuity, Entry, Ledger,
+    RocksStore, SystemClock,
 };
 use medproof_verifier::{fr_from_decimal, fr_to_decimal};
 use serde_json::{json, Value};
 
-/// Fails unless `data_dir` holds a ledger.
-fn require_ledger(data_dir: &Path) -> Result<()> {
+/// Opens the existing ledger in `data_dir` to read it, trusting `hex_key` (or the data
+/// dir's `ledger.pub`): no private key is read, and RocksDB is opened read-only.
+pub fn open_existing(data_dir: &Path, hex_key: Option<&str>) -> Result<Ledger<RocksStore>> {
+    let key = hex_key.map(parse_key).transpose()?;
+    medproof_ledger::open_dir_read_only(data_dir, key).map_err(anyhow::Error::from)
+}
+
+/// Opens the ledger in `data_dir` to append to it (with its signing key).
+pub fn open_writable(data_dir: &Path) -> Result<Ledger<RocksStore>> {
     if !db_dir(data_dir).is_dir() {
         bail!(
             "no ledger in {} (run `medproof demo` or start the service to create one)",
             data_dir.display()
         );
     }
-    Ok(())
-}
-
-/// Opens the existing ledger in `data_dir`.
-pub fn open_existing(data_dir: &Path) -> Result<Ledger<RocksStore>> {
-    require_ledger(data_dir)?;
     medproof_ledger::open_dir(data_dir, Arc::new(SystemClock)).map_err(anyhow::Error::from)
 }
 
-/// The ledger public key to trust: `hex` if given, else the key file's.
+fn parse_key(hex_key: &str) -> Result<VerifyingKey> {
+    keyfile::parse_public(hex_key)
+        .ok_or_else(|| anyhow!("--ledger-key: expected 64 hex digits of an Ed25519 public key"))
+}
+
+/// The ledger public key to trust: `hex` if given, else the data dir's `ledger.pub`.
+/// Verifiers never need the private key.
 pub fn trusted_key(data_dir: &Path, hex_key: Option<&str>) -> Result<VerifyingKey> {
     match hex_key {
-        Some(h) => {
-            let bytes: [u8; 32] = hex::decode(h)
-                .ok()
-                .and_then(|b| b.try_into().ok())
-                .ok_or_else(|| anyhow!("--ledger-key: expected 64 hex digits"))?;
-            VerifyingKey::from_bytes(&bytes)
-                .map_err(|_| anyhow!("--ledger-key: not an Ed25519 public key"))
-        }
-        None => Ok(keyfile::load(&key_path(data_dir))?.verifying_key()),
+        Some(h) => parse_key(h),
+        None => Ok(keyfile::load_public(&public_key_path(data_dir))?),
     }
 }
 
-/// Re-walks the ledger in `data_dir`. The outer error is "could not run"; the inner one
-/// is the first bad entry.
+/// A checkpoint a party saw before, as `SEQ:CHAIN_HEAD` (the checkpoint's seq and its
+/// `chain_head` in hex, as `ledger checkpoint` prints them).
+#[derive(Debug, Clone, Copy)]
+pub struct Since {
+    /// The checkpoint's seq.
+    pub seq: u64,
+    /// Its chain head.
+    pub chain_head: [u8; 32],
+}
+
+impl std::str::FromStr for Since {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad =
+            || format!("expected SEQ:CHAIN_HEAD (a checkpoint's seq and 64 hex digits), got `{s}`");
+        let (seq, head) = s.split_once(':').ok_or_else(bad)?;
+        Ok(Self {
+            seq: seq.parse().map_err(|_| bad())?,
+            chain_head: hex::decode(head)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(bad)?,
+        })
+    }
+}
+
+/// What a ledger's continuity says, as a failure to report; `None` when it extends.
+/// `receipt`: the party holds the whole signed checkpoint (so another checkpoint signed
+/// at its seq proves that the ledger equivocated), not only its seq and chain head.
+pub fn continuity_problem(c: &Continuity, seq: u64, receipt: bool) -> Option<String> {
+    match c {
+        Continuity::Extends => None,
+        Continuity::RolledBack { entries } => Some(format!(
+            "the ledger was rolled back: it has {entries} entries and no longer holds the checkpoint at seq {seq}"
+        )),
+        Continuity::Forked { ledger: Some(cp) } if receipt => Some(format!(
+            "EQUIVOCATION: the ledger signed another checkpoint at seq {seq} (chain head {}, time {}) than the one in the receipt; both signatures verify",
+            hex::encode(cp.chain_head),
+            cp.time
+        )),
+        Continuity::Forked { ledger: Some(cp) } => Some(format!(
+            "FORK: the ledger's checkpoint at seq {seq} vouches for chain head {}, not the one you saw: this ledger does not extend it",
+            hex::encode(cp.chain_head)
+        )),
+        Continuity::Forked { ledger: None } => Some(format!(
+            "FORK: the ledger holds no signed checkpoint at seq {seq}: it is not the chain you saw"
+        )),
+    }
+}
+
+/// Re-walks the ledger in `data_dir`, read-only, trusting `hex_key` (or `ledger.pub`).
+/// The outer error is "could not run"; the inner one is the first bad entry, or a chain
+/// that does not extend `since`.
 pub fn verify_dir(
     data_dir: &Path,
     hex_key: Option<&str>,
+    since: Option<Since>,
 ) -> Result<Result<VerifyReport, VerifyFailure>> {
-    require_ledger(data_dir)?;
+    if !db_dir(data_dir).is_dir() {
+        bail!(
+            "no ledger in {} (run `medproof demo` or start the service to create one)",
+            data_dir.display()
+        );
+    }
     let key = trusted_key(data_dir, hex_key)?;
     let path = db_dir(data_dir);
-    let store = RocksStore::open(&path).with_context(|| path.display().to_string())?;
-    Ok(verify(&store, &key))
+    let store = RocksStore::open_read_only(&path).with_context(|| path.display().to_string())?;
+    let report = match verify(&store, &key) {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(e)),
+    };
+    if let Some(since) = since {
+        let ledger = Ledger::open_read_only(store, key)?;
+        let c = ledger.extends(since.seq, &since.chain_head, &key)?;
+        if let Some(reason) = continuity_problem(&c, since.seq, false) {
+            return Ok(Err(VerifyFailure {
+                seq: Some(since.seq),
+                reason,
+            }));
+        }
+    }
+    Ok(Ok(report))
+}
+
+/// Parses a receipt: a checkpoint as JSON, bare or under `"checkpoint"` (as `ledger
+/// checkpoint` prints it and a revocation returns it).
+pub fn parse_receipt(text: &str) -> Result<medproof_verifier::Checkpoint> {
+    let v: Value = serde_json::from_str(text).context("not JSON")?;
+    let inner = v.get("checkpoint").cloned().unwrap_or(v);
+    let json: medproof_verifier::checkpoint::CheckpointJson =
+        serde_json::from_value(inner).context("not a checkpoint")?;
+    Ok(json.parse()?)
 }
 
 /// A checkpoint as JSON.

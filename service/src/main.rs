@@ -16,7 +16,7 @@ use medproof_prover::{ProofRequest, Prover};
 use medproof_service::demo::{self, DemoOptions};
 use medproof_service::input::RecordInclusionInput;
 use medproof_service::{keys_dir, ledger_cli, snarkjs};
-use medproof_verifier::bundle::Verifier;
+use medproof_verifier::bundle::{BundleError, Verifier};
 use medproof_verifier::freshness::Freshness;
 use medproof_verifier::groth16::PreparedVerifyingKey;
 use medproof_verifier::{fr_from_decimal, fr_to_decimal, ProofBundle, Statement};
@@ -48,24 +48,27 @@ enum Command {
         #[command(subcommand)]
         statement: ProveCommand,
     },
-    /// Verify a proof bundle: exit 0 valid, 1 invalid, 2 malformed.
+    /// Verify a proof bundle: exit 0 valid, 1 not valid (with the reason), 2 malformed.
     ///
-    /// A bundle that carries a checkpoint is checked against the ledger's public key
-    /// (DATA_DIR/ledger.key, or --ledger-key): the checkpoint's signature, and that the
-    /// proof's root is the checkpoint's. When DATA_DIR holds the ledger, the root's
-    /// freshness and the proof's time are checked too, against this machine's clock.
+    /// Fails closed: the bundle must carry a checkpoint signed by the trusted ledger key
+    /// (DATA_DIR/ledger.pub, or --ledger-key) whose root is the proof's, and its freshness
+    /// is always judged against this machine's clock: with the ledger database in
+    /// DATA_DIR, the root must be the latest or superseded less than the window ago; without
+    /// it, the checkpoint itself must be younger than the window. A proof's `now` must be
+    /// within the skew.
     Verify {
         /// The bundle (JSON).
         bundle: PathBuf,
-        /// Data dir holding the keys.
+        /// Data dir holding the verifying keys (and, if present, the ledger).
         #[arg(long, default_value = "data")]
         data_dir: PathBuf,
-        /// The trusted ledger public key, hex (default: the data dir's ledger key).
+        /// The trusted ledger public key, hex (default: DATA_DIR/ledger.pub).
         #[arg(long)]
         ledger_key: Option<String>,
-        /// Refuse a bundle without a ledger checkpoint.
+        /// Check the proof alone when the bundle carries no checkpoint: its root is then
+        /// whatever the prover chose. For those who know what they are doing.
         #[arg(long)]
-        require_checkpoint: bool,
+        allow_unanchored: bool,
         #[command(flatten)]
         freshness: FreshnessArgs,
     },
@@ -85,9 +88,13 @@ enum Command {
         /// Write the JSON report here.
         #[arg(long)]
         report: Option<PathBuf>,
-        /// The trusted ledger public key, hex (default: the data dir's ledger key).
+        /// The trusted ledger public key, hex (default: DATA_DIR/ledger.pub).
         #[arg(long)]
         ledger_key: Option<String>,
+        /// A checkpoint you saw before, `SEQ:CHAIN_HEAD`: the audit fails unless the
+        /// ledger still holds it and extends it (no rollback, no fork).
+        #[arg(long)]
+        since: Option<ledger_cli::Since>,
         #[command(flatten)]
         freshness: FreshnessArgs,
     },
@@ -154,7 +161,35 @@ enum LedgerCommand {
         /// Data dir holding the ledger.
         #[arg(long, default_value = "data")]
         data_dir: PathBuf,
-        /// The trusted ledger public key, hex (default: the data dir's ledger key).
+        /// The trusted ledger public key, hex (default: DATA_DIR/ledger.pub).
+        #[arg(long)]
+        ledger_key: Option<String>,
+        /// A checkpoint you saw before, `SEQ:CHAIN_HEAD`: fail unless the ledger still
+        /// holds it and extends it (no rollback, no fork).
+        #[arg(long)]
+        since: Option<ledger_cli::Since>,
+    },
+    /// Sign a heartbeat checkpoint if the latest one is older than --max-age, so that
+    /// verifiers without the ledger database find a fresh one (run it at least every
+    /// half freshness window while the ledger is quiet).
+    Heartbeat {
+        /// Data dir holding the ledger and its key.
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// Sign only if the latest checkpoint is at least this old, in seconds.
+        #[arg(long, default_value_t = medproof_verifier::freshness::DEFAULT_WINDOW_SECS / 2)]
+        max_age: u64,
+    },
+    /// Check a receipt (a signed checkpoint, e.g. the one a revocation returned) against
+    /// the ledger: exit 0 if the ledger still holds it and extends it, 1 if it was rolled
+    /// back or signed another checkpoint at that seq (equivocation).
+    CheckReceipt {
+        /// The receipt: a checkpoint as JSON (bare, or under "checkpoint").
+        receipt: PathBuf,
+        /// Data dir holding the ledger.
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// The trusted ledger public key, hex (default: DATA_DIR/ledger.pub).
         #[arg(long)]
         ledger_key: Option<String>,
     },
@@ -286,7 +321,7 @@ fn verifier_for(data_dir: &Path, statement: Statement) -> Result<Verifier> {
         LoadOptions::default(),
     )?;
     let mut verifier = Verifier::new();
-    verifier.insert(statement, PreparedVerifyingKey::new(vk))?;
+    verifier.insert(statement, PreparedVerifyingKey::new(vk)?)?;
     Ok(verifier)
 }
 
@@ -330,7 +365,7 @@ fn run(command: Command) -> Result<(), Failure> {
             let ledger = if input.has_leaves() {
                 None
             } else {
-                Some(ledger_cli::open_existing(&data_dir)?)
+                Some(ledger_cli::open_existing(&data_dir, None)?)
             };
             let (request, checkpoint) = input.to_request(ledger.as_ref())?;
             drop(ledger);
@@ -358,69 +393,34 @@ fn run(command: Command) -> Result<(), Failure> {
             bundle,
             data_dir,
             ledger_key,
-            require_checkpoint,
+            allow_unanchored,
             freshness,
-        } => {
-            let bundle = read_bundle(&bundle)?;
-            let statement = Statement::from_name(&bundle.statement)
-                .ok_or_else(|| anyhow!("unknown statement `{}`", bundle.statement))?;
-            let verifier = verifier_for(&data_dir, statement)?;
-            let valid = if bundle.checkpoint.is_some() {
-                let key = ledger_cli::trusted_key(&data_dir, ledger_key.as_deref())?;
-                let (valid, cp) = if medproof_ledger::db_dir(&data_dir).is_dir() {
-                    let ledger = ledger_cli::open_existing(&data_dir)?;
-                    let now = medproof_ledger::Clock::now(&medproof_ledger::SystemClock);
-                    let (valid, cp) = verifier
-                        .verify_fresh(&bundle, &key, &ledger, &freshness.rules(), now)
-                        .map_err(anyhow::Error::from)?;
-                    let decoded = bundle.decode().map_err(anyhow::Error::from)?;
-                    medproof_ledger::audit::check_references(&ledger, &decoded, &cp)
-                        .map_err(anyhow::Error::from)?;
-                    (valid, cp)
-                } else {
-                    eprintln!(
-                        "warning: no ledger in {}: the root's freshness was not checked",
-                        data_dir.display()
-                    );
-                    verifier
-                        .verify_against(&bundle, &key)
-                        .map_err(anyhow::Error::from)?
-                };
-                if valid {
-                    println!(
-                        "checkpoint seq {} (time {}) is signed by the ledger and holds the proof's root",
-                        cp.seq, cp.time
-                    );
-                }
-                valid
-            } else if require_checkpoint {
-                return Err(anyhow!(
-                    "the bundle carries no ledger checkpoint (--require-checkpoint)"
-                )
-                .into());
-            } else {
-                eprintln!("warning: the bundle carries no ledger checkpoint: its root was not checked against the ledger");
-                verifier.verify(&bundle).map_err(anyhow::Error::from)?
-            };
-            if valid {
-                println!("valid: {} proof verifies", statement);
-                Ok(())
-            } else {
-                Err(Failure::Invalid(
-                    "the proof does not verify against these public inputs".into(),
-                ))
-            }
-        }
+        } => verify_command(
+            &bundle,
+            &data_dir,
+            ledger_key.as_deref(),
+            allow_unanchored,
+            freshness,
+        ),
         Command::Audit {
             data_dir,
             from,
             to,
             report,
             ledger_key,
+            since,
             freshness,
         } => {
-            let ledger = ledger_cli::open_existing(&data_dir)?;
-            let key = ledger_cli::trusted_key(&data_dir, ledger_key.as_deref())?;
+            let ledger = ledger_cli::open_existing(&data_dir, ledger_key.as_deref())?;
+            let key = ledger.public_key();
+            if let Some(since) = since {
+                let c = ledger
+                    .extends(since.seq, &since.chain_head, &key)
+                    .map_err(anyhow::Error::from)?;
+                if let Some(reason) = ledger_cli::continuity_problem(&c, since.seq, false) {
+                    return Err(Failure::Invalid(format!("audit refused: {reason}")));
+                }
+            }
             let verifier = verifier_for(&data_dir, Statement::AccessAuthorization)?;
             let opts = AuditOptions {
                 from: from.unwrap_or(0),
@@ -534,6 +534,82 @@ fn run(command: Command) -> Result<(), Failure> {
     }
 }
 
+/// `medproof verify`: fails closed (see the command's help).
+fn verify_command(
+    path: &Path,
+    data_dir: &Path,
+    ledger_key: Option<&str>,
+    allow_unanchored: bool,
+    freshness: FreshnessArgs,
+) -> Result<(), Failure> {
+    let bundle = read_bundle(path)?;
+    let statement = Statement::from_name(&bundle.statement)
+        .ok_or_else(|| anyhow!("unknown statement `{}`", bundle.statement))?;
+    let verifier = verifier_for(data_dir, statement)?;
+    let verdict = |e: BundleError| -> Failure {
+        if e.is_verdict() {
+            Failure::Invalid(e.to_string())
+        } else {
+            Failure::Error(e.into())
+        }
+    };
+    if bundle.checkpoint.is_none() {
+        if !allow_unanchored {
+            // Malformed input still says so; only a well-formed bundle gets the verdict.
+            verifier.prepare(&bundle).map_err(anyhow::Error::from)?;
+            return Err(Failure::Invalid(
+                "the bundle carries no ledger checkpoint, so its root cannot be vouched for (--allow-unanchored checks the proof alone)".into(),
+            ));
+        }
+        eprintln!("warning: no ledger checkpoint: the proof's root was NOT checked against any ledger (--allow-unanchored)");
+        return if verifier.verify(&bundle).map_err(anyhow::Error::from)? {
+            println!("valid (unanchored): {statement} proof verifies against the roots it names");
+            Ok(())
+        } else {
+            Err(Failure::Invalid(
+                "the proof does not verify against these public inputs".into(),
+            ))
+        };
+    }
+    let key = ledger_cli::trusted_key(data_dir, ledger_key)?;
+    // The checkpoint's signature under the trusted key comes first: a bundle from
+    // another ledger is a verdict, whatever ledger this data dir holds.
+    let (decoded, _) = verifier.prepare(&bundle).map_err(anyhow::Error::from)?;
+    Verifier::check_checkpoint(&bundle, &decoded, &key).map_err(verdict)?;
+    let now = medproof_ledger::Clock::now(&medproof_ledger::SystemClock);
+    let rules = freshness.rules();
+    let (valid, cp, how) = if medproof_ledger::db_dir(data_dir).is_dir() {
+        let ledger = ledger_cli::open_existing(data_dir, ledger_key)?;
+        let (valid, cp) = verifier
+            .verify_fresh(&bundle, &key, &ledger, &rules, now)
+            .map_err(verdict)?;
+        let decoded = bundle.decode().map_err(anyhow::Error::from)?;
+        medproof_ledger::audit::check_references(&ledger, &decoded, &cp)
+            .map_err(|e| Failure::Invalid(e.to_string()))?;
+        (valid, cp, "fresh by the ledger's checkpoint history")
+    } else {
+        let (valid, cp) = verifier
+            .verify_light(&bundle, &key, &rules, now)
+            .map_err(verdict)?;
+        (
+            valid,
+            cp,
+            "younger than the freshness window (no ledger database here: light rule)",
+        )
+    };
+    if !valid {
+        return Err(Failure::Invalid(
+            "the proof does not verify against these public inputs".into(),
+        ));
+    }
+    println!(
+        "checkpoint seq {} (time {}) is signed by the ledger, holds the proof's root, and is {how}",
+        cp.seq, cp.time
+    );
+    println!("valid: {statement} proof verifies");
+    Ok(())
+}
+
 fn print_json(v: &serde_json::Value) -> Result<(), Failure> {
     println!(
         "{}",
@@ -547,7 +623,8 @@ fn ledger_command(command: LedgerCommand) -> Result<(), Failure> {
         LedgerCommand::Verify {
             data_dir,
             ledger_key,
-        } => match ledger_cli::verify_dir(&data_dir, ledger_key.as_deref())? {
+            since,
+        } => match ledger_cli::verify_dir(&data_dir, ledger_key.as_deref(), since)? {
             Ok(r) => {
                 println!(
                     "OK: {} entries, {} checkpoints, {} records, {} consents, chain head {}",
@@ -557,14 +634,65 @@ fn ledger_command(command: LedgerCommand) -> Result<(), Failure> {
                     r.consents,
                     hex::encode(r.chain_head)
                 );
+                if let Some(seq) = r.entries.checked_sub(1) {
+                    println!(
+                        "keep for next time: --since {seq}:{}",
+                        hex::encode(r.last_checkpoint_head)
+                    );
+                }
                 Ok(())
             }
             Err(e) => Err(Failure::Invalid(format!(
                 "ledger verification failed at {e}"
             ))),
         },
+        LedgerCommand::Heartbeat { data_dir, max_age } => {
+            let mut ledger = ledger_cli::open_writable(&data_dir)?;
+            match ledger
+                .heartbeat_if_older(max_age)
+                .map_err(anyhow::Error::from)?
+            {
+                Some(cp) => println!("signed heartbeat checkpoint {} at time {}", cp.seq, cp.time),
+                None => {
+                    println!("the latest checkpoint is younger than {max_age} s: nothing to sign")
+                }
+            }
+            Ok(())
+        }
+        LedgerCommand::CheckReceipt {
+            receipt,
+            data_dir,
+            ledger_key,
+        } => {
+            let text = fs::read_to_string(&receipt)
+                .with_context(|| format!("cannot read {}", receipt.display()))?;
+            let checkpoint =
+                ledger_cli::parse_receipt(&text).with_context(|| receipt.display().to_string())?;
+            let ledger = ledger_cli::open_existing(&data_dir, ledger_key.as_deref())?;
+            let key = ledger.public_key();
+            checkpoint.verify(&key).map_err(|e| {
+                anyhow!(
+                    "{}: {e}: it is not a receipt of this ledger",
+                    receipt.display()
+                )
+            })?;
+            let c = ledger
+                .extends_checkpoint(&checkpoint, &key)
+                .map_err(anyhow::Error::from)?;
+            match ledger_cli::continuity_problem(&c, checkpoint.seq, true) {
+                None => {
+                    println!(
+                        "OK: the ledger holds checkpoint {} of the receipt and extends it ({} entries)",
+                        checkpoint.seq,
+                        ledger.len()
+                    );
+                    Ok(())
+                }
+                Some(reason) => Err(Failure::Invalid(reason)),
+            }
+        }
         LedgerCommand::Checkpoint { data_dir, seq } => {
-            let ledger = ledger_cli::open_existing(&data_dir)?;
+            let ledger = ledger_cli::open_existing(&data_dir, None)?;
             let info = match seq {
                 Some(s) => ledger
                     .checkpoint_at(s)
@@ -578,7 +706,7 @@ fn ledger_command(command: LedgerCommand) -> Result<(), Failure> {
             print_json(&ledger_cli::checkpoint_json(&info))
         }
         LedgerCommand::Entry { seq, data_dir } => {
-            let ledger = ledger_cli::open_existing(&data_dir)?;
+            let ledger = ledger_cli::open_existing(&data_dir, None)?;
             let entry = ledger
                 .entry(seq)
                 .map_err(anyhow::Error::from)?
@@ -589,7 +717,7 @@ fn ledger_command(command: LedgerCommand) -> Result<(), Failure> {
             commitment,
             data_dir,
         } => {
-            let ledger = ledger_cli::open_existing(&data_dir)?;
+            let ledger = ledger_cli::open_existing(&data_dir, None)?;
             print_json(&ledger_cli::path_json(&ledger, &commitment)?)
         }
     }

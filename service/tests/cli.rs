@@ -321,36 +321,163 @@ fn ledger_commands_and_checkpoint_checks() {
         ],
         dir,
     );
-    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
     // A checkpoint whose root was swapped for the proof's (forged) root: bad signature.
     let forged = edited(&bundle, |b| b["checkpoint"]["records_root"] = "5".into());
     let (c, err) = verify_variant(dir, "forged-cp.json", &forged);
-    assert_eq!(c, 2);
+    assert_eq!(c, 1);
     assert!(err.contains("checkpoint signature"), "{err}");
     // A proof against another root than the checkpoint's.
     let moved = edited(&bundle, |b| b["public_inputs"]["records_root"] = "5".into());
     let (c, err) = verify_variant(dir, "moved-root.json", &moved);
-    assert_eq!(c, 2);
+    assert_eq!(c, 1);
     assert!(err.contains("not the checkpoint's root"), "{err}");
-    // Without a checkpoint: a warning, or an error when one is required.
+    // Attack: a bundle without a checkpoint, verified against whatever root the prover
+    // chose. Refused (exit 1, with the reason) unless the verifier opts in.
     let bare = edited(&bundle, |b| {
         b.as_object_mut().unwrap().remove("checkpoint");
     });
     let (c, err) = verify_variant(dir, "bare.json", &bare);
-    assert_eq!(c, 0);
-    assert!(err.contains("warning"), "{err}");
-    std::fs::write(dir.join("bare.json"), &bare).unwrap();
+    assert_eq!(c, 1, "{err}");
+    assert!(err.contains("no ledger checkpoint"), "{err}");
     let o = medproof(
         &[
             "verify",
             "bare.json",
             "--data-dir",
             "data",
-            "--require-checkpoint",
+            "--allow-unanchored",
         ],
         dir,
     );
-    assert_eq!(code(&o), 2);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains("NOT checked"), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("unanchored"));
+
+    // Attack: with the checkpoint but without the ledger database, freshness used not to
+    // be judged at all. A verifier with only the verifying keys and the ledger's public
+    // key applies the light rule: the checkpoint must be younger than the window.
+    let light = dir.join("light");
+    std::fs::create_dir_all(light.join("keys")).unwrap();
+    for e in std::fs::read_dir(dir.join("data/keys")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), light.join("keys").join(e.file_name())).unwrap();
+    }
+    std::fs::copy(dir.join("data/ledger.pub"), light.join("ledger.pub")).unwrap();
+    let light_verify = |extra: &[&str]| {
+        let mut args = vec![
+            "verify",
+            "out/record-inclusion-0.json",
+            "--data-dir",
+            light.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        medproof(&args, dir)
+    };
+    let o = light_verify(&[]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("light rule"));
+    let o = light_verify(&["--window", "0"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("younger than the window"),
+        "{}",
+        stderr(&o)
+    );
+
+    // Attack: verifiers used to need the operator's private key. Without it, verify,
+    // audit and ledger verify work from ledger.pub alone, and read the database while
+    // the ledger is open for writing.
+    let key_file = dir.join("data/ledger.key");
+    let aside = dir.join("ledger.key.aside");
+    std::fs::rename(&key_file, &aside).unwrap();
+    let reader = medproof_ledger::open_dir_read_only(&dir.join("data"), None).unwrap();
+    for args in [
+        vec![
+            "verify",
+            "out/record-inclusion-0.json",
+            "--data-dir",
+            "data",
+        ],
+        vec!["audit", "--data-dir", "data"],
+        vec!["ledger", "verify", "--data-dir", "data"],
+    ] {
+        let o = medproof(&args, dir);
+        assert_eq!(code(&o), 0, "{args:?}: {}", stderr(&o));
+    }
+    drop(reader);
+    std::fs::rename(&aside, &key_file).unwrap();
+    let writer = medproof_ledger::open_dir(
+        &dir.join("data"),
+        std::sync::Arc::new(medproof_ledger::SystemClock),
+    )
+    .unwrap();
+    let o = medproof(&["audit", "--data-dir", "data"], dir);
+    assert_eq!(code(&o), 0, "audit while the writer runs: {}", stderr(&o));
+    drop(writer);
+
+    // The demo's revocation receipt: the ledger holds it.
+    let o = medproof(
+        &[
+            "ledger",
+            "check-receipt",
+            "out/revocation-receipt.json",
+            "--data-dir",
+            "data",
+        ],
+        dir,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let receipt: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("out/revocation-receipt.json")).unwrap(),
+    )
+    .unwrap();
+    let altered = edited(&receipt, |r| r["checkpoint"]["time"] = 1.into());
+    std::fs::write(dir.join("altered-receipt.json"), altered).unwrap();
+    let o = medproof(
+        &[
+            "ledger",
+            "check-receipt",
+            "altered-receipt.json",
+            "--data-dir",
+            "data",
+        ],
+        dir,
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not a receipt of this ledger"),
+        "{}",
+        stderr(&o)
+    );
+
+    // `--since`: the chain must extend a checkpoint seen before.
+    let o = medproof(&["ledger", "verify", "--data-dir", "data"], dir);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    let since = out
+        .lines()
+        .find_map(|l| l.strip_prefix("keep for next time: --since "))
+        .unwrap_or_else(|| panic!("{out}"))
+        .to_string();
+    for cmd in [&["ledger", "verify"][..], &["audit"][..]] {
+        let mut args = cmd.to_vec();
+        args.extend_from_slice(&["--data-dir", "data", "--since", &since]);
+        let o = medproof(&args, dir);
+        assert_eq!(code(&o), 0, "{args:?}: {}", stderr(&o));
+        let (seq, _) = since.split_once(':').unwrap();
+        let forged = format!("{seq}:{}", "ab".repeat(32));
+        let mut args = cmd.to_vec();
+        args.extend_from_slice(&["--data-dir", "data", "--since", &forged]);
+        let o = medproof(&args, dir);
+        assert_eq!(code(&o), 1, "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("FORK"), "{}", stderr(&o));
+        let mut args = cmd.to_vec();
+        let gone = format!("999999:{}", "ab".repeat(32));
+        args.extend_from_slice(&["--data-dir", "data", "--since", &gone]);
+        let o = medproof(&args, dir);
+        assert_eq!(code(&o), 1, "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("rolled back"), "{}", stderr(&o));
+    }
 
     // Proving from the ledger: the example input names only the record and a binding.
     let o = medproof(
@@ -367,16 +494,7 @@ fn ledger_commands_and_checkpoint_checks() {
         dir,
     );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let o = medproof(
-        &[
-            "verify",
-            "p.json",
-            "--data-dir",
-            "data",
-            "--require-checkpoint",
-        ],
-        dir,
-    );
+    let o = medproof(&["verify", "p.json", "--data-dir", "data"], dir);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
 
     // An altered entry: `ledger verify` names it and exits 1.

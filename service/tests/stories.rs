@@ -55,7 +55,10 @@ fn keys() -> &'static (Prover, Verifier) {
         for s in statements {
             let k = load(dir.path(), s, opts).unwrap();
             verifier
-                .insert(s, PreparedVerifyingKey::new(k.verifying_key.clone()))
+                .insert(
+                    s,
+                    PreparedVerifyingKey::new(k.verifying_key.clone()).expect("a safe key"),
+                )
                 .unwrap();
             all.push(k);
         }
@@ -666,4 +669,132 @@ fn commitments_a_proof_names_must_be_on_the_ledger() {
             expected
         );
     }
+}
+
+/// Attack: whoever can write the data dir rewrites the checkpoint index so that the
+/// checkpoint signed right after a revocation is skipped; the root from before the
+/// revocation would then look superseded only days later, and a proof from the revoked
+/// consent would pass. Supersession is read from the signed chain, not the index.
+#[test]
+fn a_rewritten_checkpoint_index_does_not_revive_a_revoked_consent() {
+    let mut s = story(11);
+    let consent = s.consent.clone();
+    let rules = Freshness {
+        window_secs: 600,
+        skew_secs: 10 * DAY,
+    };
+    let later = s.now() + 2 * DAY;
+    let bundle = s.prove_access(&consent, later).unwrap();
+    let proof_cp = bundle.checkpoint.as_ref().unwrap().seq;
+    s.advance(60);
+    s.parties.revoke(&consent).unwrap();
+    s.advance(2 * DAY);
+    s.parties
+        .commit_records(&[(LAB, b"another", T0)], &mut s.rng)
+        .unwrap();
+    let check = |s: &Story| {
+        let ledger = &s.parties.ledger;
+        keys()
+            .1
+            .verify_fresh(&bundle, &ledger.public_key(), ledger, &rules, later)
+            .map(|(ok, _)| ok)
+    };
+    assert!(matches!(
+        check(&s),
+        Err(BundleError::Freshness(FreshnessError::Stale { .. }))
+    ));
+    // Shift every row after the proof's checkpoint down by one and drop the last: the
+    // index still increases and ends at the last entry, but skips the revocation's
+    // checkpoint.
+    s.tamper(|store| {
+        let rows = store.raw_mut(Cf::Checkpoints);
+        let keys: Vec<Vec<u8>> = rows.keys().cloned().collect();
+        let seq_of = |v: &Vec<u8>| u64::from_be_bytes(v[..8].try_into().unwrap());
+        let k = keys
+            .iter()
+            .position(|key| seq_of(&rows[key]) == proof_cp)
+            .unwrap();
+        for j in k + 1..keys.len() - 1 {
+            let next = rows[&keys[j + 1]][..8].to_vec();
+            rows.get_mut(&keys[j]).unwrap()[..8].copy_from_slice(&next);
+        }
+        rows.remove(keys.last().unwrap());
+    });
+    let history = s.parties.ledger.checkpoint_history();
+    let i = history
+        .iter()
+        .position(|(seq, _)| *seq == proof_cp)
+        .unwrap();
+    assert!(
+        history[i + 1].0 > proof_cp + 3,
+        "the index skips a checkpoint"
+    );
+    assert!(matches!(
+        check(&s),
+        Err(BundleError::Freshness(FreshnessError::Stale { .. }))
+    ));
+    // An index whose seqs do not increase is refused when the ledger opens.
+    let mut store = std::mem::replace(
+        &mut s.parties.ledger,
+        Ledger::open(MemStore::default(), s.ledger_key.clone(), s.clock.clone()).unwrap(),
+    )
+    .into_store();
+    let rows = store.raw_mut(Cf::Checkpoints);
+    let first = rows.keys().next().unwrap().clone();
+    rows.get_mut(&first).unwrap()[..8].copy_from_slice(&u64::MAX.to_be_bytes());
+    let err = Ledger::open(store, s.ledger_key.clone(), s.clock.clone()).unwrap_err();
+    assert!(err.to_string().contains("checkpoint index"), "{err}");
+}
+
+/// Attack: one added row in the commitment index makes a record that was never
+/// committed look committed. The entry the index names is read from the signed chain,
+/// and it does not add that record.
+#[test]
+fn an_added_index_row_does_not_make_a_record_committed() {
+    let mut s = story(12);
+    let consent = s.consent.clone();
+    let mut fabricated = s.record.clone();
+    fabricated.blinding += Fr::from(1u64);
+    let (request, cp) = s
+        .parties
+        .access_request(&consent, &fabricated, s.now(), &mut s.rng)
+        .unwrap();
+    let bundle = proved(ProofRequest::Access(request), &cp).unwrap();
+    let from = s.parties.ledger.len();
+    let seq = s.parties.log_access(&bundle).unwrap();
+    let to = s.parties.ledger.len();
+    let (_, index, record_seq) = s
+        .parties
+        .ledger
+        .committed_at(&s.record.commitment())
+        .unwrap()
+        .unwrap();
+    s.tamper(|store| {
+        let mut v = vec![0u8];
+        v.extend_from_slice(&index.to_be_bytes());
+        v.extend_from_slice(&record_seq.to_be_bytes());
+        store.raw_mut(Cf::Leaves).insert(
+            medproof_verifier::checkpoint::fr_to_be32(&fabricated.commitment()).to_vec(),
+            v,
+        );
+    });
+    assert!(s
+        .parties
+        .ledger
+        .committed_at(&fabricated.commitment())
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        check_references(&s.parties.ledger, &bundle.decode().unwrap(), &cp),
+        Err(ReferenceError::RecordMissing)
+    );
+    let report = s.audit(from, to);
+    assert_eq!(
+        (report.accesses, report.invalid),
+        (1, 1),
+        "{}",
+        report.summary()
+    );
+    assert_eq!(report.problems[0].seq, seq);
+    assert!(report.problems[0].reason.contains("not committed"));
 }

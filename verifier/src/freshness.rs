@@ -32,6 +32,20 @@ pub enum FreshnessError {
         /// The window.
         window: u64,
     },
+    /// Without the ledger's history, the checkpoint is older than the window.
+    #[error("checkpoint at seq {seq} was made {age} s before {at}; without the ledger database only a checkpoint younger than the window ({window} s) is accepted: ask for a proof against a recent checkpoint, or verify with the ledger")]
+    TooOld {
+        /// The checkpoint's entry seq.
+        seq: u64,
+        /// When it was made.
+        made: u64,
+        /// The time of the check.
+        at: u64,
+        /// `at - made`.
+        age: u64,
+        /// The window.
+        window: u64,
+    },
     /// The checkpoint was made after the time of the check.
     #[error("checkpoint at seq {seq} was made at {made}, after {at}")]
     FromTheFuture {
@@ -105,6 +119,28 @@ impl Freshness {
         }
     }
 
+    /// The light rule, for a verifier that has the checkpoint but not the ledger's
+    /// history: checkpoint `seq`, made at `made`, is accepted at `at` only while it is
+    /// younger than the window. It is never more lenient than [`Freshness::check_root`]:
+    /// a checkpoint is superseded no earlier than it is made, so a root refused by the
+    /// full rule is refused here too. The ledger signs a heartbeat checkpoint at least
+    /// every half window, so that a recent one always exists.
+    pub fn check_recent(&self, seq: u64, made: u64, at: u64) -> Result<(), FreshnessError> {
+        if made > at.saturating_add(self.skew_secs) {
+            return Err(FreshnessError::FromTheFuture { seq, made, at });
+        }
+        if at >= made && at - made >= self.window_secs {
+            return Err(FreshnessError::TooOld {
+                seq,
+                made,
+                at,
+                age: at - made,
+                window: self.window_secs,
+            });
+        }
+        Ok(())
+    }
+
     /// Checks that a proof's `now` is within the skew of `at`.
     pub fn check_now(&self, now: u64, at: u64) -> Result<(), FreshnessError> {
         let distance = now.abs_diff(at);
@@ -143,6 +179,27 @@ mod tests {
             f.check_root(1, 5_000, None, 4_000),
             Err(FreshnessError::FromTheFuture { .. })
         ));
+    }
+
+    #[test]
+    fn light_rule_accepts_only_recent_checkpoints() {
+        let f = Freshness::default();
+        assert_eq!(f.check_recent(1, 10_000, 10_000), Ok(()));
+        assert_eq!(f.check_recent(1, 10_000, 10_599), Ok(()));
+        assert!(matches!(
+            f.check_recent(1, 10_000, 10_600),
+            Err(FreshnessError::TooOld { age: 600, .. })
+        ));
+        assert!(matches!(
+            f.check_recent(1, 10_000, 10_000 - 121),
+            Err(FreshnessError::FromTheFuture { .. })
+        ));
+        // Never more lenient than the full rule, whatever the supersession time.
+        for (made, sup, at) in [(0, 0, 600), (0, 100, 700), (50, 60, 2_000)] {
+            if f.check_root(1, made, Some(sup), at).is_err() {
+                assert!(f.check_recent(1, made, at).is_err());
+            }
+        }
     }
 
     #[test]

@@ -12,7 +12,8 @@ use ark_ec::pairing::{Pairing, PairingOutput};
 use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
 use ark_ff::{One, PrimeField, Zero};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
-use rand::{CryptoRng, RngCore};
+use rand::rngs::OsRng;
+use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 /// Why a proof could not be checked (as opposed to "checked, and wrong").
@@ -37,6 +38,10 @@ pub enum VerifyError {
     /// A batch with nothing in it.
     #[error("empty batch")]
     EmptyBatch,
+    /// A verifying key that no honest setup produces and that would let proofs be forged
+    /// (an identity point, or `gamma = delta`).
+    #[error("unsafe verifying key: {0}")]
+    UnsafeKey(&'static str),
 }
 
 /// A Groth16 proof `(A, B, C)`.
@@ -106,6 +111,36 @@ impl VerifyingKey {
     pub fn num_inputs(&self) -> usize {
         self.gamma_abc_g1.len().saturating_sub(1)
     }
+
+    /// Refuses a key that an honest setup does not produce and under which proofs can be
+    /// forged: any identity point (with `delta` or `gamma` the identity, or an input's
+    /// base the identity, the pairing equation no longer binds the proof or that
+    /// input), or `gamma = delta` (then `C` can absorb the input commitment, and any
+    /// public inputs verify).
+    pub fn check_safe(&self) -> Result<(), VerifyError> {
+        if self.alpha_g1.is_zero() {
+            return Err(VerifyError::UnsafeKey("alpha is the identity"));
+        }
+        for (name, p) in [
+            ("beta is the identity", &self.beta_g2),
+            ("gamma is the identity", &self.gamma_g2),
+            ("delta is the identity", &self.delta_g2),
+        ] {
+            if p.is_zero() {
+                return Err(VerifyError::UnsafeKey(name));
+            }
+        }
+        if self.gamma_abc_g1.is_empty() {
+            return Err(VerifyError::UnsafeKey("it has no input bases"));
+        }
+        if self.gamma_abc_g1.iter().any(|p| p.is_zero()) {
+            return Err(VerifyError::UnsafeKey("an input base is the identity"));
+        }
+        if self.gamma_g2 == self.delta_g2 {
+            return Err(VerifyError::UnsafeKey("gamma equals delta"));
+        }
+        Ok(())
+    }
 }
 
 fn decode_exact<T: CanonicalDeserialize>(
@@ -138,8 +173,14 @@ pub struct PreparedVerifyingKey {
 }
 
 impl PreparedVerifyingKey {
-    /// Prepares `vk` for repeated verification.
-    pub fn new(vk: VerifyingKey) -> Self {
+    /// Prepares `vk` for repeated verification, refusing an unsafe key (see
+    /// [`VerifyingKey::check_safe`]).
+    pub fn new(vk: VerifyingKey) -> Result<Self, VerifyError> {
+        vk.check_safe()?;
+        Ok(Self::prepare(vk))
+    }
+
+    fn prepare(vk: VerifyingKey) -> Self {
         let alpha_beta = Bn254::pairing(vk.alpha_g1, vk.beta_g2);
         let neg = |p: G2Affine| (-p).into();
         Self {
@@ -200,16 +241,13 @@ impl PreparedVerifyingKey {
 
     /// Verifies many proofs with one random linear combination and one final
     /// exponentiation. Returns `Ok(true)` only if every proof is valid (except with
-    /// probability about 2^-128 over `rng`).
+    /// probability about 2^-128). The coefficients are drawn here, from the operating
+    /// system's CSPRNG: a caller who chose them could make a bad proof pass.
     ///
     /// With random `r_i`, it checks
     /// `prod e(r_i A_i, B_i) * e(sum r_i IC_i, -gamma) * e(sum r_i C_i, -delta)
     ///  * e((sum r_i) alpha, -beta) = 1`.
-    pub fn verify_batch<R: RngCore + CryptoRng>(
-        &self,
-        items: &[(&[Fr], &Proof)],
-        rng: &mut R,
-    ) -> Result<bool, VerifyError> {
+    pub fn verify_batch(&self, items: &[(&[Fr], &Proof)]) -> Result<bool, VerifyError> {
         if items.is_empty() {
             return Err(VerifyError::EmptyBatch);
         }
@@ -222,7 +260,7 @@ impl PreparedVerifyingKey {
         let r: Vec<Fr> = items
             .iter()
             .map(|_| loop {
-                let x = (u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64());
+                let x = (u128::from(OsRng.next_u64()) << 64) | u128::from(OsRng.next_u64());
                 if x != 0 {
                     break Fr::from(x);
                 }
@@ -263,21 +301,16 @@ impl PreparedVerifyingKey {
 
     /// Verifies a batch and, when it fails, finds the wrong proofs by bisection.
     /// Returns the indices of the proofs that do not verify (empty: all valid).
-    pub fn find_invalid<R: RngCore + CryptoRng>(
-        &self,
-        items: &[(&[Fr], &Proof)],
-        rng: &mut R,
-    ) -> Result<Vec<usize>, VerifyError> {
+    pub fn find_invalid(&self, items: &[(&[Fr], &Proof)]) -> Result<Vec<usize>, VerifyError> {
         let mut bad = Vec::new();
-        self.bisect(items, 0, rng, &mut bad)?;
+        self.bisect(items, 0, &mut bad)?;
         Ok(bad)
     }
 
-    fn bisect<R: RngCore + CryptoRng>(
+    fn bisect(
         &self,
         items: &[(&[Fr], &Proof)],
         offset: usize,
-        rng: &mut R,
         bad: &mut Vec<usize>,
     ) -> Result<(), VerifyError> {
         if items.is_empty() {
@@ -289,12 +322,12 @@ impl PreparedVerifyingKey {
             }
             return Ok(());
         }
-        if self.verify_batch(items, rng)? {
+        if self.verify_batch(items)? {
             return Ok(());
         }
         let mid = items.len() / 2;
-        self.bisect(&items[..mid], offset, rng, bad)?;
-        self.bisect(&items[mid..], offset + mid, rng, bad)
+        self.bisect(&items[..mid], offset, bad)?;
+        self.bisect(&items[mid..], offset + mid, bad)
     }
 }
 
@@ -322,5 +355,64 @@ mod tests {
         long.push(0);
         assert!(Proof::from_compressed(&long).is_err());
         assert!(Proof::from_compressed(&bytes[..100]).is_err());
+    }
+
+    fn g1(k: u64) -> G1Affine {
+        (G1Projective::generator() * Fr::from(k)).into_affine()
+    }
+
+    fn g2(k: u64) -> G2Affine {
+        (ark_bn254::G2Projective::generator() * Fr::from(k)).into_affine()
+    }
+
+    fn sample_key() -> VerifyingKey {
+        VerifyingKey {
+            alpha_g1: g1(2),
+            beta_g2: g2(3),
+            gamma_g2: g2(5),
+            delta_g2: g2(7),
+            gamma_abc_g1: vec![g1(11), g1(13)],
+        }
+    }
+
+    #[test]
+    fn unsafe_keys_are_refused_at_load() {
+        assert!(PreparedVerifyingKey::new(sample_key()).is_ok());
+        type Tamper = fn(&mut VerifyingKey);
+        let tampers: [(Tamper, &str); 7] = [
+            (|k| k.alpha_g1 = G1Affine::zero(), "alpha"),
+            (|k| k.beta_g2 = G2Affine::zero(), "beta"),
+            (|k| k.gamma_g2 = G2Affine::zero(), "gamma is"),
+            (|k| k.delta_g2 = G2Affine::zero(), "delta"),
+            (|k| k.gamma_abc_g1[1] = G1Affine::zero(), "input base"),
+            (|k| k.gamma_abc_g1.clear(), "no input"),
+            (|k| k.delta_g2 = k.gamma_g2, "gamma equals delta"),
+        ];
+        for (tamper, reason) in tampers {
+            let mut k = sample_key();
+            tamper(&mut k);
+            match PreparedVerifyingKey::new(k) {
+                Err(VerifyError::UnsafeKey(r)) => assert!(r.contains(reason), "{r}"),
+                other => panic!("{reason}: {other:?}"),
+            }
+        }
+    }
+
+    /// Why `gamma = delta` is refused: under such a key, `(alpha, beta, -IC)` verifies
+    /// for any public inputs.
+    #[test]
+    fn gamma_equal_delta_would_let_anyone_forge() {
+        let mut k = sample_key();
+        k.delta_g2 = k.gamma_g2;
+        let pvk = PreparedVerifyingKey::prepare(k.clone());
+        let inputs = [Fr::from(123_456u64)];
+        let ic = pvk.input_commitment(&inputs).into_affine();
+        let forged = Proof {
+            a: k.alpha_g1,
+            b: k.beta_g2,
+            c: (-ic.into_group()).into_affine(),
+        };
+        assert_eq!(pvk.verify(&inputs, &forged), Ok(true));
+        assert!(PreparedVerifyingKey::new(k).is_err());
     }
 }
