@@ -9,28 +9,32 @@ use std::sync::Arc;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use ed25519_dalek::SigningKey;
 use medproof_ledger::verify::verify;
-use medproof_ledger::{Action, Ledger, RocksStore, Role, Submission, SystemClock};
+use medproof_ledger::{Action, Envelope, Ledger, RocksStore, Role, Submission, SystemClock};
 use medproof_verifier::Fr;
 
 fn new_ledger(dir: &std::path::Path) -> (Ledger<RocksStore>, SigningKey) {
-    let mut l = Ledger::open(
+    let registrar = SigningKey::from_bytes(&[3u8; 32]);
+    let mut l = Ledger::create(
         RocksStore::open(dir).unwrap(),
         SigningKey::from_bytes(&[1u8; 32]),
         Arc::new(SystemClock),
+        &[registrar.verifying_key()],
     )
     .unwrap();
     let provider = SigningKey::from_bytes(&[2u8; 32]);
-    l.append_one(Submission::sign(
-        Action::RegisterKey {
+    let admit = Submission::sign(
+        Action::AdmitKey {
+            key: provider.verifying_key().to_bytes(),
             role: Role::Provider,
         },
-        &provider,
-    ))
-    .unwrap();
+        &registrar,
+        l.envelope(86_400).unwrap(),
+    );
+    l.append_one(admit).unwrap();
     (l, provider)
 }
 
-fn commits(provider: &SigningKey, from: u64, n: u64) -> Vec<Submission> {
+fn commits(env: Envelope, provider: &SigningKey, from: u64, n: u64) -> Vec<Submission> {
     (from..from + n)
         .map(|i| {
             Submission::sign(
@@ -38,6 +42,7 @@ fn commits(provider: &SigningKey, from: u64, n: u64) -> Vec<Submission> {
                     commitment: Fr::from(i + 1),
                 },
                 provider,
+                env,
             )
         })
         .collect()
@@ -46,6 +51,7 @@ fn commits(provider: &SigningKey, from: u64, n: u64) -> Vec<Submission> {
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let (mut ledger, provider) = new_ledger(dir.path());
+    let env = ledger.envelope(86_400).unwrap();
     let mut next = 0u64;
 
     let mut g = c.benchmark_group("ledger_append");
@@ -55,7 +61,7 @@ fn bench(c: &mut Criterion) {
         b.iter_batched(
             || {
                 next += 1;
-                commits(&provider, next * 1_000_000, 1)
+                commits(env, &provider, next * 1_000_000, 1)
             },
             |batch| ledger.append(&batch).unwrap(),
             BatchSize::SmallInput,
@@ -67,7 +73,7 @@ fn bench(c: &mut Criterion) {
             b.iter_batched(
                 || {
                     next += 1;
-                    commits(&provider, next * 1_000_000, size)
+                    commits(env, &provider, next * 1_000_000, size)
                 },
                 |batch| ledger.append(&batch).unwrap(),
                 BatchSize::LargeInput,
@@ -92,7 +98,8 @@ fn bench(c: &mut Criterion) {
     let vdir = tempfile::tempdir().unwrap();
     let (mut vl, vprov) = new_ledger(vdir.path());
     while vl.len() < 10_000 {
-        vl.append(&commits(&vprov, vl.len() * 10, 999)).unwrap();
+        let batch = commits(vl.envelope(86_400).unwrap(), &vprov, vl.len() * 10, 999);
+        vl.append(&batch).unwrap();
     }
     let key = vl.public_key();
     let entries = vl.len();

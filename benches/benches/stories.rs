@@ -1,6 +1,7 @@
 //! The users' statements: proving access authorization and claim compliance (depth-32
-//! ledger trees), and auditing a log of 3,000 access entries (chain walk, every check of
-//! each entry, batch verification).
+//! ledger trees), and auditing a log of 256 access entries (chain walk, every check of
+//! each entry, binding recomputation, batch verification). Each logged access answers
+//! its own request, so each is a real proof (the ledger refuses a binding logged twice).
 
 #![allow(missing_docs)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -10,9 +11,8 @@ use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ed25519_dalek::SigningKey;
-use medproof_benches::rerandomize;
 use medproof_ledger::audit::{audit, AuditOptions, DEFAULT_BATCH};
-use medproof_ledger::{Action, Clock, Ledger, MemStore, Submission};
+use medproof_ledger::{Clock, Ledger, MemStore};
 use medproof_params::{insecure_seeded_setup, load, LoadOptions};
 use medproof_prover::{ProofRequest, Prover};
 use medproof_service::scenario::{ConsentTerms, Parties};
@@ -24,7 +24,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 const T0: u64 = 1_780_000_000;
-const AUDITED: usize = 3_000;
+const AUDITED: usize = 256;
 
 struct FixedClock(AtomicU64);
 
@@ -68,8 +68,15 @@ fn bench(c: &mut Criterion) {
     // A ledger with a provider, a patient's lab records, a consent, a policy, a claim.
     let mut rng = ChaCha20Rng::seed_from_u64(8);
     let clock = Arc::new(FixedClock(AtomicU64::new(T0)));
-    let ledger = Ledger::open(MemStore::new(), SigningKey::generate(&mut rng), clock).unwrap();
-    let mut p = Parties::register(ledger, &mut rng).unwrap();
+    let registrar = SigningKey::generate(&mut rng);
+    let ledger = Ledger::create(
+        MemStore::new(),
+        SigningKey::generate(&mut rng),
+        clock,
+        &[registrar.verifying_key()],
+    )
+    .unwrap();
+    let mut p = Parties::register(ledger, registrar, &mut rng).unwrap();
     let docs: Vec<Vec<u8>> = (0..8).map(|i| format!("lab {i}").into_bytes()).collect();
     let records = p
         .commit_records(
@@ -109,7 +116,9 @@ fn bench(c: &mut Criterion) {
             (ProofRequest::Access(req), cp)
         })
         .collect();
-    let (claim_req, _) = p.claim_request(&claim, &policy).unwrap();
+    let (claim_req, _) = p
+        .claim_request(&claim, &policy, medproof_verifier::Fr::from(1u64))
+        .unwrap();
     let claim_req = ProofRequest::Claim(claim_req);
 
     let mut g = c.benchmark_group("stories");
@@ -122,51 +131,24 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
-    // 3,000 logged accesses: 8 real proofs, re-randomized into distinct valid ones.
-    let real: Vec<ProofBundle> = access
-        .iter()
-        .map(|(req, cp)| prover.prove(req).unwrap().with_checkpoint(cp))
-        .collect();
-    let pvk = verifier
-        .key(Statement::AccessAuthorization)
-        .unwrap()
-        .clone();
-    let bundles: Vec<ProofBundle> = (0..AUDITED)
+    // AUDITED logged accesses, each a real proof answering its own request.
+    let requests: Vec<(ProofRequest, _)> = (0..AUDITED)
         .map(|i| {
-            let base = &real[i % real.len()];
-            let decoded = base.decode().unwrap();
-            let proof = rerandomize(&pvk, &decoded.proof, &mut rng);
-            let mut b = base.clone();
-            b.proof = ProofBundle::new(
-                &medproof_verifier::statement::AccessPublic {
-                    consents_root: decoded.inputs[0],
-                    provider_ref: decoded.inputs[1],
-                    category: 1,
-                    purpose: 1,
-                    now: T0,
-                    request_binding: decoded.inputs[5],
-                    record: decoded.inputs[6],
-                },
-                &proof,
-                "",
-            )
-            .proof;
-            b
+            let (req, cp) = p
+                .access_request(&consent, &records[i % records.len()], T0, &mut rng)
+                .unwrap();
+            (ProofRequest::Access(req), cp)
         })
+        .collect();
+    let only: Vec<ProofRequest> = requests.iter().map(|(r, _)| r.clone()).collect();
+    let bundles: Vec<ProofBundle> = prover
+        .prove_many(&only)
+        .into_iter()
+        .zip(&requests)
+        .map(|(b, (_, cp))| b.unwrap().with_checkpoint(cp))
         .collect();
     let from = p.ledger.len();
-    let batch: Vec<Submission> = bundles
-        .iter()
-        .map(|b| {
-            Submission::sign(
-                Action::LogAccess {
-                    bundle: b.to_json().into_bytes(),
-                },
-                &p.provider,
-            )
-        })
-        .collect();
-    p.ledger.append(&batch).unwrap();
+    p.log_accesses(&bundles).unwrap();
     let opts = AuditOptions {
         from,
         to: p.ledger.len(),
@@ -181,7 +163,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("audit");
     g.sample_size(10);
     g.throughput(Throughput::Elements(AUDITED as u64));
-    g.bench_function("access_entries_3000", |b| {
+    g.bench_function("access_entries_256", |b| {
         b.iter(|| audit(&p.ledger, &verifier, &key, &opts, &|_, _| {}).unwrap())
     });
     g.finish();

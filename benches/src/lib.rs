@@ -6,7 +6,7 @@
 
 use ark_bn254::{Bn254, Fr};
 use ark_ff::UniformRand;
-use medproof_circuits::commit::{patient_ref, ContentDigest, RecordOpening};
+use medproof_circuits::commit::{key_ref, patient_ref, record_leaf, ContentDigest, RecordOpening};
 use medproof_circuits::merkle::MerkleTree;
 use medproof_params::{insecure_seeded_setup, load, LoadOptions};
 use medproof_prover::{ProofRequest, Prover, RecordInclusionRequest};
@@ -43,18 +43,19 @@ pub fn fixture(records: usize, threads: usize) -> Fixture {
     let mut rng = ChaCha20Rng::seed_from_u64(5);
     let openings: Vec<RecordOpening> = (0..records)
         .map(|i| RecordOpening {
-            patient_ref: patient_ref(Fr::rand(&mut rng)),
+            patient_ref: patient_ref(Fr::rand(&mut rng), Fr::rand(&mut rng)),
             category: (i % 4) as u32,
             content_digest: ContentDigest::of(&i.to_le_bytes()),
             created_at: 1_760_000_000 + i as u64,
             blinding: Fr::rand(&mut rng),
         })
         .collect();
+    let committer = key_ref(&[1u8; 32]);
     let mut tree = MerkleTree::new();
     tree.extend(
         &openings
             .iter()
-            .map(RecordOpening::commitment)
+            .map(|r| record_leaf(committer, r.commitment()))
             .collect::<Vec<_>>(),
     )
     .unwrap();
@@ -65,6 +66,7 @@ pub fn fixture(records: usize, threads: usize) -> Fixture {
             ProofRequest::RecordInclusion(RecordInclusionRequest {
                 public: RecordInclusionPublic::new(tree.root(), r.category, Fr::from(i as u64)),
                 record: r.clone(),
+                committer,
                 path: tree.path(i as u64).unwrap(),
             })
         })

@@ -4,9 +4,14 @@
 //!
 //! Public (see [`AccessPublic`]): consents root, provider ref, category, purpose, now,
 //! request binding, record commitment. Private: the consent's opening and path, the
-//! record's opening. Enforced:
-//! - the consent commitment recomputed from its opening is a leaf under the root (a
-//!   revoked consent's leaf is empty, so it is under no later root);
+//! granter's key_ref and the patient's salt, the record's opening. Enforced:
+//! - the consents-tree leaf `H(TAG_CONSENT_LEAF, granter, consent)`, recomputed from the
+//!   opening and the granter's key_ref, is under the root (the ledger wraps each consent
+//!   with the key that signed its grant; a revoked consent's leaf is empty, so it is
+//!   under no later root);
+//! - the consent's patient_ref is `H(TAG_PATIENT, granter, salt)`: the consent is the
+//!   patient's own, granted with the key the pseudonym is derived from, so a key that
+//!   grants in another patient's name yields no proof;
 //! - its grantee is the provider, its category and purpose are the public ones;
 //! - `valid_from <= now <= valid_until`, all three range-checked to 64 bits, so the
 //!   comparisons cannot wrap around the field;
@@ -26,19 +31,34 @@ use ark_r1cs_std::fields::FieldVar;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 use medproof_verifier::statement::{AccessPublic, PublicInputs};
 
-use crate::commit::constraints::{ConsentOpeningVar, RecordOpeningVar};
-use crate::commit::{ConsentOpening, RecordOpening};
+use crate::commit::constraints::{
+    consent_leaf_gadget, patient_ref_gadget, ConsentOpeningVar, RecordOpeningVar,
+};
+use crate::commit::{consent_leaf, patient_ref, ConsentOpening, RecordOpening};
 use crate::merkle::constraints::MerklePathVar;
 use crate::merkle::MerklePath;
 use crate::range::constraints::{enforce_le_u64, enforce_u64};
+
+/// The private part of an access proof.
+#[derive(Clone)]
+pub struct AccessWitness {
+    /// The consent's opening.
+    pub consent: ConsentOpening,
+    /// The key_ref of the key that granted it (the ledger wrapped its leaf with it).
+    pub granter: Fr,
+    /// The patient's salt: `consent.patient_ref = H(TAG_PATIENT, granter, salt)`.
+    pub patient_salt: Fr,
+    /// The wrapped leaf's path in the consents tree.
+    pub path: MerklePath,
+    /// The accessed record's opening.
+    pub record: RecordOpening,
+}
 
 /// The access-authorization circuit. All fields are `None` for key generation.
 #[derive(Clone, Default)]
 pub struct AccessCircuit {
     public: Option<AccessPublic>,
-    consent: Option<ConsentOpening>,
-    path: Option<MerklePath>,
-    record: Option<RecordOpening>,
+    witness: Option<AccessWitness>,
 }
 
 impl AccessCircuit {
@@ -47,34 +67,27 @@ impl AccessCircuit {
         Self::default()
     }
 
-    /// The circuit with a full assignment: `path` is the consent's path in the consents
-    /// tree; `record` opens the accessed record's commitment.
-    pub fn new(
-        public: AccessPublic,
-        consent: ConsentOpening,
-        path: MerklePath,
-        record: RecordOpening,
-    ) -> Self {
+    /// The circuit with a full assignment.
+    pub fn new(public: AccessPublic, witness: AccessWitness) -> Self {
         Self {
             public: Some(public),
-            consent: Some(consent),
-            path: Some(path),
-            record: Some(record),
+            witness: Some(witness),
         }
     }
 
     /// Whether the witness satisfies the relation, computed natively (the circuit's twin).
     pub fn native_check(&self) -> bool {
-        let (Some(p), Some(c), Some(path), Some(r)) =
-            (&self.public, &self.consent, &self.path, &self.record)
-        else {
+        let (Some(p), Some(w)) = (&self.public, &self.witness) else {
             return false;
         };
+        let (c, r) = (&w.consent, &w.record);
         c.grantee == p.provider_ref
             && c.category == p.category
             && c.purpose == p.purpose
             && c.valid_at(p.now)
-            && path.verify(p.consents_root, c.commitment())
+            && w.path
+                .verify(p.consents_root, consent_leaf(w.granter, c.commitment()))
+            && c.patient_ref == patient_ref(w.granter, w.patient_salt)
             && r.patient_ref == c.patient_ref
             && r.category == p.category
             && r.commitment() == p.record
@@ -85,9 +98,7 @@ impl fmt::Debug for AccessCircuit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AccessCircuit")
             .field("public", &self.public)
-            .field("consent", &self.consent.as_ref().map(|_| "<redacted>"))
-            .field("path", &self.path.as_ref().map(|_| "<redacted>"))
-            .field("record", &self.record.as_ref().map(|_| "<redacted>"))
+            .field("witness", &self.witness.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
@@ -106,19 +117,21 @@ impl ConstraintSynthesizer<Fr> for AccessCircuit {
         let binding = &inputs[AccessPublic::REQUEST_BINDING];
         let record_commitment = &inputs[AccessPublic::RECORD];
 
-        let consent = ConsentOpeningVar::new_witness(cs.clone(), || {
-            self.consent.ok_or(SynthesisError::AssignmentMissing)
-        })?;
-        let path = MerklePathVar::new_witness(cs.clone(), || {
-            self.path.ok_or(SynthesisError::AssignmentMissing)
-        })?;
-        let record = RecordOpeningVar::new_witness(cs.clone(), || {
-            self.record.ok_or(SynthesisError::AssignmentMissing)
-        })?;
+        let w = self.witness.ok_or(SynthesisError::AssignmentMissing);
+        let w = w.as_ref().map_err(|e| *e);
+        let consent = ConsentOpeningVar::new_witness(cs.clone(), || w.map(|w| w.consent.clone()))?;
+        let granter = FpVar::new_witness(cs.clone(), || w.map(|w| w.granter))?;
+        let salt = FpVar::new_witness(cs.clone(), || w.map(|w| w.patient_salt))?;
+        let path = MerklePathVar::new_witness(cs.clone(), || w.map(|w| w.path.clone()))?;
+        let record = RecordOpeningVar::new_witness(cs.clone(), || w.map(|w| w.record.clone()))?;
         let field = |i: usize| &consent.fields[i];
 
-        // The consent is in the tree.
-        path.enforce_membership(&consent.commitment()?, root)?;
+        // The consent, wrapped with the key that granted it, is in the tree.
+        let leaf = consent_leaf_gadget(&granter, &consent.commitment()?)?;
+        path.enforce_membership(&leaf, root)?;
+        // It is the patient's own: the pseudonym is derived from the granting key.
+        patient_ref_gadget(&granter, &salt)?
+            .enforce_equal(field(ConsentOpeningVar::PATIENT_REF))?;
         // It is granted to this provider, for this category and purpose.
         field(ConsentOpeningVar::GRANTEE).enforce_equal(provider)?;
         field(ConsentOpeningVar::CATEGORY).enforce_equal(category)?;

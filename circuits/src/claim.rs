@@ -2,9 +2,12 @@
 //! amount, meets the insurer's policy."
 //!
 //! Public (see [`ClaimPublic`]): records root, policy commitment, claimed amount, claim
-//! id. Private: the claim record's opening and path, the policy's opening, the code's
-//! path in the policy's covered-codes tree. Enforced:
-//! - the claim record's commitment is a leaf under the records root;
+//! id, the provider that committed the claim record, and a context binding. Private: the
+//! claim record's opening and path, the policy's opening, the code's path in the
+//! policy's covered-codes tree. Enforced:
+//! - the records-tree leaf `H(TAG_RECORD_LEAF, provider, commitment)` is under the
+//!   records root: the claim record was committed by that provider's key (insurers know
+//!   and pay providers, so they can tell a hospital's attestation from a policyholder's);
 //! - the policy opening hashes to the public policy commitment (its publication on the
 //!   ledger is checked outside the circuit);
 //! - the record's patient is the policyholder;
@@ -12,7 +15,11 @@
 //!   whose root is sealed in the policy;
 //! - `period_start <= service_date <= period_end` and `amount <= limit`, every operand
 //!   range-checked to 64 bits; the amount equals the public claimed amount;
-//! - the claim id is `H(TAG_CLAIM_ID, record blinding)`: one record, one id.
+//! - the claim id is `H(TAG_CLAIM_ID, policy, record blinding)`: one record, one id per
+//!   policy; the insurer records it on the ledger when it pays, and the ledger refuses
+//!   it a second time;
+//! - the binding (the insurer's challenge) is squared into a constraint, so a proof
+//!   answers one request.
 //!
 //! The diagnosis, the code, the date, the patient and the policy's terms stay private.
 
@@ -27,8 +34,8 @@ use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, Synthesis
 use medproof_verifier::statement::{ClaimPublic, PublicInputs};
 
 use crate::codes::CODES_DEPTH;
-use crate::commit::constraints::{ClaimOpeningVar, PolicyOpeningVar};
-use crate::commit::{ClaimOpening, PolicyOpening};
+use crate::commit::constraints::{record_leaf_gadget, ClaimOpeningVar, PolicyOpeningVar};
+use crate::commit::{record_leaf, ClaimOpening, PolicyOpening};
 use crate::merkle::constraints::MerklePathVar;
 use crate::merkle::MerklePath;
 use crate::range::constraints::{enforce_le_u64, enforce_u64};
@@ -74,7 +81,8 @@ impl ClaimCircuit {
             return false;
         };
         let (c, pol) = (&w.claim, &w.policy);
-        w.record_path.verify(p.records_root, c.commitment())
+        w.record_path
+            .verify(p.records_root, record_leaf(p.provider, c.commitment()))
             && pol.commitment() == p.policy
             && c.patient_ref == pol.policyholder
             && c.code != Fr::from(0u64)
@@ -84,7 +92,7 @@ impl ClaimCircuit {
             && le_u64(c.service_date, pol.period_end)
             && le_u64(c.amount, pol.limit)
             && c.amount == p.claimed_amount
-            && c.claim_id() == p.claim_id
+            && c.claim_id(p.policy) == p.claim_id
     }
 }
 
@@ -107,6 +115,8 @@ impl ConstraintSynthesizer<Fr> for ClaimCircuit {
         let policy_commitment = &inputs[ClaimPublic::POLICY];
         let claimed = &inputs[ClaimPublic::CLAIMED_AMOUNT];
         let claim_id = &inputs[ClaimPublic::CLAIM_ID];
+        let provider = &inputs[ClaimPublic::PROVIDER];
+        let binding = &inputs[ClaimPublic::BINDING];
 
         let w = self.witness.ok_or(SynthesisError::AssignmentMissing);
         let w = w.as_ref().map_err(|e| *e);
@@ -123,8 +133,9 @@ impl ConstraintSynthesizer<Fr> for ClaimCircuit {
         let c = |i: usize| &claim.fields[i];
         let p = |i: usize| &policy.fields[i];
 
-        // The claim record is on the ledger.
-        record_path.enforce_membership(&claim.commitment()?, root)?;
+        // The claim record is on the ledger, committed by the provider.
+        let leaf = record_leaf_gadget(provider, &claim.commitment()?)?;
+        record_path.enforce_membership(&leaf, root)?;
         // The policy is the public one, and the patient is its holder.
         policy.commitment()?.enforce_equal(policy_commitment)?;
         c(ClaimOpeningVar::PATIENT_REF).enforce_equal(p(PolicyOpeningVar::POLICYHOLDER))?;
@@ -147,8 +158,10 @@ impl ConstraintSynthesizer<Fr> for ClaimCircuit {
         enforce_le_u64(date, end)?;
         enforce_le_u64(amount, limit)?;
         amount.enforce_equal(claimed)?;
-        // One record, one claim id.
-        claim.claim_id()?.enforce_equal(claim_id)?;
+        // One record, one claim id under this policy.
+        claim.claim_id(policy_commitment)?.enforce_equal(claim_id)?;
+        // The binding takes part in a constraint.
+        let _bound = binding.square()?;
         Ok(())
     }
 }

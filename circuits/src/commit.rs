@@ -14,14 +14,23 @@
 //! | use | arity | inputs |
 //! | --- | --- | --- |
 //! | Merkle node | 2 | left, right |
-//! | patient ref | 2 | `medproof.patient.v1`, patient_secret |
+//! | key ref | 3 | `medproof.key.v1`, key_hi, key_lo (an Ed25519 public key, two 128-bit halves) |
+//! | patient ref | 3 | `medproof.patient.v1`, key_ref (the patient's ledger key), patient_salt |
+//! | consents leaf | 3 | `medproof.consentleaf.v1`, granter key_ref, consent commitment |
+//! | records leaf | 3 | `medproof.recordleaf.v1`, committer key_ref, record commitment |
 //! | record | 7 | `medproof.record.v1`, patient_ref, category, digest_hi, digest_lo, created_at, blinding |
 //! | consent | 8 | `medproof.consent.v1`, patient_ref, grantee, category, purpose, valid_from, valid_until, blinding |
 //! | claim record | 8 | `medproof.claim.v1`, patient_ref, code, service_date, amount, digest_hi, digest_lo, blinding |
 //! | policy | 7 | `medproof.policy.v1`, policyholder, codes_root, period_start, period_end, limit, blinding |
-//! | claim id | 2 | `medproof.claimid.v1`, claim blinding |
-//! | provider ref | 3 | `medproof.provider.v1`, key_hi, key_lo (the provider's Ed25519 public key, two 128-bit halves) |
+//! | claim id | 3 | `medproof.claimid.v1`, policy commitment, claim blinding |
 //! | access request | 5 | `medproof.access.v1`, provider_ref, record, now, nonce |
+//!
+//! The ledger sees who signs each submission and binds what a signer adds to the signer:
+//! it puts `H(TAG_CONSENT_LEAF, granter key_ref, consent)` in the consents tree and
+//! `H(TAG_RECORD_LEAF, committer key_ref, record)` in the records tree, never the bare
+//! commitment. A consent's `patient_ref` must be derived from the granter's key, so a
+//! consent works only for records of the patient whose key granted it. A provider's
+//! `provider_ref` is its key_ref.
 //!
 //! A procedure code (e.g. `"99213"`, `"J3490"`) is its ASCII text read as a big-endian
 //! integer, like a tag; it is a leaf of the policy's covered-codes tree and never leaves
@@ -40,8 +49,14 @@ pub mod constraints;
 /// A domain tag: one per use of the hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Domain {
-    /// `patient_ref = H(tag, patient_secret)`.
+    /// `patient_ref = H(tag, key_ref, patient_salt)`.
     Patient,
+    /// `key_ref = H(tag, key_hi, key_lo)`: an Ed25519 public key as a field element.
+    Key,
+    /// A consents-tree leaf: `H(tag, granter key_ref, consent commitment)`.
+    ConsentLeaf,
+    /// A records-tree leaf: `H(tag, committer key_ref, record commitment)`.
+    RecordLeaf,
     /// Record commitments.
     Record,
     /// Consent commitments.
@@ -54,8 +69,6 @@ pub enum Domain {
     ClaimId,
     /// Access requests, whose hash a proof of access is bound to.
     AccessRequest,
-    /// A provider's public reference, from its ledger key.
-    Provider,
 }
 
 impl Domain {
@@ -63,13 +76,15 @@ impl Domain {
     pub const fn name(self) -> &'static str {
         match self {
             Domain::Patient => "medproof.patient.v1",
+            Domain::Key => "medproof.key.v1",
+            Domain::ConsentLeaf => "medproof.consentleaf.v1",
+            Domain::RecordLeaf => "medproof.recordleaf.v1",
             Domain::Record => "medproof.record.v1",
             Domain::Consent => "medproof.consent.v1",
             Domain::Claim => "medproof.claim.v1",
             Domain::Policy => "medproof.policy.v1",
             Domain::ClaimId => "medproof.claimid.v1",
             Domain::AccessRequest => "medproof.access.v1",
-            Domain::Provider => "medproof.provider.v1",
         }
     }
 
@@ -81,9 +96,34 @@ impl Domain {
     }
 }
 
-/// A patient's public pseudonym: `H(TAG_PATIENT, patient_secret)`.
-pub fn patient_ref(patient_secret: Fr) -> Fr {
-    poseidon::hash(&[Domain::Patient.tag(), patient_secret])
+/// An Ed25519 public key as a field element: `H(TAG_KEY, key_hi, key_lo)`, the key's
+/// two 128-bit halves (big-endian).
+pub fn key_ref(public_key: &[u8; 32]) -> Fr {
+    poseidon::hash(&[
+        Domain::Key.tag(),
+        Fr::from_be_bytes_mod_order(&public_key[..16]),
+        Fr::from_be_bytes_mod_order(&public_key[16..]),
+    ])
+}
+
+/// A patient's pseudonym: `H(TAG_PATIENT, key_ref, patient_salt)`, derived from the key
+/// the patient registered on the ledger and a secret salt (the salt keeps the pseudonym
+/// from being computed from the public key). Only a consent granted by that key can
+/// authorize access to records made out to this pseudonym.
+pub fn patient_ref(key_ref: Fr, patient_salt: Fr) -> Fr {
+    poseidon::hash(&[Domain::Patient.tag(), key_ref, patient_salt])
+}
+
+/// The consents-tree leaf the ledger stores for a consent granted by the key whose
+/// key_ref is `granter`.
+pub fn consent_leaf(granter: Fr, consent: Fr) -> Fr {
+    poseidon::hash(&[Domain::ConsentLeaf.tag(), granter, consent])
+}
+
+/// The records-tree leaf the ledger stores for a record committed by the key whose
+/// key_ref is `committer`.
+pub fn record_leaf(committer: Fr, record: Fr) -> Fr {
+    poseidon::hash(&[Domain::RecordLeaf.tag(), committer, record])
 }
 
 /// SHA-256 of a record's bytes (e.g. a FHIR resource), packed into two field elements:
@@ -207,15 +247,11 @@ impl fmt::Debug for ConsentOpening {
     }
 }
 
-/// A provider's public reference: `H(TAG_PROVIDER, key_hi, key_lo)` over its Ed25519
-/// public key, so the grantee of a consent is the key that signs the provider's ledger
-/// entries, and an audit can tie each logged access to its signer.
+/// A provider's public reference: the [`key_ref`] of its ledger key, so the grantee of a
+/// consent is the key that signs the provider's ledger entries, and an audit can tie
+/// each logged access to its signer.
 pub fn provider_ref(public_key: &[u8; 32]) -> Fr {
-    poseidon::hash(&[
-        Domain::Provider.tag(),
-        Fr::from_be_bytes_mod_order(&public_key[..16]),
-        Fr::from_be_bytes_mod_order(&public_key[16..]),
-    ])
+    key_ref(public_key)
 }
 
 /// The hash of an access request that an access proof is bound to: who asks
@@ -290,9 +326,11 @@ impl ClaimOpening {
         poseidon::hash(&self.preimage())
     }
 
-    /// The claim's public id: `H(TAG_CLAIM_ID, blinding)`.
-    pub fn claim_id(&self) -> Fr {
-        poseidon::hash(&[Domain::ClaimId.tag(), self.blinding])
+    /// The claim's public id under the policy committed as `policy`:
+    /// `H(TAG_CLAIM_ID, policy, blinding)`. One record yields one id per policy, and an
+    /// id made for one insurer's policy is not an id under another's.
+    pub fn claim_id(&self, policy: Fr) -> Fr {
+        poseidon::hash(&[Domain::ClaimId.tag(), policy, self.blinding])
     }
 }
 
@@ -356,13 +394,15 @@ mod tests {
     fn tags_are_distinct_and_documented() {
         let all = [
             Domain::Patient,
+            Domain::Key,
+            Domain::ConsentLeaf,
+            Domain::RecordLeaf,
             Domain::Record,
             Domain::Consent,
             Domain::Claim,
             Domain::Policy,
             Domain::ClaimId,
             Domain::AccessRequest,
-            Domain::Provider,
         ];
         for (i, a) in all.iter().enumerate() {
             assert!(a.name().len() <= 31);
@@ -386,7 +426,7 @@ mod tests {
     #[test]
     fn commitment_hides_behind_blinding_and_binds_every_field() {
         let base = RecordOpening {
-            patient_ref: patient_ref(Fr::from(99u64)),
+            patient_ref: patient_ref(Fr::from(98u64), Fr::from(99u64)),
             category: 3,
             content_digest: ContentDigest::of(b"{\"resourceType\":\"Observation\"}"),
             created_at: 1_700_000_000,
@@ -408,7 +448,7 @@ mod tests {
     #[test]
     fn consent_commitment_binds_every_field() {
         let base = ConsentOpening {
-            patient_ref: patient_ref(Fr::from(7u64)),
+            patient_ref: patient_ref(Fr::from(6u64), Fr::from(7u64)),
             grantee: Fr::from(8u64),
             category: 3,
             purpose: 1,

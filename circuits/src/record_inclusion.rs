@@ -1,9 +1,10 @@
 //! Statement 1: "a record of this category is in the ledger's records tree".
 //!
 //! Public (see [`RecordInclusionPublic`]): the records root, the disclosed category, and
-//! a context binding. Private: the record's other fields, its blinding, and its Merkle
-//! path. Enforced: the commitment recomputed from the opening (with the public category)
-//! is a leaf under the public root. The binding is squared into a constraint so that no
+//! a context binding. Private: the record's other fields, its blinding, the key_ref of
+//! the provider that committed it, and its Merkle path. Enforced: the records-tree leaf
+//! `H(TAG_RECORD_LEAF, committer, commitment)`, with the commitment recomputed from the
+//! opening (with the public category), is under the public root. The binding is squared into a constraint so that no
 //! optimiser can leave it free, and a proof cannot be moved to another context.
 
 use std::fmt;
@@ -15,8 +16,8 @@ use ark_r1cs_std::fields::FieldVar;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 use medproof_verifier::statement::{PublicInputs, RecordInclusionPublic};
 
-use crate::commit::constraints::RecordOpeningVar;
-use crate::commit::RecordOpening;
+use crate::commit::constraints::{record_leaf_gadget, RecordOpeningVar};
+use crate::commit::{record_leaf, RecordOpening};
 use crate::merkle::constraints::MerklePathVar;
 use crate::merkle::MerklePath;
 
@@ -25,6 +26,7 @@ use crate::merkle::MerklePath;
 pub struct RecordInclusionCircuit {
     public: Option<RecordInclusionPublic>,
     record: Option<RecordOpening>,
+    committer: Option<Fr>,
     path: Option<MerklePath>,
 }
 
@@ -34,20 +36,28 @@ impl RecordInclusionCircuit {
         Self::default()
     }
 
-    /// The circuit with a full assignment.
-    pub fn new(public: RecordInclusionPublic, record: RecordOpening, path: MerklePath) -> Self {
+    /// The circuit with a full assignment: `committer` is the key_ref of the key that
+    /// committed the record, `path` the wrapped leaf's path.
+    pub fn new(
+        public: RecordInclusionPublic,
+        record: RecordOpening,
+        committer: Fr,
+        path: MerklePath,
+    ) -> Self {
         Self {
             public: Some(public),
             record: Some(record),
+            committer: Some(committer),
             path: Some(path),
         }
     }
 
     /// Whether the witness satisfies the relation, computed natively (the circuit's twin).
     pub fn native_check(&self) -> bool {
-        match (&self.public, &self.record, &self.path) {
-            (Some(p), Some(r), Some(path)) => {
-                r.category == p.category() && path.verify(p.records_root(), r.commitment())
+        match (&self.public, &self.record, &self.committer, &self.path) {
+            (Some(p), Some(r), Some(k), Some(path)) => {
+                r.category == p.category()
+                    && path.verify(p.records_root(), record_leaf(*k, r.commitment()))
             }
             _ => false,
         }
@@ -59,6 +69,7 @@ impl fmt::Debug for RecordInclusionCircuit {
         f.debug_struct("RecordInclusionCircuit")
             .field("public", &self.public)
             .field("record", &self.record.as_ref().map(|_| "<redacted>"))
+            .field("committer", &self.committer.as_ref().map(|_| "<redacted>"))
             .field("path", &self.path.as_ref().map(|_| "<redacted>"))
             .finish()
     }
@@ -78,11 +89,14 @@ impl ConstraintSynthesizer<Fr> for RecordInclusionCircuit {
         let record = RecordOpeningVar::new_witness(cs.clone(), || {
             self.record.ok_or(SynthesisError::AssignmentMissing)
         })?;
+        let committer = FpVar::new_witness(cs.clone(), || {
+            self.committer.ok_or(SynthesisError::AssignmentMissing)
+        })?;
         let path = MerklePathVar::new_witness(cs.clone(), || {
             self.path.ok_or(SynthesisError::AssignmentMissing)
         })?;
 
-        let leaf = record.commitment(category)?;
+        let leaf = record_leaf_gadget(&committer, &record.commitment(category)?)?;
         path.enforce_membership(&leaf, root)?;
         let _bound = binding.square()?;
         Ok(())

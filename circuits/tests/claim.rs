@@ -9,7 +9,7 @@ use ark_ff::UniformRand;
 use medproof_circuits::claim::{ClaimCircuit, ClaimWitness};
 use medproof_circuits::codes::CodeSet;
 use medproof_circuits::commit::{
-    patient_ref, procedure_code, ClaimOpening, ContentDigest, PolicyOpening,
+    key_ref, patient_ref, procedure_code, record_leaf, ClaimOpening, ContentDigest, PolicyOpening,
 };
 use medproof_circuits::merkle::MerkleTree;
 use medproof_circuits::shape::CircuitShape;
@@ -18,8 +18,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 /// Pinned: changing the circuit changes these, and the statement's version must follow.
-const CONSTRAINTS: usize = 13_157;
-const DIGEST: &str = "75139add6e378e281c5af328e1354db37e0a48ca8dd0d940ba3583e65516376d";
+const CONSTRAINTS: usize = 13_437;
+const DIGEST: &str = "edf0fefa8276f348441daf652be121d1cf173a456e4c819d9ea1e0630a761130";
 
 const START: u64 = 1_767_225_600; // 2026-01-01
 const END: u64 = 1_798_761_599; // 2026-12-31T23:59:59
@@ -35,7 +35,7 @@ struct Fixture {
 
 fn fixture() -> Fixture {
     let mut rng = ChaCha20Rng::seed_from_u64(3);
-    let holder = patient_ref(Fr::rand(&mut rng));
+    let holder = patient_ref(Fr::rand(&mut rng), Fr::rand(&mut rng));
     let codes = CodeSet::new(&["99213", "99214", "J3490", "80053"]).unwrap();
     let policy = PolicyOpening {
         policyholder: holder,
@@ -58,10 +58,25 @@ fn fixture() -> Fixture {
     }
 }
 
-/// A claim with these terms, committed to the fixture's tree; its public inputs and
-/// witness (the code path is that of `code` if covered, else of another code).
+fn provider() -> Fr {
+    key_ref(&[1u8; 32])
+}
+
+/// A claim with these terms, committed to the fixture's tree by the provider; its public
+/// inputs and witness (the code path is that of `code` if covered, else of another code).
 fn claim(
     f: &mut Fixture,
+    patient: Fr,
+    code: &str,
+    date: u64,
+    amount: u64,
+) -> (ClaimPublic, ClaimWitness) {
+    claim_by(f, provider(), patient, code, date, amount)
+}
+
+fn claim_by(
+    f: &mut Fixture,
+    committer: Fr,
     patient: Fr,
     code: &str,
     date: u64,
@@ -75,7 +90,10 @@ fn claim(
         content_digest: ContentDigest::of(b"{\"resourceType\":\"Claim\"}"),
         blinding: Fr::rand(&mut f.rng),
     };
-    let index = f.tree.push(claim.commitment()).unwrap();
+    let index = f
+        .tree
+        .push(record_leaf(committer, claim.commitment()))
+        .unwrap();
     let code_path = f
         .codes
         .path(claim.code)
@@ -84,7 +102,9 @@ fn claim(
         records_root: f.tree.root(),
         policy: f.policy.commitment(),
         claimed_amount: amount,
-        claim_id: claim.claim_id(),
+        claim_id: claim.claim_id(f.policy.commitment()),
+        provider: provider(),
+        binding: Fr::from(99u64),
     };
     let witness = ClaimWitness {
         record_path: f.tree.path(index).unwrap(),
@@ -144,7 +164,7 @@ fn each_rule_rejects_on_its_own() {
     let (p, w) = claim(&mut f, holder, "99213", START + 10, LIMIT + 1);
     assert!(!satisfied(&shape, p, w));
     // Not the policyholder.
-    let stranger = patient_ref(Fr::from(5u64));
+    let stranger = patient_ref(Fr::from(4u64), Fr::from(5u64));
     let (p, w) = claim(&mut f, stranger, "99213", START + 10, 100);
     assert!(!satisfied(&shape, p, w));
 
@@ -163,10 +183,43 @@ fn each_rule_rejects_on_its_own() {
     let mut p = good;
     p.claim_id += Fr::from(1u64);
     assert!(!satisfied(&shape, p, w.clone()));
+    // The claim id of another policy (the same record claimed from another insurer).
+    let mut p = good;
+    p.claim_id = w.claim.claim_id(good.policy + Fr::from(1u64));
+    assert!(!satisfied(&shape, p, w.clone()));
+    // The id without the policy (the old derivation).
+    let mut p = good;
+    p.claim_id = medproof_circuits::poseidon::hash(&[
+        medproof_circuits::commit::Domain::ClaimId.tag(),
+        w.claim.blinding,
+    ]);
+    assert!(!satisfied(&shape, p, w.clone()));
+    // Another provider named.
+    let mut p = good;
+    p.provider = key_ref(&[2u8; 32]);
+    assert!(!satisfied(&shape, p, w.clone()));
     // A policy opening with a wider period or a higher limit is not the published one.
     let mut wide = w.clone();
     wide.policy.limit = u64::MAX;
     assert!(!satisfied(&shape, good, wide));
+}
+
+/// The forgery the trust model stops: a policyholder commits a claim record with a key
+/// of its own. The leaf is wrapped with that key, so the proof must name it as the
+/// provider, or it does not hold.
+#[test]
+fn a_claim_record_committed_by_another_key_names_that_key() {
+    let shape = CircuitShape::of(ClaimCircuit::blank()).unwrap();
+    let mut f = fixture();
+    let holder = f.holder;
+    let forger = key_ref(&[9u8; 32]);
+    let (p, w) = claim_by(&mut f, forger, holder, "99213", START + 10, LIMIT);
+    // Claimed as the insurer's provider's record: refused.
+    assert!(!satisfied(&shape, p, w.clone()));
+    // Honest about who committed it: it holds, and names the forger's key.
+    let mut named = p;
+    named.provider = forger;
+    assert!(satisfied(&shape, named, w));
 }
 
 #[test]
@@ -192,14 +245,19 @@ fn empty_code_leaf_proves_nothing() {
     assert!(zero_path.verify_at_depth(codes.root(), Fr::from(0u64), 16));
     w.code_path = zero_path;
     w.record_path = {
-        let index = f.tree.push(w.claim.commitment()).unwrap();
+        let index = f
+            .tree
+            .push(record_leaf(provider(), w.claim.commitment()))
+            .unwrap();
         f.tree.path(index).unwrap()
     };
     let p = ClaimPublic {
         records_root: f.tree.root(),
         policy: f.policy.commitment(),
         claimed_amount: 100,
-        claim_id: w.claim.claim_id(),
+        claim_id: w.claim.claim_id(f.policy.commitment()),
+        provider: provider(),
+        binding: Fr::from(1u64),
     };
     assert!(!satisfied(&shape, p, w));
 }

@@ -282,6 +282,7 @@ struct LoggedAccess {
     time: u64,
     signer: [u8; 32],
     bundle: Vec<u8>,
+    nonce: Fr,
 }
 
 /// An access whose every check but the proof passed.
@@ -289,6 +290,12 @@ struct ReadyProof {
     seq: u64,
     inputs: Vec<Fr>,
     proof: Proof,
+}
+
+impl ReadyProof {
+    fn binding(&self) -> Fr {
+        self.inputs[AccessPublic::REQUEST_BINDING]
+    }
 }
 
 /// Audits `[opts.from, opts.to)` of `ledger` (see the module docs), trusting only
@@ -355,6 +362,25 @@ pub fn audit<S: Store + Sync>(
         .collect();
     let mut ready = Vec::new();
     let (mut invalid, mut stale) = (0u64, 0u64);
+    // A request binding logged twice: a proof answers one request.
+    let mut bindings: HashMap<[u8; 32], u64> = HashMap::new();
+    let checked = checked.into_iter().map(|c| {
+        let r = c?;
+        match bindings.entry(medproof_verifier::checkpoint::fr_to_be32(&r.binding())) {
+            std::collections::hash_map::Entry::Occupied(first) => Err(Problem {
+                seq: r.seq,
+                kind: ProblemKind::Invalid,
+                reason: format!(
+                    "the request binding of the access at seq {} was logged again",
+                    first.get()
+                ),
+            }),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(r.seq);
+                Ok(r)
+            }
+        }
+    });
     for c in checked {
         match c {
             Ok(r) => ready.push(r),
@@ -506,6 +532,17 @@ fn walk_chain<S: Store>(
             }
         }
         match &entry.body {
+            Body::Genesis(g) => {
+                if seq != 0 || !g.verify(entry.time, ledger_key) {
+                    chain(
+                        seq,
+                        format!("entry {seq}: not a genesis signed by the ledger key"),
+                        problems,
+                    );
+                    walk.chain_ok = false;
+                    break;
+                }
+            }
             Body::Checkpoint { .. } => {
                 let signed = entry.checkpoint().filter(|c| c.verify(ledger_key).is_ok());
                 let Some(signed) = signed else {
@@ -524,13 +561,14 @@ fn walk_chain<S: Store>(
                 });
             }
             Body::Submission(s) => {
-                if let Action::LogAccess { bundle } = &s.action {
+                if let Action::LogAccess { bundle, nonce } = &s.action {
                     if (opts.from..opts.to).contains(&seq) {
                         walk.accesses.push(LoggedAccess {
                             seq,
                             time: entry.time,
                             signer: s.signer,
                             bundle: bundle.clone(),
+                            nonce: *nonce,
                         });
                     }
                 }
@@ -694,6 +732,9 @@ fn check_access<S: Store>(
             "the proof is for another provider than the one that logged the access".into(),
         ));
     }
+    // The binding is recomputed from the request the entry names.
+    crate::rules::access_binding(&access.bundle, &access.signer, &access.nonce)
+        .map_err(|e| invalid(e.to_string()))?;
     check_references_with(ledger, &decoded, &checkpoint, &|seq| {
         chain.entry(ledger, ledger_key, seq)
     })

@@ -1,24 +1,33 @@
-//! Ledger entries and their canonical encoding (version 1).
+//! Ledger entries and their canonical encoding (version 2).
 //!
 //! ```text
-//! entry      = version:u8(=1) seq:u64 time:u64 prev:[32] kind:u8 body
-//! body       = submission (kinds 1-6) | checkpoint (kind 7)
-//! submission = payload signer:[32] nonce:[16] signature:[64]
-//! payload    = role:u8                      (1 register key)
+//! entry      = version:u8(=2) seq:u64 time:u64 prev:[32] kind:u8 body
+//! body       = genesis (kind 8) | submission (kinds 1-6, 9-11) | checkpoint (kind 7)
+//! genesis    = ledger_key:[32] count:u8 registrar:[32]*count signature:[64]
+//! submission = payload ledger_id:[32] expires:u64 signer:[32] nonce:[16] signature:[64]
+//! payload    = role:u8                      (1 register key: patients register themselves)
 //!            | commitment:fr                (2 commit record, 3 grant consent, 5 publish policy)
 //!            | consent_index:u64            (4 revoke consent)
-//!            | bundle:var (JSON, <= 64 KiB) (6 log access)
+//!            | bundle:var nonce:fr          (6 log access: the proof bundle, JSON <= 64 KiB,
+//!                                              and the data holder's challenge)
+//!            | key:[32] role:u8             (9 admit key, by a registrar)
+//!            | key:[32]                     (10 suspend key, by a registrar)
+//!            | policy:fr claim_id:fr        (11 submit claim, by the policy's insurer)
 //! checkpoint = records_root:fr consents_root:fr signature:[64]
 //! ```
 //!
 //! Integers are big-endian; `fr` is a canonical 32-byte big-endian field element; `var`
 //! is a u32 length and the bytes. `prev` is the SHA-256 of the previous entry's encoding
-//! (zeros for the first), so the entries form a hash chain.
+//! (zeros for the genesis), so the entries form a hash chain. The genesis is entry 0,
+//! signed by the ledger key over `"medproof.genesis.v1" || time || ledger_key || count
+//! || registrars`; its hash is the ledger id.
 //!
 //! A submission is signed by its author over
-//! `"medproof.submission.v1" || kind || payload || signer || nonce`; the nonce makes each
-//! signed submission unique, and the ledger refuses one it has seen before (replay).
-//! Entries hold commitments, public keys, signatures and proof bundles, never plaintext.
+//! `"medproof.submission.v2" || kind || payload || ledger_id || expires || signer ||
+//! nonce`: it is valid on one ledger only, until `expires` (ledger time, Unix seconds);
+//! the nonce makes each signed submission unique, and the ledger refuses one it has seen
+//! before (replay). Entries hold commitments, public keys, signatures and proof bundles,
+//! never plaintext.
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use medproof_verifier::{Checkpoint, Fr};
@@ -27,9 +36,13 @@ use sha2::{Digest, Sha256};
 use crate::encoding::{DecodeError, Reader, Writer};
 
 /// Version byte of the entry encoding.
-pub const ENTRY_VERSION: u8 = 1;
+pub const ENTRY_VERSION: u8 = 2;
 /// Domain separator of submission signatures.
-pub const SUBMISSION_DOMAIN: &[u8] = b"medproof.submission.v1";
+pub const SUBMISSION_DOMAIN: &[u8] = b"medproof.submission.v2";
+/// Domain separator of the genesis signature.
+pub const GENESIS_DOMAIN: &[u8] = b"medproof.genesis.v1";
+/// Most registrars a genesis may name.
+pub const MAX_REGISTRARS: usize = 16;
 /// Largest proof bundle an access entry may carry.
 pub const MAX_BUNDLE_BYTES: usize = 64 * 1024;
 
@@ -77,10 +90,31 @@ impl Role {
 /// What a signed submission asks the ledger to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// Register the signer's key for a role (the signature proves possession).
+    /// Register the signer's key for a role (the signature proves possession). Only
+    /// patients register themselves; other roles are admitted by a registrar.
     RegisterKey {
         /// The role.
         role: Role,
+    },
+    /// A registrar admits a key for a role (provider, insurer or regulator).
+    AdmitKey {
+        /// The admitted key.
+        key: [u8; 32],
+        /// Its role.
+        role: Role,
+    },
+    /// A registrar suspends a key: its later submissions are refused.
+    SuspendKey {
+        /// The suspended key.
+        key: [u8; 32],
+    },
+    /// An insurer records that it accepted (pays) a claim: the same claim id is refused
+    /// the second time.
+    SubmitClaim {
+        /// The policy the claim was made under (published by the signer).
+        policy: Fr,
+        /// The claim id the claim proof names.
+        claim_id: Fr,
     },
     /// A provider commits a record commitment to the records tree.
     CommitRecord {
@@ -102,10 +136,14 @@ pub enum Action {
         /// The policy commitment.
         commitment: Fr,
     },
-    /// A provider logs an access with its proof bundle (JSON bytes).
+    /// A provider logs an access with its proof bundle (JSON bytes) and the nonce of the
+    /// request (the data holder's challenge), from which the proof's request binding is
+    /// recomputed.
     LogAccess {
         /// The bundle.
         bundle: Vec<u8>,
+        /// The request's nonce.
+        nonce: Fr,
     },
 }
 
@@ -119,6 +157,9 @@ impl Action {
             Action::RevokeConsent { .. } => 4,
             Action::PublishPolicy { .. } => 5,
             Action::LogAccess { .. } => 6,
+            Action::AdmitKey { .. } => 9,
+            Action::SuspendKey { .. } => 10,
+            Action::SubmitClaim { .. } => 11,
         }
     }
 
@@ -131,6 +172,9 @@ impl Action {
             Action::RevokeConsent { .. } => "revoke-consent",
             Action::PublishPolicy { .. } => "publish-policy",
             Action::LogAccess { .. } => "log-access",
+            Action::AdmitKey { .. } => "admit-key",
+            Action::SuspendKey { .. } => "suspend-key",
+            Action::SubmitClaim { .. } => "submit-claim",
         }
     }
 
@@ -147,8 +191,17 @@ impl Action {
             Action::RevokeConsent { consent_index } => {
                 w.u64(*consent_index);
             }
-            Action::LogAccess { bundle } => {
-                w.var(bundle);
+            Action::LogAccess { bundle, nonce } => {
+                w.var(bundle).fr(nonce);
+            }
+            Action::AdmitKey { key, role } => {
+                w.raw(key).u8(*role as u8);
+            }
+            Action::SuspendKey { key } => {
+                w.raw(key);
+            }
+            Action::SubmitClaim { policy, claim_id } => {
+                w.fr(policy).fr(claim_id);
             }
         }
     }
@@ -172,6 +225,16 @@ impl Action {
             },
             6 => Action::LogAccess {
                 bundle: r.var("bundle", MAX_BUNDLE_BYTES)?.to_vec(),
+                nonce: r.fr("nonce")?,
+            },
+            9 => Action::AdmitKey {
+                key: r.array()?,
+                role: Role::from_u8(r.u8()?)?,
+            },
+            10 => Action::SuspendKey { key: r.array()? },
+            11 => Action::SubmitClaim {
+                policy: r.fr("policy")?,
+                claim_id: r.fr("claim_id")?,
             },
             _ => {
                 return Err(DecodeError::Unknown {
@@ -183,11 +246,22 @@ impl Action {
     }
 }
 
+/// Where and until when a signed submission is valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Envelope {
+    /// The ledger it is for (the hash of that ledger's genesis).
+    pub ledger_id: [u8; 32],
+    /// The last ledger time (Unix seconds) at which it may be appended.
+    pub expires: u64,
+}
+
 /// A signed request to append an action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Submission {
     /// What to do.
     pub action: Action,
+    /// The ledger and the expiry it is signed for.
+    pub envelope: Envelope,
     /// The author's Ed25519 public key.
     pub signer: [u8; 32],
     /// Random, so that each signed submission is unique.
@@ -198,33 +272,51 @@ pub struct Submission {
 
 impl Submission {
     /// The bytes the author signs.
-    pub fn signing_bytes(action: &Action, signer: &[u8; 32], nonce: &[u8; 16]) -> Vec<u8> {
+    pub fn signing_bytes(
+        action: &Action,
+        envelope: &Envelope,
+        signer: &[u8; 32],
+        nonce: &[u8; 16],
+    ) -> Vec<u8> {
         let mut w = Writer::default();
         w.raw(SUBMISSION_DOMAIN).u8(action.kind());
         action.encode_payload(&mut w);
-        w.raw(signer).raw(nonce);
+        w.raw(&envelope.ledger_id)
+            .u64(envelope.expires)
+            .raw(signer)
+            .raw(nonce);
         w.0
     }
 
-    /// Signs `action` with `key` and a fresh random nonce.
-    pub fn sign(action: Action, key: &SigningKey) -> Self {
+    /// Signs `action` for `envelope` with `key` and a fresh random nonce.
+    pub fn sign(action: Action, key: &SigningKey, envelope: Envelope) -> Self {
         let mut nonce = [0u8; 16];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut nonce);
-        Self::sign_with_nonce(action, key, nonce)
+        Self::sign_with_nonce(action, key, envelope, nonce)
     }
 
     /// Signs with a given nonce (tests; replays).
-    pub fn sign_with_nonce(action: Action, key: &SigningKey, nonce: [u8; 16]) -> Self {
+    pub fn sign_with_nonce(
+        action: Action,
+        key: &SigningKey,
+        envelope: Envelope,
+        nonce: [u8; 16],
+    ) -> Self {
         let signer = key.verifying_key().to_bytes();
         let signature = key
-            .sign(&Self::signing_bytes(&action, &signer, &nonce))
+            .sign(&Self::signing_bytes(&action, &envelope, &signer, &nonce))
             .to_bytes();
         Self {
             action,
+            envelope,
             signer,
             nonce,
             signature,
         }
+    }
+
+    fn signed_bytes(&self) -> Vec<u8> {
+        Self::signing_bytes(&self.action, &self.envelope, &self.signer, &self.nonce)
     }
 
     /// Whether the signature verifies under `signer` (strict: no malleable signatures,
@@ -233,20 +325,80 @@ impl Submission {
         let Ok(key) = VerifyingKey::from_bytes(&self.signer) else {
             return false;
         };
-        let msg = Self::signing_bytes(&self.action, &self.signer, &self.nonce);
-        key.verify_strict(&msg, &Signature::from_bytes(&self.signature))
-            .is_ok()
+        key.verify_strict(
+            &self.signed_bytes(),
+            &Signature::from_bytes(&self.signature),
+        )
+        .is_ok()
     }
 
     /// The id under which a replay is recognised: SHA-256 of the signed bytes.
     pub fn replay_id(&self) -> [u8; 32] {
-        Sha256::digest(Self::signing_bytes(&self.action, &self.signer, &self.nonce)).into()
+        Sha256::digest(self.signed_bytes()).into()
+    }
+}
+
+/// The first entry of a ledger: the ledger's key and the registrars who admit providers,
+/// insurers and regulators, signed by the ledger key. Its hash is the ledger id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Genesis {
+    /// The key that signs the ledger's checkpoints.
+    pub ledger_key: [u8; 32],
+    /// The registrars' keys.
+    pub registrars: Vec<[u8; 32]>,
+    /// The ledger key's signature (see [`Genesis::signing_bytes`]).
+    pub signature: [u8; 64],
+}
+
+impl Genesis {
+    /// The bytes the ledger key signs.
+    pub fn signing_bytes(time: u64, ledger_key: &[u8; 32], registrars: &[[u8; 32]]) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.raw(GENESIS_DOMAIN)
+            .u64(time)
+            .raw(ledger_key)
+            .u8(registrars.len() as u8);
+        for r in registrars {
+            w.raw(r);
+        }
+        w.0
+    }
+
+    /// The genesis entry of a new ledger signed by `key`, naming `registrars`.
+    pub fn entry(key: &SigningKey, registrars: &[[u8; 32]], time: u64) -> Entry {
+        let ledger_key = key.verifying_key().to_bytes();
+        let signature = key
+            .sign(&Self::signing_bytes(time, &ledger_key, registrars))
+            .to_bytes();
+        Entry {
+            seq: 0,
+            time,
+            prev: [0; 32],
+            body: Body::Genesis(Self {
+                ledger_key,
+                registrars: registrars.to_vec(),
+                signature,
+            }),
+        }
+    }
+
+    /// Whether it is signed by `key`, and is `key`'s.
+    pub fn verify(&self, time: u64, key: &VerifyingKey) -> bool {
+        self.ledger_key == key.to_bytes()
+            && key
+                .verify_strict(
+                    &Self::signing_bytes(time, &self.ledger_key, &self.registrars),
+                    &Signature::from_bytes(&self.signature),
+                )
+                .is_ok()
     }
 }
 
 /// The body of an entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
+    /// The first entry.
+    Genesis(Genesis),
     /// A signed submission.
     Submission(Submission),
     /// A checkpoint: the roots after the entries before it, signed by the ledger.
@@ -262,6 +414,8 @@ pub enum Body {
 
 /// Kind byte of checkpoint entries.
 pub const KIND_CHECKPOINT: u8 = 7;
+/// Kind byte of the genesis entry.
+pub const KIND_GENESIS: u8 = 8;
 
 /// One ledger entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -285,10 +439,23 @@ impl Entry {
             .u64(self.time)
             .raw(&self.prev);
         match &self.body {
+            Body::Genesis(g) => {
+                w.u8(KIND_GENESIS)
+                    .raw(&g.ledger_key)
+                    .u8(g.registrars.len() as u8);
+                for r in &g.registrars {
+                    w.raw(r);
+                }
+                w.raw(&g.signature);
+            }
             Body::Submission(s) => {
                 w.u8(s.action.kind());
                 s.action.encode_payload(&mut w);
-                w.raw(&s.signer).raw(&s.nonce).raw(&s.signature);
+                w.raw(&s.envelope.ledger_id)
+                    .u64(s.envelope.expires)
+                    .raw(&s.signer)
+                    .raw(&s.nonce)
+                    .raw(&s.signature);
             }
             Body::Checkpoint {
                 records_root,
@@ -324,10 +491,28 @@ impl Entry {
                 consents_root: r.fr("consents_root")?,
                 signature: r.array()?,
             }
+        } else if kind == KIND_GENESIS {
+            let ledger_key = r.array()?;
+            let count = r.u8()?;
+            if count as usize > MAX_REGISTRARS {
+                return Err(DecodeError::TooLong("registrars"));
+            }
+            let registrars = (0..count)
+                .map(|_| r.array())
+                .collect::<Result<Vec<_>, _>>()?;
+            Body::Genesis(Genesis {
+                ledger_key,
+                registrars,
+                signature: r.array()?,
+            })
         } else {
             let action = Action::decode_payload(kind, &mut r)?;
             Body::Submission(Submission {
                 action,
+                envelope: Envelope {
+                    ledger_id: r.array()?,
+                    expires: r.u64()?,
+                },
                 signer: r.array()?,
                 nonce: r.array()?,
                 signature: r.array()?,
@@ -377,7 +562,7 @@ impl Entry {
                 time: self.time,
                 signature: *signature,
             }),
-            Body::Submission(_) => None,
+            Body::Submission(_) | Body::Genesis(_) => None,
         }
     }
 
@@ -392,6 +577,7 @@ impl Entry {
                 &hex::encode(s.signer)[..16]
             ),
             Body::Checkpoint { .. } => format!("seq {} time {} checkpoint", self.seq, self.time),
+            Body::Genesis(_) => format!("seq {} time {} genesis", self.seq, self.time),
         }
     }
 }
@@ -403,9 +589,13 @@ mod tests {
     #[test]
     fn every_kind_roundtrips_and_signatures_bind() {
         let key = SigningKey::from_bytes(&[1u8; 32]);
+        let env = Envelope {
+            ledger_id: [9; 32],
+            expires: 1_000,
+        };
         let actions = vec![
             Action::RegisterKey {
-                role: Role::Provider,
+                role: Role::Patient,
             },
             Action::CommitRecord {
                 commitment: Fr::from(5u64),
@@ -419,10 +609,20 @@ mod tests {
             },
             Action::LogAccess {
                 bundle: b"{}".to_vec(),
+                nonce: Fr::from(8u64),
+            },
+            Action::AdmitKey {
+                key: [4; 32],
+                role: Role::Provider,
+            },
+            Action::SuspendKey { key: [4; 32] },
+            Action::SubmitClaim {
+                policy: Fr::from(1u64),
+                claim_id: Fr::from(2u64),
             },
         ];
         for (i, a) in actions.into_iter().enumerate() {
-            let s = Submission::sign(a, &key);
+            let s = Submission::sign(a, &key, env);
             assert!(s.signature_ok());
             let e = Entry {
                 seq: i as u64,
@@ -431,9 +631,16 @@ mod tests {
                 body: Body::Submission(s.clone()),
             };
             assert_eq!(Entry::decode(&e.encode()), Ok(e.clone()));
+            // The signature binds the nonce, the ledger and the expiry.
             let mut forged = s.clone();
             forged.nonce[0] ^= 1;
             assert!(!forged.signature_ok());
+            let mut elsewhere = s.clone();
+            elsewhere.envelope.ledger_id[0] ^= 1;
+            assert!(!elsewhere.signature_ok());
+            let mut later = s.clone();
+            later.envelope.expires += 1;
+            assert!(!later.signature_ok());
         }
         let cp = Entry {
             seq: 9,
@@ -450,7 +657,17 @@ mod tests {
         let mut bytes = cp.encode();
         bytes.push(0);
         assert_eq!(Entry::decode(&bytes), Err(DecodeError::Trailing(1)));
-        bytes[0] = 2;
+        bytes[0] = 1;
         assert!(Entry::decode(&bytes).is_err());
+
+        let genesis = Genesis::entry(&key, &[[5; 32], [6; 32]], 77);
+        assert_eq!(Entry::decode(&genesis.encode()), Ok(genesis.clone()));
+        let Body::Genesis(g) = &genesis.body else {
+            unreachable!()
+        };
+        assert!(g.verify(77, &key.verifying_key()));
+        assert!(!g.verify(78, &key.verifying_key()));
+        let other = SigningKey::from_bytes(&[2u8; 32]);
+        assert!(!g.verify(77, &other.verifying_key()));
     }
 }

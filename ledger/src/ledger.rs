@@ -9,15 +9,15 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
-use medproof_circuits::commit::provider_ref;
 use medproof_circuits::merkle::{MerklePath, MerkleTree, NodeWrite, DEPTH};
 use medproof_verifier::checkpoint::fr_to_be32;
-use medproof_verifier::statement::AccessPublic;
-use medproof_verifier::{Checkpoint, Fr, ProofBundle, Statement};
+use medproof_verifier::{Checkpoint, Fr};
 use sha2::{Digest, Sha256};
 
+use crate::codec;
 use crate::encoding::fr_from_be32;
-use crate::entry::{Action, Body, Entry, Role, Submission};
+use crate::entry::{Action, Body, Entry, Envelope, Role, Submission};
+use crate::rules::{self, ConsentStatus, Effect, KeyStatus, Pending, State};
 use crate::store::{Cf, Store, StoreError, WriteSet};
 use crate::watermark::Watermark;
 
@@ -40,54 +40,7 @@ impl Clock for SystemClock {
     }
 }
 
-/// Why a submission was refused. Nothing was written.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
-    /// The signature does not verify under the signer's key.
-    #[error("the signature does not verify")]
-    BadSignature,
-    /// This exact signed submission was taken before.
-    #[error("this signed submission was already taken (replay)")]
-    Replay,
-    /// The signer has no registered key.
-    #[error("the signer's key is not registered")]
-    UnknownKey,
-    /// The signer's key is registered for another role.
-    #[error("a {needed} key is required, the signer is registered as {found}")]
-    WrongRole {
-        /// The role the action needs.
-        needed: &'static str,
-        /// The signer's role.
-        found: &'static str,
-    },
-    /// The key is registered already.
-    #[error("the key is already registered")]
-    AlreadyRegistered,
-    /// The commitment is on the ledger already.
-    #[error("the commitment is already on the ledger")]
-    DuplicateCommitment,
-    /// No consent at this index.
-    #[error("no consent at index {0}")]
-    NoSuchConsent(u64),
-    /// The consent was granted by someone else.
-    #[error("consent {0} was not granted by the signer")]
-    NotGranter(u64),
-    /// The consent is revoked already.
-    #[error("consent {0} is already revoked")]
-    AlreadyRevoked(u64),
-    /// The access entry's bundle is not a proof bundle.
-    #[error("the access entry's bundle is not a valid proof bundle: {0}")]
-    BadBundle(String),
-    /// The access entry's proof is not an access-authorization proof.
-    #[error("an access is logged with an access-authorization proof, not a `{0}` proof")]
-    NotAnAccessProof(String),
-    /// The access entry's proof names another provider than its signer.
-    #[error("the access proof is for another provider than the signer")]
-    NotTheSignersAccess,
-    /// A tree has no room left.
-    #[error("the {0} tree is full")]
-    TreeFull(&'static str),
-}
+pub use crate::rules::Refusal;
 
 /// A ledger error.
 #[derive(Debug, thiserror::Error)]
@@ -141,14 +94,26 @@ pub enum LedgerError {
     /// The mark could not be read or written.
     #[error(transparent)]
     Watermark(#[from] crate::watermark::WatermarkError),
+    /// The ledger has no genesis yet: create it with [`Ledger::create`].
+    #[error("the ledger has no genesis entry: create it (with its registrars) before appending")]
+    NoGenesis,
+    /// A genesis for a store that has entries.
+    #[error("the ledger has entries already: it has a genesis")]
+    HasGenesis,
+    /// Too many registrars for a genesis.
+    #[error("a genesis names 1 to {} registrars", crate::entry::MAX_REGISTRARS)]
+    Registrars,
     /// The ledger was opened with its public key only, to read and verify.
     #[error("the ledger is open read-only (with its public key): it cannot append")]
     ReadOnly,
 }
 
-/// The storage layout this version writes and reads (`Meta/"format"`). Format 2 added
-/// the adding entry's seq to each `Leaves` value; format 1 (no format key) predates it.
-pub const STORAGE_FORMAT: u32 = 2;
+/// The storage layout this version writes and reads (`Meta/"format"`). Format 3: entries
+/// of version 2 (a genesis, submissions bound to a ledger id and an expiry, admission,
+/// suspension, claims), tree leaves wrapped with their signer's key, and the `Claims`
+/// and `Bindings` indexes; see [`crate::store::Cf`] for the layout. Format 2 added the
+/// adding entry's seq to each `Leaves` value; format 1 (no format key) predates it.
+pub const STORAGE_FORMAT: u32 = 3;
 const FORMAT_KEY: &[u8] = b"format";
 
 /// Tree ids in the `Nodes` and `Leaves` column families.
@@ -163,7 +128,7 @@ pub enum TreeId {
 }
 
 impl TreeId {
-    fn from_u8(v: u8) -> Option<Self> {
+    pub(crate) fn from_u8(v: u8) -> Option<Self> {
         match v {
             0 => Some(TreeId::Records),
             1 => Some(TreeId::Consents),
@@ -247,10 +212,11 @@ fn corrupt(seq: Option<u64>, reason: impl Into<String>) -> LedgerError {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-struct ConsentMeta {
-    granter: [u8; 32],
-    revoked: bool,
+/// What the genesis says: the ledger id and the registrars.
+#[derive(Debug, Clone)]
+struct GenesisInfo {
+    id: [u8; 32],
+    registrars: HashSet<[u8; 32]>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -301,8 +267,9 @@ pub struct Ledger<S: Store> {
     head: Head,
     records: MerkleTree,
     consents: MerkleTree,
-    keys: HashMap<[u8; 32], Role>,
-    consent_meta: Vec<ConsentMeta>,
+    genesis: Option<GenesisInfo>,
+    keys: HashMap<[u8; 32], KeyStatus>,
+    consent_meta: Vec<ConsentStatus>,
     checkpoints: Vec<CheckpointMeta>,
     poisoned: bool,
     watermark: Option<Watermark>,
@@ -391,12 +358,9 @@ impl<S: Store> Ledger<S> {
         let mut keys = HashMap::new();
         let mut bad = false;
         store.scan(Cf::Keys, &mut |k, v| {
-            match (
-                <[u8; 32]>::try_from(k),
-                v.first().map(|r| Role::from_u8(*r)),
-            ) {
-                (Ok(pk), Some(Ok(role))) => {
-                    keys.insert(pk, role);
+            match (<[u8; 32]>::try_from(k), codec::key_status(v)) {
+                (Ok(pk), Some((status, _))) => {
+                    keys.insert(pk, status);
                 }
                 _ => bad = true,
             }
@@ -404,14 +368,9 @@ impl<S: Store> Ledger<S> {
         })?;
         let mut consent_meta = Vec::new();
         store.scan(Cf::Consents, &mut |k, v| {
-            if u64_at(k, 0) != Some(consent_meta.len() as u64) || v.len() != 33 {
-                bad = true;
-            } else {
-                let granter: [u8; 32] = v[..32].try_into().unwrap_or([0; 32]);
-                consent_meta.push(ConsentMeta {
-                    granter,
-                    revoked: v[32] == 1,
-                });
+            match codec::consent_status(v) {
+                Some(c) if u64_at(k, 0) == Some(consent_meta.len() as u64) => consent_meta.push(c),
+                _ => bad = true,
             }
             Ok(())
         })?;
@@ -442,6 +401,27 @@ impl<S: Store> Ledger<S> {
         if consents.len() != consent_meta.len() as u64 {
             return Err(corrupt(None, "consents tree and consent index disagree"));
         }
+        let genesis = match store.get(Cf::Entries, &seq_key(0))? {
+            None => None,
+            Some(bytes) => {
+                let entry = Entry::decode(&bytes)
+                    .map_err(|e| corrupt(Some(0), format!("entry does not decode: {e}")))?;
+                match &entry.body {
+                    Body::Genesis(g) if entry.seq == 0 && g.verify(entry.time, &public) => {
+                        Some(GenesisInfo {
+                            id: entry.hash(),
+                            registrars: g.registrars.iter().copied().collect(),
+                        })
+                    }
+                    _ => {
+                        return Err(corrupt(
+                            Some(0),
+                            "the first entry is not a genesis signed by this ledger's key",
+                        ))
+                    }
+                }
+            }
+        };
         let ledger = Self {
             store,
             signer,
@@ -450,6 +430,7 @@ impl<S: Store> Ledger<S> {
             head,
             records,
             consents,
+            genesis,
             keys,
             consent_meta,
             checkpoints,
@@ -592,7 +573,54 @@ impl<S: Store> Ledger<S> {
 
     /// The role `key` is registered for.
     pub fn role_of(&self, key: &[u8; 32]) -> Option<Role> {
+        self.keys.get(key).map(|k| k.role)
+    }
+
+    /// A registered key's standing (role, suspended).
+    pub fn key_status(&self, key: &[u8; 32]) -> Option<KeyStatus> {
         self.keys.get(key).copied()
+    }
+
+    /// The ledger id (the hash of its genesis entry), which every submission names.
+    pub fn id(&self) -> Option<[u8; 32]> {
+        self.genesis.as_ref().map(|g| g.id)
+    }
+
+    /// An envelope for submissions to this ledger, valid for `secs` seconds of ledger
+    /// time from now.
+    pub fn envelope(&self, secs: u64) -> Result<Envelope, LedgerError> {
+        Ok(Envelope {
+            ledger_id: self.id().ok_or(LedgerError::NoGenesis)?,
+            expires: self.clock.now().saturating_add(secs),
+        })
+    }
+
+    /// Creates a ledger in an empty `store`: its genesis entry, signed by `key`, names
+    /// `registrars` (the keys that admit providers, insurers and regulators), and a
+    /// first checkpoint follows it.
+    pub fn create(
+        store: S,
+        key: SigningKey,
+        clock: Arc<dyn Clock>,
+        registrars: &[VerifyingKey],
+    ) -> Result<Self, LedgerError> {
+        let mut ledger = Self::open(store, key, clock)?;
+        if !ledger.is_empty() {
+            return Err(LedgerError::HasGenesis);
+        }
+        if registrars.is_empty() || registrars.len() > crate::entry::MAX_REGISTRARS {
+            return Err(LedgerError::Registrars);
+        }
+        let registrars: Vec<[u8; 32]> = registrars.iter().map(|k| k.to_bytes()).collect();
+        let signer = ledger.signer.as_ref().ok_or(LedgerError::ReadOnly)?;
+        let genesis = crate::entry::Genesis::entry(signer, &registrars, ledger.clock.now());
+        ledger.genesis = Some(GenesisInfo {
+            id: genesis.hash(),
+            registrars: registrars.into_iter().collect(),
+        });
+        let time = genesis.time;
+        ledger.commit(&[], &[], Some(genesis), time)?;
+        Ok(ledger)
     }
 
     /// The entry at `seq`.
@@ -789,14 +817,32 @@ impl<S: Store> Ledger<S> {
         let Some(v) = self.store.get(Cf::Leaves, &fr_to_be32(commitment))? else {
             return Ok(None);
         };
-        match (
-            v.first().and_then(|t| TreeId::from_u8(*t)),
-            u64_at(&v, 1),
-            u64_at(&v, 9),
-        ) {
-            (Some(t), Some(i), Some(seq)) if v.len() == 17 => Ok(Some((t, i, seq))),
-            _ => Err(corrupt(None, "malformed leaf index")),
-        }
+        codec::leaf(&v)
+            .map(Some)
+            .ok_or_else(|| corrupt(None, "malformed leaf index"))
+    }
+
+    /// The key that added `commitment` (committed the record, granted the consent,
+    /// published the policy): the signer of the entry its index names, read from the
+    /// signed chain (see [`Ledger::entry_on_chain`]).
+    pub fn committer_of(&self, commitment: &Fr) -> Result<Option<[u8; 32]>, LedgerError> {
+        let Some((_, _, seq)) = self.committed_at(commitment)? else {
+            return Ok(None);
+        };
+        let entry = self.entry_on_chain(seq, &self.public)?;
+        Ok(match entry.body {
+            Body::Submission(s)
+                if matches!(
+                    s.action,
+                    Action::CommitRecord { commitment: c }
+                    | Action::GrantConsent { commitment: c }
+                    | Action::PublishPolicy { commitment: c } if c == *commitment
+                ) =>
+            {
+                Some(s.signer)
+            }
+            _ => None,
+        })
     }
 
     /// Where `commitment` is: its tree, leaf index and (for records and consents) path.
@@ -829,8 +875,10 @@ impl<S: Store> Ledger<S> {
             return Err(LedgerError::EmptyBatch);
         }
         self.writable()?;
-        let replay_ids = self.validate(batch)?;
-        self.commit(batch, &replay_ids)
+        // One ledger time for the whole batch: its expiry checks and its entries.
+        let time = self.clock.now().max(self.head.last_time);
+        let effects = self.validate(batch, time)?;
+        self.commit(batch, &effects, None, time)
     }
 
     /// Signs a new checkpoint with no entry before it (a heartbeat), so that verifiers
@@ -838,7 +886,8 @@ impl<S: Store> Ledger<S> {
     /// accepts a checkpoint only while it is younger than the window.
     pub fn heartbeat(&mut self) -> Result<Checkpoint, LedgerError> {
         self.writable()?;
-        Ok(self.commit(&[], &[])?.checkpoint)
+        let time = self.clock.now().max(self.head.last_time);
+        Ok(self.commit(&[], &[], None, time)?.checkpoint)
     }
 
     /// Signs a heartbeat checkpoint if the latest one is `max_age` seconds old or older
@@ -858,17 +907,23 @@ impl<S: Store> Ledger<S> {
         if self.signer.is_none() {
             return Err(LedgerError::ReadOnly);
         }
+        if self.genesis.is_none() {
+            return Err(LedgerError::NoGenesis);
+        }
         Ok(())
     }
 
-    /// Applies a validated batch (possibly empty: a heartbeat) and writes it durably.
+    /// Applies a validated batch (possibly empty: a heartbeat; or the genesis) and writes
+    /// it durably.
     fn commit(
         &mut self,
         batch: &[Submission],
-        replay_ids: &[[u8; 32]],
+        effects: &[Checked],
+        genesis: Option<Entry>,
+        time: u64,
     ) -> Result<Receipt, LedgerError> {
         let mut ws = WriteSet::default();
-        let result = self.apply(batch, replay_ids, &mut ws);
+        let result = self.apply(batch, effects, genesis, time, &mut ws);
         let receipt = match result {
             Ok(r) => r,
             Err(e) => {
@@ -890,26 +945,9 @@ impl<S: Store> Ledger<S> {
         Ok(receipt)
     }
 
-    fn require(&self, role: Option<Role>, needed: Role) -> Result<(), Refusal> {
-        match role {
-            None => Err(Refusal::UnknownKey),
-            Some(r) if r == needed => Ok(()),
-            Some(r) => Err(Refusal::WrongRole {
-                needed: needed.name(),
-                found: r.name(),
-            }),
-        }
-    }
-
     /// Checks every submission against the current state and those before it in the
-    /// batch; returns their replay ids.
-    fn validate(&self, batch: &[Submission]) -> Result<Vec<[u8; 32]>, LedgerError> {
-        let mut new_keys: HashMap<[u8; 32], Role> = HashMap::new();
-        let mut new_commitments: HashSet<[u8; 32]> = HashSet::new();
-        let mut seen: HashSet<[u8; 32]> = HashSet::new();
-        let mut new_consents: Vec<[u8; 32]> = Vec::new();
-        let mut revoked: HashSet<u64> = HashSet::new();
-        let (mut records, mut consents) = (self.records.len(), self.consents.len());
+    /// batch (the rules are in [`crate::rules`]); returns each one's effect.
+    fn validate(&self, batch: &[Submission], now: u64) -> Result<Vec<Checked>, LedgerError> {
         // Signatures are independent of each other and of the state: check them all in
         // parallel first.
         let checked: Vec<(bool, [u8; 32])> = {
@@ -919,144 +957,84 @@ impl<S: Store> Ledger<S> {
                 .map(|s| (s.signature_ok(), s.replay_id()))
                 .collect()
         };
-        let mut ids = Vec::with_capacity(batch.len());
+        let state = StoreState::new(self);
+        let mut pending = Pending::new(&state);
+        let mut out = Vec::with_capacity(batch.len());
         for (index, (s, (signature_ok, id))) in batch.iter().zip(checked).enumerate() {
-            ids.push(id);
-            let refuse = |reason| LedgerError::Refused { index, reason };
-            if !signature_ok {
-                return Err(refuse(Refusal::BadSignature));
-            }
-            if !seen.insert(id) || self.store.get(Cf::Seen, &id)?.is_some() {
-                return Err(refuse(Refusal::Replay));
-            }
-            let role = new_keys
-                .get(&s.signer)
-                .or(self.keys.get(&s.signer))
-                .copied();
-            let mut unique = |c: &Fr| -> Result<(), LedgerError> {
-                let k = fr_to_be32(c);
-                if !new_commitments.insert(k) || self.store.get(Cf::Leaves, &k)?.is_some() {
-                    return Err(refuse(Refusal::DuplicateCommitment));
-                }
-                Ok(())
-            };
-            match &s.action {
-                Action::RegisterKey { role: r } => {
-                    if role.is_some() {
-                        return Err(refuse(Refusal::AlreadyRegistered));
-                    }
-                    new_keys.insert(s.signer, *r);
-                }
-                Action::CommitRecord { commitment } => {
-                    self.require(role, Role::Provider).map_err(refuse)?;
-                    unique(commitment)?;
-                    records += 1;
-                    if records > 1 << DEPTH {
-                        return Err(refuse(Refusal::TreeFull("records")));
-                    }
-                }
-                Action::GrantConsent { commitment } => {
-                    self.require(role, Role::Patient).map_err(refuse)?;
-                    unique(commitment)?;
-                    new_consents.push(s.signer);
-                    consents += 1;
-                    if consents > 1 << DEPTH {
-                        return Err(refuse(Refusal::TreeFull("consents")));
-                    }
-                }
-                Action::RevokeConsent { consent_index } => {
-                    self.require(role, Role::Patient).map_err(refuse)?;
-                    let i = *consent_index;
-                    let known = self.consent_meta.len() as u64;
-                    let (granter, was_revoked) = if i < known {
-                        let m = self.consent_meta[i as usize];
-                        (m.granter, m.revoked)
-                    } else {
-                        match usize::try_from(i - known)
-                            .ok()
-                            .and_then(|j| new_consents.get(j))
-                        {
-                            Some(g) => (*g, false),
-                            None => return Err(refuse(Refusal::NoSuchConsent(i))),
-                        }
-                    };
-                    if granter != s.signer {
-                        return Err(refuse(Refusal::NotGranter(i)));
-                    }
-                    if was_revoked || !revoked.insert(i) {
-                        return Err(refuse(Refusal::AlreadyRevoked(i)));
-                    }
-                }
-                Action::PublishPolicy { commitment } => {
-                    self.require(role, Role::Insurer).map_err(refuse)?;
-                    unique(commitment)?;
-                }
-                Action::LogAccess { bundle } => {
-                    self.require(role, Role::Provider).map_err(refuse)?;
-                    let text = std::str::from_utf8(bundle)
-                        .map_err(|_| refuse(Refusal::BadBundle("not UTF-8".into())))?;
-                    let decoded = ProofBundle::from_json(text)
-                        .and_then(|b| b.decode())
-                        .map_err(|e| refuse(Refusal::BadBundle(e.to_string())))?;
-                    if decoded.statement != Statement::AccessAuthorization {
-                        return Err(refuse(Refusal::NotAnAccessProof(
-                            decoded.statement.name().into(),
-                        )));
-                    }
-                    if decoded.inputs[AccessPublic::PROVIDER_REF] != provider_ref(&s.signer) {
-                        return Err(refuse(Refusal::NotTheSignersAccess));
-                    }
-                }
-            }
+            let effect = rules::check(&pending, s, now, signature_ok, &id)
+                .map_err(|reason| LedgerError::Refused { index, reason })?;
+            pending.apply(&effect, &s.signer, id);
+            out.push(Checked {
+                effect,
+                replay_id: id,
+            });
         }
-        Ok(ids)
+        // A read error inside the rules' state reads as "absent"; surface it instead.
+        if let Some(e) = state.0.read_error.take() {
+            return Err(e);
+        }
+        Ok(out)
     }
 
     /// Turns a validated batch into entries and writes; updates memory.
     fn apply(
         &mut self,
         batch: &[Submission],
-        replay_ids: &[[u8; 32]],
+        effects: &[Checked],
+        genesis: Option<Entry>,
+        time: u64,
         ws: &mut WriteSet,
     ) -> Result<Receipt, LedgerError> {
-        let time = self.clock.now().max(self.head.last_time);
         let mut head = self.head;
         let mut seqs = Vec::with_capacity(batch.len());
         let mut leaf_indices = Vec::with_capacity(batch.len());
-        let push_entry = |head: &mut Head, body: Body, ws: &mut WriteSet| -> u64 {
-            let entry = Entry {
-                seq: head.next_seq,
-                time,
-                prev: head.hash,
-                body,
-            };
+        let push_entry = |head: &mut Head, entry: Entry, ws: &mut WriteSet| -> u64 {
             let bytes = entry.encode();
             head.hash = Sha256::digest(&bytes).into();
             ws.put(Cf::Entries, seq_key(entry.seq), bytes);
             head.next_seq += 1;
-            head.last_time = time;
+            head.last_time = entry.time;
             entry.seq
         };
+        let next = |head: &Head, body: Body| Entry {
+            seq: head.next_seq,
+            time,
+            prev: head.hash,
+            body,
+        };
+        if let Some(g) = genesis {
+            push_entry(&mut head, g, ws);
+        }
         let tree_err = |e| corrupt(None, format!("tree update failed: {e}"));
         // New leaves are appended to the trees together, so that they share the hashing
         // of their upper levels.
         let mut new_records: Vec<Fr> = Vec::new();
         let mut new_consents: Vec<Fr> = Vec::new();
-        for (s, id) in batch.iter().zip(replay_ids) {
-            let seq = push_entry(&mut head, Body::Submission(s.clone()), ws);
+        for (s, c) in batch.iter().zip(effects) {
+            let entry = next(&head, Body::Submission(s.clone()));
+            let seq = push_entry(&mut head, entry, ws);
             seqs.push(seq);
-            ws.put(Cf::Seen, *id, seq_key(seq));
-            let leaf = match &s.action {
-                Action::RegisterKey { role } => {
-                    self.keys.insert(s.signer, *role);
-                    let mut v = vec![*role as u8];
-                    v.extend_from_slice(&seq.to_be_bytes());
-                    ws.put(Cf::Keys, s.signer, v);
+            ws.put(Cf::Seen, c.replay_id, seq_key(seq));
+            let leaf = match &c.effect {
+                Effect::Register { key, role } => {
+                    let status = KeyStatus {
+                        role: *role,
+                        suspended: false,
+                    };
+                    self.keys.insert(*key, status);
+                    ws.put(Cf::Keys, *key, codec::key_value(status, seq));
                     None
                 }
-                Action::CommitRecord { commitment } => {
+                Effect::Suspend { key } => {
+                    if let Some(k) = self.keys.get_mut(key) {
+                        k.suspended = true;
+                        ws.put(Cf::Keys, *key, codec::key_value(*k, seq));
+                    }
+                    None
+                }
+                Effect::Record { commitment, leaf } => {
                     let i = self.records.len() + new_records.len() as u64;
-                    new_records.push(*commitment);
+                    new_records.push(*leaf);
                     ws.put(
                         Cf::Leaves,
                         fr_to_be32(commitment),
@@ -1064,39 +1042,40 @@ impl<S: Store> Ledger<S> {
                     );
                     Some(i)
                 }
-                Action::GrantConsent { commitment } => {
+                Effect::Consent {
+                    commitment,
+                    leaf,
+                    granter,
+                } => {
                     let i = self.consents.len() + new_consents.len() as u64;
-                    new_consents.push(*commitment);
+                    new_consents.push(*leaf);
                     ws.put(
                         Cf::Leaves,
                         fr_to_be32(commitment),
                         leaf_value(TreeId::Consents, i, seq),
                     );
-                    self.consent_meta.push(ConsentMeta {
-                        granter: s.signer,
+                    let status = ConsentStatus {
+                        granter: *granter,
                         revoked: false,
-                    });
-                    ws.put(Cf::Consents, seq_key(i), consent_value(&s.signer, false));
+                    };
+                    self.consent_meta.push(status);
+                    ws.put(Cf::Consents, seq_key(i), codec::consent_value(status));
                     Some(i)
                 }
-                Action::RevokeConsent { consent_index } => {
+                Effect::Revoke { index } => {
                     // The consent may have been granted earlier in this batch.
                     self.consents
                         .extend(&std::mem::take(&mut new_consents))
                         .map_err(tree_err)?;
                     self.consents
-                        .set(*consent_index, Fr::from(0u64))
+                        .set(*index, Fr::from(0u64))
                         .map_err(tree_err)?;
-                    let m = &mut self.consent_meta[*consent_index as usize];
+                    let m = &mut self.consent_meta[*index as usize];
                     m.revoked = true;
-                    ws.put(
-                        Cf::Consents,
-                        seq_key(*consent_index),
-                        consent_value(&m.granter, true),
-                    );
-                    Some(*consent_index)
+                    ws.put(Cf::Consents, seq_key(*index), codec::consent_value(*m));
+                    Some(*index)
                 }
-                Action::PublishPolicy { commitment } => {
+                Effect::Policy { commitment } => {
                     let i = head.policies;
                     head.policies += 1;
                     ws.put(
@@ -1106,7 +1085,14 @@ impl<S: Store> Ledger<S> {
                     );
                     Some(i)
                 }
-                Action::LogAccess { .. } => None,
+                Effect::Access { binding } => {
+                    ws.put(Cf::Bindings, fr_to_be32(binding), seq_key(seq));
+                    None
+                }
+                Effect::Claim { claim_id } => {
+                    ws.put(Cf::Claims, fr_to_be32(claim_id), seq_key(seq));
+                    None
+                }
             };
             leaf_indices.push(leaf);
         }
@@ -1126,15 +1112,15 @@ impl<S: Store> Ledger<S> {
             ))
             .to_bytes();
         let chain_head = head.hash;
-        push_entry(
-            &mut head,
+        let entry = next(
+            &head,
             Body::Checkpoint {
                 records_root,
                 consents_root,
                 signature,
             },
-            ws,
         );
+        push_entry(&mut head, entry, ws);
         let number = self.checkpoints.len() as u64;
         if let Some(prev) = self.checkpoints.last_mut() {
             prev.superseded_at = Some(time);
@@ -1184,25 +1170,99 @@ impl<S: Store> Ledger<S> {
     }
 }
 
-/// The `Leaves` value of a commitment: its tree, leaf index, and the seq of the entry
-/// that added it.
-pub(crate) fn leaf_value(tree: TreeId, index: u64, seq: u64) -> Vec<u8> {
-    let mut v = Vec::with_capacity(17);
-    v.push(tree as u8);
-    v.extend_from_slice(&index.to_be_bytes());
-    v.extend_from_slice(&seq.to_be_bytes());
-    v
+/// A submission the rules accepted, with its effect.
+#[derive(Debug, Clone)]
+struct Checked {
+    effect: Effect,
+    replay_id: [u8; 32],
 }
 
-fn consent_value(granter: &[u8; 32], revoked: bool) -> Vec<u8> {
-    let mut v = granter.to_vec();
-    v.push(u8::from(revoked));
-    v
+/// The ledger as the rules see it: memory for keys and consents, the store's indexes for
+/// the rest. A store read that fails is kept and reported after the check.
+struct StoreState<'a, S: Store>(ReadState<'a, S>);
+
+struct ReadState<'a, S: Store> {
+    ledger: &'a Ledger<S>,
+    read_error: std::cell::Cell<Option<LedgerError>>,
 }
 
-/// The `Checkpoints` value of a checkpoint: its entry seq and when it was superseded.
-pub(crate) fn checkpoint_value(seq: u64, superseded_at: Option<u64>) -> Vec<u8> {
-    let mut v = seq.to_be_bytes().to_vec();
-    v.extend_from_slice(&superseded_at.unwrap_or(u64::MAX).to_be_bytes());
-    v
+impl<'a, S: Store> StoreState<'a, S> {
+    fn new(ledger: &'a Ledger<S>) -> Self {
+        Self(ReadState {
+            ledger,
+            read_error: std::cell::Cell::new(None),
+        })
+    }
+
+    fn get(&self, cf: Cf, key: &[u8]) -> Option<Vec<u8>> {
+        match self.0.ledger.store.get(cf, key) {
+            Ok(v) => v,
+            Err(e) => {
+                self.0.read_error.set(Some(e.into()));
+                None
+            }
+        }
+    }
 }
+
+impl<S: Store> State for StoreState<'_, S> {
+    fn ledger_id(&self) -> [u8; 32] {
+        self.0.ledger.id().unwrap_or_default()
+    }
+    fn is_registrar(&self, key: &[u8; 32]) -> bool {
+        self.0
+            .ledger
+            .genesis
+            .as_ref()
+            .is_some_and(|g| g.registrars.contains(key))
+    }
+    fn key(&self, key: &[u8; 32]) -> Option<KeyStatus> {
+        self.0.ledger.keys.get(key).copied()
+    }
+    fn seen(&self, replay_id: &[u8; 32]) -> bool {
+        self.get(Cf::Seen, replay_id).is_some()
+    }
+    fn has_commitment(&self, c: &Fr) -> bool {
+        self.get(Cf::Leaves, &fr_to_be32(c)).is_some()
+    }
+    fn records_len(&self) -> u64 {
+        self.0.ledger.records.len()
+    }
+    fn consents_len(&self) -> u64 {
+        self.0.ledger.consents.len()
+    }
+    fn consent(&self, index: u64) -> Option<ConsentStatus> {
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| self.0.ledger.consent_meta.get(i))
+            .copied()
+    }
+    fn policy_publisher(&self, policy: &Fr) -> Option<[u8; 32]> {
+        let v = self.get(Cf::Leaves, &fr_to_be32(policy))?;
+        let seq = match codec::leaf(&v) {
+            Some((TreeId::Policies, _, seq)) => seq,
+            _ => return None,
+        };
+        match self.0.ledger.entry(seq) {
+            Ok(Some(Entry {
+                body: Body::Submission(s),
+                ..
+            })) if matches!(s.action, Action::PublishPolicy { commitment } if commitment == *policy) => {
+                Some(s.signer)
+            }
+            Ok(_) => None,
+            Err(e) => {
+                self.0.read_error.set(Some(e));
+                None
+            }
+        }
+    }
+    fn binding_logged(&self, b: &Fr) -> bool {
+        self.get(Cf::Bindings, &fr_to_be32(b)).is_some()
+    }
+    fn claim_submitted(&self, id: &Fr) -> bool {
+        self.get(Cf::Claims, &fr_to_be32(id)).is_some()
+    }
+}
+
+pub(crate) use codec::{checkpoint_value, leaf_value};

@@ -13,11 +13,13 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod codec;
 pub mod encoding;
 pub mod entry;
 pub mod keyfile;
 pub mod ledger;
 pub mod rocks;
+pub mod rules;
 pub mod store;
 pub mod verify;
 pub mod watermark;
@@ -25,7 +27,7 @@ pub mod watermark;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use entry::{Action, Entry, Role, Submission};
+pub use entry::{Action, Entry, Envelope, Role, Submission};
 pub use ledger::{
     CheckpointInfo, Clock, Continuity, Ledger, LedgerError, Receipt, Refusal, SystemClock, TreeId,
 };
@@ -73,11 +75,28 @@ pub enum OpenError {
     },
 }
 
+/// The registrar key file a new data dir gets when no registrar is named.
+pub fn registrar_key_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("registrar.key")
+}
+
 /// Opens (creating on first start) the ledger in `data_dir` to append: RocksDB in
 /// `data_dir/ledger`, the signing key in `data_dir/ledger.key`, the high-water mark in
-/// `data_dir/ledger.hwm` (a database behind it is refused).
+/// `data_dir/ledger.hwm` (a database behind it is refused). A new ledger's genesis names
+/// the registrar key in `data_dir/registrar.key` (created, mode 0600, with its public
+/// half in `registrar.pub`); use [`open_dir_with_registrars`] to name others.
 pub fn open_dir(data_dir: &Path, clock: Arc<dyn Clock>) -> Result<Ledger<RocksStore>, OpenError> {
+    open_dir_with_registrars(data_dir, clock, None)
+}
+
+/// [`open_dir`], naming `registrars` in the genesis if the ledger is new.
+pub fn open_dir_with_registrars(
+    data_dir: &Path,
+    clock: Arc<dyn Clock>,
+    registrars: Option<Vec<ed25519_dalek::VerifyingKey>>,
+) -> Result<Ledger<RocksStore>, OpenError> {
     let path = db_dir(data_dir);
+    let mark = Watermark::in_dir(data_dir);
     // A key is created only with a new ledger: a ledger whose key is gone stays closed
     // rather than being re-keyed.
     let key = if path.exists() {
@@ -85,8 +104,29 @@ pub fn open_dir(data_dir: &Path, clock: Arc<dyn Clock>) -> Result<Ledger<RocksSt
     } else {
         keyfile::load_or_create(&key_path(data_dir))?.0
     };
-    let store = RocksStore::open(&path).map_err(|source| OpenError::Store { path, source })?;
-    Ok(Ledger::open(store, key, clock)?.with_watermark(Watermark::in_dir(data_dir))?)
+    let store = RocksStore::open(&path).map_err(|source| OpenError::Store {
+        path: path.clone(),
+        source,
+    })?;
+    let empty = store
+        .last(store::Cf::Entries)
+        .map_err(|source| OpenError::Store { path, source })?
+        .is_none();
+    // A new ledger, unless a mark says one was here (then opening reports the rollback).
+    let fresh = empty && matches!(mark.load(&key.verifying_key())?, None | Some(None));
+    let ledger = if fresh {
+        let registrars = match registrars {
+            Some(r) => r,
+            None => vec![keyfile::load_or_create(&registrar_key_path(data_dir))?
+                .0
+                .verifying_key()],
+        };
+        mark.store(None)?;
+        Ledger::create(store, key, clock, &registrars)?
+    } else {
+        Ledger::open(store, key, clock)?
+    };
+    Ok(ledger.with_watermark(mark)?)
 }
 
 /// Opens the existing ledger in `data_dir` to read and verify it, trusting `public` (by

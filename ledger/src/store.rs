@@ -14,23 +14,27 @@ pub enum Cf {
     Entries,
     /// `tree (u8) | level (u8) | index (u64 BE)` → node (32 bytes BE).
     Nodes,
-    /// `"head"` → `next_seq | head hash | last_time`; `"format"` → store format.
+    /// `"head"` → `next_seq | head hash | last_time | policies`; `"format"` → store format.
     Meta,
     /// `checkpoint number (u64 BE)` → `entry seq | superseded_at (u64::MAX: current)`.
     Checkpoints,
     /// `replay id (32)` → `seq`: signed submissions already taken.
     Seen,
-    /// `public key (32)` → `role | seq`.
+    /// `public key (32)` → `role | seq | suspended` (see [`crate::codec`]).
     Keys,
-    /// `commitment (32)` → `tree | leaf index`.
+    /// `commitment (32)` → `tree | leaf index | seq`.
     Leaves,
     /// `consent leaf index (u64 BE)` → `granter key (32) | revoked (u8)`.
     Consents,
+    /// `request binding (32)` → `seq`: access bindings logged.
+    Bindings,
+    /// `claim id (32)` → `seq`: claims submitted.
+    Claims,
 }
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 8] = [
+    pub const ALL: [Cf; 10] = [
         Cf::Entries,
         Cf::Nodes,
         Cf::Meta,
@@ -39,6 +43,8 @@ impl Cf {
         Cf::Keys,
         Cf::Leaves,
         Cf::Consents,
+        Cf::Bindings,
+        Cf::Claims,
     ];
 
     /// Its name in RocksDB.
@@ -52,6 +58,8 @@ impl Cf {
             Cf::Keys => "keys",
             Cf::Leaves => "leaves",
             Cf::Consents => "consents",
+            Cf::Bindings => "bindings",
+            Cf::Claims => "claims",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `ledger verify`: re-walks the whole chain from the store alone, trusting only the
-//! ledger's public key. It checks every entry's encoding, position and `prev` link, every
-//! submission's signature, replay and authorization rule, rebuilds both trees and checks
+//! ledger's public key. It checks the genesis, every entry's encoding, position and
+//! `prev` link, every submission against the same rules as an append ([`crate::rules`]:
+//! signature, ledger id, expiry, replay, admission, roles), rebuilds both trees and checks
 //! every checkpoint's roots and signature, then checks the stored head, trees, and
 //! indexes against what it rebuilt. It stops at the first bad entry and names it.
 
@@ -12,8 +13,10 @@ use medproof_verifier::checkpoint::fr_to_be32;
 use medproof_verifier::Fr;
 use rayon::prelude::*;
 
-use crate::entry::{Action, Body, Entry, Role};
+use crate::codec;
+use crate::entry::{Body, Entry, Submission};
 use crate::ledger::{checkpoint_value, leaf_value, load_tree, TreeId};
+use crate::rules::{self, ConsentStatus, Effect, KeyStatus, State};
 use crate::store::{Cf, Store};
 
 /// Entries whose submission signatures are checked together, in parallel.
@@ -58,11 +61,17 @@ struct Replay {
     prev_hash: [u8; 32],
     prev_time: u64,
     next: u64,
+    /// The ledger id and the registrars, from the genesis.
+    genesis: Option<([u8; 32], HashSet<[u8; 32]>)>,
     seen: HashSet<[u8; 32]>,
-    keys: HashMap<[u8; 32], Role>,
+    /// Each key's standing and the seq of the last entry that changed it.
+    keys: HashMap<[u8; 32], (KeyStatus, u64)>,
     commitments: HashMap<[u8; 32], (TreeId, u64, u64)>,
-    consent_granters: Vec<([u8; 32], bool)>,
+    consent_status: Vec<ConsentStatus>,
     policies: u64,
+    publishers: HashMap<[u8; 32], [u8; 32]>,
+    bindings: HashMap<[u8; 32], u64>,
+    claims: HashMap<[u8; 32], u64>,
     records: MerkleTree,
     consents: MerkleTree,
     /// Leaves not yet in the trees: appended together at the next checkpoint (or before
@@ -179,94 +188,152 @@ impl Replay {
                 self.checkpoints.push((entry.seq, entry.time));
                 self.last_checkpoint_head = entry.prev;
             }
-            Body::Submission(s) => {
-                if !signature_ok {
+            Body::Genesis(g) => {
+                if entry.seq != 0 || !g.verify(entry.time, ledger_key) {
                     return Err(fail(
                         seq,
-                        format!("{} signature does not verify", s.action.name()),
+                        "a genesis that is not the first entry, or not signed by the ledger key",
                     ));
                 }
-                if !self.seen.insert(s.replay_id()) {
-                    return Err(fail(seq, "replayed submission"));
+                self.genesis = Some((entry.hash(), g.registrars.iter().copied().collect()));
+            }
+            Body::Submission(s) => {
+                if self.genesis.is_none() {
+                    return Err(fail(seq, "the first entry is not a genesis"));
                 }
-                let role = self.keys.get(&s.signer).copied();
-                let need = |needed: Role| -> Result<(), VerifyFailure> {
-                    if role == Some(needed) {
-                        Ok(())
-                    } else {
-                        Err(fail(
-                            seq,
-                            format!(
-                                "{} by a key not registered as {}",
-                                s.action.name(),
-                                needed.name()
-                            ),
-                        ))
-                    }
-                };
-                let records_len = self.records.len() + self.new_records.len() as u64;
-                let consents_len = self.consents.len() + self.new_consents.len() as u64;
-                let mut unique = |c: &Fr, tree: TreeId, index: u64| -> Result<(), VerifyFailure> {
-                    if self
-                        .commitments
-                        .insert(fr_to_be32(c), (tree, index, entry.seq))
-                        .is_some()
-                    {
-                        return Err(fail(seq, "duplicate commitment"));
-                    }
-                    Ok(())
-                };
-                match &s.action {
-                    Action::RegisterKey { role: r } => {
-                        if role.is_some() {
-                            return Err(fail(seq, "key registered twice"));
-                        }
-                        self.keys.insert(s.signer, *r);
-                    }
-                    Action::CommitRecord { commitment } => {
-                        need(Role::Provider)?;
-                        unique(commitment, TreeId::Records, records_len)?;
-                        self.new_records.push(*commitment);
-                    }
-                    Action::GrantConsent { commitment } => {
-                        need(Role::Patient)?;
-                        unique(commitment, TreeId::Consents, consents_len)?;
-                        self.new_consents.push(*commitment);
-                        self.consent_granters.push((s.signer, false));
-                    }
-                    Action::RevokeConsent { consent_index } => {
-                        need(Role::Patient)?;
-                        let i = *consent_index;
-                        match usize::try_from(i)
-                            .ok()
-                            .and_then(|i| self.consent_granters.get_mut(i))
-                        {
-                            Some((g, revoked)) if *g == s.signer && !*revoked => *revoked = true,
-                            _ => {
-                                return Err(fail(
-                                    seq,
-                                    format!(
-                                    "revocation of consent {i} is not by its granter, or repeats"
-                                ),
-                                ))
-                            }
-                        }
-                        self.flush(seq)?;
-                        self.consents
-                            .set(i, Fr::from(0u64))
-                            .map_err(|e| fail(seq, e.to_string()))?;
-                    }
-                    Action::PublishPolicy { commitment } => {
-                        need(Role::Insurer)?;
-                        unique(commitment, TreeId::Policies, self.policies)?;
-                        self.policies += 1;
-                    }
-                    Action::LogAccess { .. } => need(Role::Provider)?,
-                }
+                let id = s.replay_id();
+                let effect = rules::check(&*self, s, entry.time, signature_ok, &id)
+                    .map_err(|r| fail(seq, format!("{}: {r}", s.action.name())))?;
+                self.seen.insert(id);
+                self.effect(&effect, s, entry.seq)?;
             }
         }
         Ok(())
     }
+
+    /// Applies an accepted submission's effect.
+    fn effect(&mut self, effect: &Effect, s: &Submission, seq: u64) -> Result<(), VerifyFailure> {
+        let mut add = |c: &Fr, tree: TreeId, index: u64| {
+            self.commitments.insert(fr_to_be32(c), (tree, index, seq));
+        };
+        match effect {
+            Effect::Register { key, role } => {
+                let status = KeyStatus {
+                    role: *role,
+                    suspended: false,
+                };
+                self.keys.insert(*key, (status, seq));
+            }
+            Effect::Suspend { key } => {
+                if let Some((k, at)) = self.keys.get_mut(key) {
+                    k.suspended = true;
+                    *at = seq;
+                }
+            }
+            Effect::Record { commitment, leaf } => {
+                let index = self.records.len() + self.new_records.len() as u64;
+                add(commitment, TreeId::Records, index);
+                self.new_records.push(*leaf);
+            }
+            Effect::Consent {
+                commitment,
+                leaf,
+                granter,
+            } => {
+                let index = self.consents.len() + self.new_consents.len() as u64;
+                add(commitment, TreeId::Consents, index);
+                self.new_consents.push(*leaf);
+                self.consent_status.push(ConsentStatus {
+                    granter: *granter,
+                    revoked: false,
+                });
+            }
+            Effect::Revoke { index } => {
+                if let Some(c) = self.consent_status.get_mut(*index as usize) {
+                    c.revoked = true;
+                }
+                self.flush(Some(seq))?;
+                self.consents
+                    .set(*index, Fr::from(0u64))
+                    .map_err(|e| fail(Some(seq), e.to_string()))?;
+            }
+            Effect::Policy { commitment } => {
+                add(commitment, TreeId::Policies, self.policies);
+                self.policies += 1;
+                self.publishers.insert(fr_to_be32(commitment), s.signer);
+            }
+            Effect::Access { binding } => {
+                self.bindings.insert(fr_to_be32(binding), seq);
+            }
+            Effect::Claim { claim_id } => {
+                self.claims.insert(fr_to_be32(claim_id), seq);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl State for Replay {
+    fn ledger_id(&self) -> [u8; 32] {
+        self.genesis.as_ref().map(|g| g.0).unwrap_or_default()
+    }
+    fn is_registrar(&self, key: &[u8; 32]) -> bool {
+        self.genesis.as_ref().is_some_and(|g| g.1.contains(key))
+    }
+    fn key(&self, key: &[u8; 32]) -> Option<KeyStatus> {
+        self.keys.get(key).map(|k| k.0)
+    }
+    fn seen(&self, replay_id: &[u8; 32]) -> bool {
+        self.seen.contains(replay_id)
+    }
+    fn has_commitment(&self, c: &Fr) -> bool {
+        self.commitments.contains_key(&fr_to_be32(c))
+    }
+    fn records_len(&self) -> u64 {
+        self.records.len() + self.new_records.len() as u64
+    }
+    fn consents_len(&self) -> u64 {
+        self.consent_status.len() as u64
+    }
+    fn consent(&self, index: u64) -> Option<ConsentStatus> {
+        self.consent_status
+            .get(usize::try_from(index).ok()?)
+            .copied()
+    }
+    fn policy_publisher(&self, policy: &Fr) -> Option<[u8; 32]> {
+        self.publishers.get(&fr_to_be32(policy)).copied()
+    }
+    fn binding_logged(&self, b: &Fr) -> bool {
+        self.bindings.contains_key(&fr_to_be32(b))
+    }
+    fn claim_submitted(&self, id: &Fr) -> bool {
+        self.claims.contains_key(&fr_to_be32(id))
+    }
+}
+
+/// Checks that the index in `cf` holds exactly `expected` (key → value).
+fn check_index<S: Store>(
+    store: &S,
+    cf: Cf,
+    expected: HashMap<Vec<u8>, Vec<u8>>,
+    name: &str,
+) -> Result<(), VerifyFailure> {
+    let mut count = 0usize;
+    let mut bad = false;
+    store
+        .scan(cf, &mut |k, v| {
+            count += 1;
+            bad |= expected.get(k).map(Vec::as_slice) != Some(v);
+            Ok(())
+        })
+        .map_err(|e| fail(None, e.to_string()))?;
+    if bad || count != expected.len() {
+        return Err(fail(
+            None,
+            format!("the {name} index does not match the chain"),
+        ));
+    }
+    Ok(())
 }
 
 /// Walks the whole ledger in `store`, trusting only `ledger_key`.
@@ -399,36 +466,47 @@ pub fn verify<S: Store>(
             ));
         }
     }
-    let mut leaves = 0usize;
-    let mut bad_leaf = false;
-    store
-        .scan(Cf::Leaves, &mut |k, v| {
-            leaves += 1;
-            let ok = <[u8; 32]>::try_from(k)
-                .ok()
-                .and_then(|k| r.commitments.get(&k))
-                .is_some_and(|(t, i, seq)| leaf_value(*t, *i, *seq) == v);
-            bad_leaf |= !ok;
-            Ok(())
-        })
-        .map_err(storage)?;
-    if bad_leaf || leaves != r.commitments.len() {
-        return Err(fail(None, "the commitment index does not match the chain"));
-    }
-    let mut keys = 0usize;
-    store
-        .scan(Cf::Keys, &mut |k, v| {
-            keys += 1;
-            let ok = <[u8; 32]>::try_from(k)
-                .ok()
-                .and_then(|k| r.keys.get(&k))
-                .is_some_and(|role| v.first() == Some(&(*role as u8)));
-            bad_leaf |= !ok;
-            Ok(())
-        })
-        .map_err(storage)?;
-    if bad_leaf || keys != r.keys.len() {
-        return Err(fail(None, "the key index does not match the chain"));
+    let bytes = |k: &[u8; 32]| k.to_vec();
+    check_index(
+        store,
+        Cf::Leaves,
+        r.commitments
+            .iter()
+            .map(|(k, (t, i, seq))| (bytes(k), leaf_value(*t, *i, *seq)))
+            .collect(),
+        "commitment",
+    )?;
+    check_index(
+        store,
+        Cf::Keys,
+        r.keys
+            .iter()
+            .map(|(k, (status, seq))| (bytes(k), codec::key_value(*status, *seq)))
+            .collect(),
+        "key",
+    )?;
+    check_index(
+        store,
+        Cf::Consents,
+        r.consent_status
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ((i as u64).to_be_bytes().to_vec(), codec::consent_value(*c)))
+            .collect(),
+        "consent",
+    )?;
+    for (cf, map, name) in [
+        (Cf::Bindings, &r.bindings, "access binding"),
+        (Cf::Claims, &r.claims, "claim"),
+    ] {
+        check_index(
+            store,
+            cf,
+            map.iter()
+                .map(|(k, seq)| (bytes(k), seq.to_be_bytes().to_vec()))
+                .collect(),
+            name,
+        )?;
     }
     Ok(VerifyReport {
         entries: r.next,

@@ -8,11 +8,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use ed25519_dalek::SigningKey;
+use medproof_circuits::commit::{consent_leaf, key_ref, record_leaf};
+use medproof_ledger::entry::Genesis;
 use medproof_ledger::ledger::Refusal;
 use medproof_ledger::store::Cf;
 use medproof_ledger::verify::verify;
 use medproof_ledger::{
-    Action, Clock, Ledger, LedgerError, MemStore, RocksStore, Role, Store, Submission,
+    Action, Clock, Envelope, Ledger, LedgerError, MemStore, RocksStore, Role, Store, Submission,
 };
 use medproof_verifier::statement::{AccessPublic, RecordInclusionPublic};
 use medproof_verifier::{Fr, ProofBundle, Statement};
@@ -34,6 +36,27 @@ fn ledger_key() -> SigningKey {
     SigningKey::from_bytes(&[42u8; 32])
 }
 
+fn registrar() -> SigningKey {
+    SigningKey::from_bytes(&[43u8; 32])
+}
+
+/// When every test ledger is created.
+const T0: u64 = 1_700_000_000;
+
+/// A new ledger in `store`, created at T0 with the test registrar.
+fn created<S: Store>(store: S, c: Arc<ManualClock>) -> Ledger<S> {
+    Ledger::create(store, ledger_key(), c, &[registrar().verifying_key()]).unwrap()
+}
+
+/// The id of every test ledger: the hash of its genesis, created at T0.
+fn envelope() -> Envelope {
+    let genesis = Genesis::entry(&ledger_key(), &[registrar().verifying_key().to_bytes()], T0);
+    Envelope {
+        ledger_id: genesis.hash(),
+        expires: u64::MAX,
+    }
+}
+
 struct Actors {
     provider: SigningKey,
     patient: SigningKey,
@@ -51,7 +74,19 @@ fn actors() -> Actors {
 }
 
 fn sub(action: Action, key: &SigningKey, n: u8) -> Submission {
-    Submission::sign_with_nonce(action, key, [n; 16])
+    Submission::sign_with_nonce(action, key, envelope(), [n; 16])
+}
+
+/// The registrar admits `key` for `role`.
+fn admit(key: &SigningKey, role: Role, n: u8) -> Submission {
+    sub(
+        Action::AdmitKey {
+            key: key.verifying_key().to_bytes(),
+            role,
+        },
+        &registrar(),
+        n,
+    )
 }
 
 /// A record commitment `c`, signed by `key` with nonce `n`.
@@ -69,10 +104,10 @@ fn commit(c: u64, key: &SigningKey, n: u8) -> Submission {
 fn script<S: Store>(l: &mut Ledger<S>, c: &ManualClock, a: &Actors) {
     let reg = |k: &SigningKey, role, n| sub(Action::RegisterKey { role }, k, n);
     l.append(&[
-        reg(&a.provider, Role::Provider, 1),
+        admit(&a.provider, Role::Provider, 1),
         reg(&a.patient, Role::Patient, 2),
         reg(&a.other_patient, Role::Patient, 3),
-        reg(&a.insurer, Role::Insurer, 4),
+        admit(&a.insurer, Role::Insurer, 4),
     ])
     .unwrap();
     c.0.fetch_add(10, Ordering::SeqCst);
@@ -132,8 +167,8 @@ fn state<S: Store>(l: &Ledger<S>) -> (u64, [u8; 32], Fr, Fr) {
 #[test]
 fn memory_and_rocksdb_agree_across_reopen() {
     let a = actors();
-    let c = clock(1_700_000_000);
-    let mut mem = Ledger::open(MemStore::new(), ledger_key(), c.clone()).unwrap();
+    let c = clock(T0);
+    let mut mem = created(MemStore::new(), c.clone());
     script(&mut mem, &c, &a);
 
     let (dir, rocks) = rocks_ledger();
@@ -169,16 +204,21 @@ fn memory_and_rocksdb_agree_across_reopen() {
     assert!(cp.checkpoint.verify(&ledger_key().verifying_key()).is_ok());
     let (tree, index, path) = rocks.locate(&Fr::from(103u64)).unwrap().unwrap();
     assert_eq!((tree, index), (medproof_ledger::TreeId::Records, 3));
-    assert!(path
-        .unwrap()
-        .verify(cp.checkpoint.records_root, Fr::from(103u64)));
+    // The leaf is the commitment wrapped with the committing provider's key.
+    let path = path.unwrap();
+    let committer = key_ref(&a.provider.verifying_key().to_bytes());
+    assert!(path.verify(
+        cp.checkpoint.records_root,
+        record_leaf(committer, Fr::from(103u64))
+    ));
+    assert!(!path.verify(cp.checkpoint.records_root, Fr::from(103u64)));
 }
 
 #[test]
 fn refused_submissions_change_nothing() {
     let a = actors();
-    let c = clock(1_700_000_000);
-    let mut l = Ledger::open(MemStore::new(), ledger_key(), c.clone()).unwrap();
+    let c = clock(T0);
+    let mut l = created(MemStore::new(), c.clone());
     script(&mut l, &c, &a);
     let before = state(&l);
     let refused = |l: &mut Ledger<MemStore>, s: Submission| match l.append_one(s) {
@@ -255,7 +295,8 @@ fn refused_submissions_change_nothing() {
             &mut l,
             sub(
                 Action::LogAccess {
-                    bundle: b"not a bundle".to_vec()
+                    bundle: b"not a bundle".to_vec(),
+                    nonce: Fr::from(1u64),
                 },
                 &a.provider,
                 98
@@ -295,42 +336,44 @@ fn refused_submissions_change_nothing() {
 #[test]
 fn revocation_empties_the_leaf_and_checkpoints_keep_history() {
     let a = actors();
-    let c = clock(1_700_000_000);
-    let mut l = Ledger::open(MemStore::new(), ledger_key(), c.clone()).unwrap();
+    let c = clock(T0);
+    let mut l = created(MemStore::new(), c.clone());
     script(&mut l, &c, &a);
     // Consent 0 was revoked: its leaf is empty and its old path no longer proves it.
     assert_eq!(l.consents().leaf(0), Some(Fr::from(0u64)));
+    let granted_by =
+        |k: &SigningKey, c: u64| consent_leaf(key_ref(&k.verifying_key().to_bytes()), Fr::from(c));
     let (_, _, path) = l.locate(&Fr::from(200u64)).unwrap().unwrap();
-    assert!(!path.unwrap().verify(l.consents().root(), Fr::from(200u64)));
+    assert!(!path
+        .unwrap()
+        .verify(l.consents().root(), granted_by(&a.patient, 200)));
     let (_, _, path) = l.locate(&Fr::from(201u64)).unwrap().unwrap();
-    assert!(path.unwrap().verify(l.consents().root(), Fr::from(201u64)));
+    assert!(path
+        .unwrap()
+        .verify(l.consents().root(), granted_by(&a.other_patient, 201)));
 
-    // One checkpoint per append; each superseded at the time of the next.
+    // One checkpoint after the genesis and per append; each superseded at the time of
+    // the next.
     let history = l.checkpoint_history();
-    assert_eq!(history.len(), 8);
+    assert_eq!(history.len(), 9);
     assert_eq!(history.last().unwrap().1, None);
     for w in history.windows(2) {
         let next = l.checkpoint_at(w[1].0).unwrap().unwrap();
         assert_eq!(w[0].1, Some(next.checkpoint.time));
     }
-    let first = l.checkpoint_at(history[0].0).unwrap().unwrap();
+    let first = l.checkpoint_at(history[1].0).unwrap().unwrap();
     assert_eq!(first.superseded_at, Some(1_700_000_010));
     assert!(
         l.checkpoint_at(0).unwrap().is_none(),
-        "seq 0 is not a checkpoint"
+        "seq 0 is the genesis, not a checkpoint"
     );
 }
 
 /// A RocksDB ledger in a temporary dir after the script.
 fn rocks_ledger() -> (tempfile::TempDir, Ledger<RocksStore>) {
     let dir = tempfile::tempdir().unwrap();
-    let c = clock(1_700_000_000);
-    let mut l = Ledger::open(
-        RocksStore::open(dir.path()).unwrap(),
-        ledger_key(),
-        c.clone(),
-    )
-    .unwrap();
+    let c = clock(T0);
+    let mut l = created(RocksStore::open(dir.path()).unwrap(), c.clone());
     script(&mut l, &c, &actors());
     (dir, l)
 }
@@ -455,8 +498,8 @@ fn a_ledger_whose_key_is_gone_is_not_rekeyed() {
 #[test]
 fn grant_and_revoke_in_one_batch() {
     let a = actors();
-    let c = clock(1_700_000_000);
-    let mut l = Ledger::open(MemStore::new(), ledger_key(), c.clone()).unwrap();
+    let c = clock(T0);
+    let mut l = created(MemStore::new(), c.clone());
     script(&mut l, &c, &a);
     let next = l.consents().len();
     let receipt = l
@@ -496,7 +539,13 @@ fn grant_and_revoke_in_one_batch() {
         vec![Some(next), Some(next + 1), Some(next), Some(5)]
     );
     assert_eq!(l.consents().leaf(next), Some(Fr::from(0u64)));
-    assert_eq!(l.consents().leaf(next + 1), Some(Fr::from(211u64)));
+    assert_eq!(
+        l.consents().leaf(next + 1),
+        Some(consent_leaf(
+            key_ref(&a.patient.verifying_key().to_bytes()),
+            Fr::from(211u64)
+        ))
+    );
     let mut naive = medproof_circuits::merkle::MerkleTree::new();
     for i in 0..l.consents().len() {
         naive.push(l.consents().leaf(i).unwrap()).unwrap();
@@ -508,9 +557,9 @@ fn grant_and_revoke_in_one_batch() {
 
 #[test]
 fn a_store_of_another_format_is_refused_by_name() {
-    let c = clock(1_000);
+    let c = clock(T0);
     let a = actors();
-    let mut l = Ledger::open(MemStore::new(), ledger_key(), c.clone()).unwrap();
+    let mut l = created(MemStore::new(), c.clone());
     script(&mut l, &c, &a);
     let mut store = l.into_store();
     // What an older medproof wrote: no format key.
@@ -521,14 +570,25 @@ fn a_store_of_another_format_is_refused_by_name() {
     }
     store
         .raw_mut(Cf::Meta)
-        .insert(b"format".to_vec(), 3u32.to_be_bytes().to_vec());
+        .insert(b"format".to_vec(), 2u32.to_be_bytes().to_vec());
     let err = Ledger::open(store, ledger_key(), c).err().unwrap();
-    assert!(err.to_string().contains("format is 3"), "{err}");
+    assert!(err.to_string().contains("format is 2"), "{err}");
 }
 
 /// A well-formed bundle of `statement` naming `provider` (its proof does not verify:
 /// the ledger checks form and signer, the audit checks proofs).
 fn bundle_for(statement: Statement, provider: &SigningKey) -> Vec<u8> {
+    bundle_bound(statement, provider, Fr::from(5u64))
+}
+
+/// [`bundle_for`], its request binding computed with `nonce`.
+fn bundle_bound(statement: Statement, provider: &SigningKey, nonce: Fr) -> Vec<u8> {
+    let binding = medproof_circuits::commit::request_binding(
+        medproof_circuits::commit::provider_ref(&provider.verifying_key().to_bytes()),
+        Fr::from(3u64),
+        1_000,
+        nonce,
+    );
     use ark_ec::AffineRepr;
     let proof = medproof_verifier::Proof {
         a: ark_bn254::G1Affine::generator(),
@@ -544,7 +604,7 @@ fn bundle_for(statement: Statement, provider: &SigningKey) -> Vec<u8> {
                 category: 1,
                 purpose: 1,
                 now: 1_000,
-                request_binding: Fr::from(2u64),
+                request_binding: binding,
                 record: Fr::from(3u64),
             },
             &proof,
@@ -561,11 +621,12 @@ fn bundle_for(statement: Statement, provider: &SigningKey) -> Vec<u8> {
 
 #[test]
 fn access_entries_carry_the_signers_access_proof() {
-    let c = clock(1_000);
+    let c = clock(T0);
     let a = actors();
-    let mut l = Ledger::open(MemStore::new(), ledger_key(), c.clone()).unwrap();
+    let mut l = created(MemStore::new(), c.clone());
     script(&mut l, &c, &a);
-    let log = |bundle: Vec<u8>, n: u8| sub(Action::LogAccess { bundle }, &a.provider, n);
+    let nonce = Fr::from(5u64);
+    let log = |bundle: Vec<u8>, n: u8| sub(Action::LogAccess { bundle, nonce }, &a.provider, n);
     let len = l.len();
     let refusal = |l: &mut Ledger<MemStore>, s: Submission| match l.append_one(s) {
         Err(LedgerError::Refused { reason, .. }) => reason,
@@ -587,9 +648,30 @@ fn access_entries_carry_the_signers_access_proof() {
         Refusal::NotTheSignersAccess
     ));
     assert_eq!(l.len(), len);
+    // Attack: a proof presented for another request (its binding was made with another
+    // nonce than the one the entry names).
+    assert_eq!(
+        refusal(
+            &mut l,
+            log(
+                bundle_bound(Statement::AccessAuthorization, &a.provider, Fr::from(6u64)),
+                4
+            )
+        ),
+        Refusal::BindingMismatch
+    );
     l.append_one(log(
         bundle_for(Statement::AccessAuthorization, &a.provider),
         3,
     ))
     .unwrap();
+    // Attack: the same proof logged twice.
+    assert_eq!(
+        refusal(
+            &mut l,
+            log(bundle_for(Statement::AccessAuthorization, &a.provider), 5)
+        ),
+        Refusal::DuplicateBinding
+    );
+    assert!(verify(l.store(), &ledger_key().verifying_key()).is_ok());
 }

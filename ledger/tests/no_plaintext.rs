@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use ark_ff::UniformRand;
 use ed25519_dalek::SigningKey;
-use medproof_circuits::commit::{patient_ref, ContentDigest, RecordOpening};
+use medproof_circuits::commit::{key_ref, patient_ref, ContentDigest, RecordOpening};
 use medproof_ledger::{open_dir, Action, Role, Submission, SystemClock};
 use medproof_verifier::Fr;
 
@@ -23,19 +23,25 @@ fn no_source_string_reaches_the_data_dir() {
     let mut ledger = open_dir(dir.path(), Arc::new(SystemClock)).unwrap();
     let provider = SigningKey::from_bytes(&[5u8; 32]);
     let patient = SigningKey::from_bytes(&[6u8; 32]);
+    let registrar =
+        medproof_ledger::keyfile::load(&medproof_ledger::registrar_key_path(dir.path())).unwrap();
+    let env = ledger.envelope(600).unwrap();
     ledger
         .append(&[
             Submission::sign(
-                Action::RegisterKey {
+                Action::AdmitKey {
+                    key: provider.verifying_key().to_bytes(),
                     role: Role::Provider,
                 },
-                &provider,
+                &registrar,
+                env,
             ),
             Submission::sign(
                 Action::RegisterKey {
                     role: Role::Patient,
                 },
                 &patient,
+                env,
             ),
         ])
         .unwrap();
@@ -44,9 +50,9 @@ fn no_source_string_reaches_the_data_dir() {
     let resource = format!(
         r#"{{"resourceType":"Condition","subject":{{"display":"{NAME}","identifier":"{MRN}"}},"birthDate":"{BIRTH}","code":{{"text":"{DIAGNOSIS}"}}}}"#
     );
-    let secret = Fr::rand(&mut rng);
+    let salt = Fr::rand(&mut rng);
     let record = RecordOpening {
-        patient_ref: patient_ref(secret),
+        patient_ref: patient_ref(key_ref(&patient.verifying_key().to_bytes()), salt),
         category: 7,
         content_digest: ContentDigest::of(resource.as_bytes()),
         created_at: 1_710_000_000,
@@ -64,6 +70,7 @@ fn no_source_string_reaches_the_data_dir() {
                 commitment: record.commitment(),
             },
             &provider,
+            env,
         )])
         .unwrap();
     ledger
@@ -72,6 +79,7 @@ fn no_source_string_reaches_the_data_dir() {
                 commitment: consent,
             },
             &patient,
+            env,
         ))
         .unwrap();
     drop(ledger);

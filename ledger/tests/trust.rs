@@ -36,20 +36,49 @@ fn open(dir: &Path) -> Result<medproof_ledger::Ledger<medproof_ledger::RocksStor
     open_dir(dir, Arc::new(SystemClock))
 }
 
+/// `action` signed by `key` for the ledger `l`.
+fn signed(
+    l: &medproof_ledger::Ledger<medproof_ledger::RocksStore>,
+    action: Action,
+    key: &SigningKey,
+) -> Submission {
+    Submission::sign(action, key, l.envelope(600).unwrap())
+}
+
+/// The data dir's registrar admits `key` as a provider.
+fn admit_provider(
+    dir: &Path,
+    l: &medproof_ledger::Ledger<medproof_ledger::RocksStore>,
+    key: &SigningKey,
+) -> Submission {
+    let registrar =
+        medproof_ledger::keyfile::load(&medproof_ledger::registrar_key_path(dir)).unwrap();
+    signed(
+        l,
+        Action::AdmitKey {
+            key: key.verifying_key().to_bytes(),
+            role: Role::Provider,
+        },
+        &registrar,
+    )
+}
+
 #[test]
 fn a_restored_backup_is_refused_and_an_equivocation_shows_on_the_receipt() {
     let tmp = tempfile::tempdir().unwrap();
     let (data, backup) = (tmp.path().join("data"), tmp.path().join("backup"));
     let patient = SigningKey::from_bytes(&[2; 32]);
     let mut l = open(&data).unwrap();
-    l.append_one(Submission::sign(
+    l.append_one(signed(
+        &l,
         Action::RegisterKey {
             role: Role::Patient,
         },
         &patient,
     ))
     .unwrap();
-    l.append_one(Submission::sign(
+    l.append_one(signed(
+        &l,
         Action::GrantConsent {
             commitment: Fr::from(7u64),
         },
@@ -62,13 +91,8 @@ fn a_restored_backup_is_refused_and_an_equivocation_shows_on_the_receipt() {
 
     // The patient revokes and keeps the receipt: the checkpoint that contains it.
     let mut l = open(&data).unwrap();
-    let receipt = l
-        .append_one(Submission::sign(
-            Action::RevokeConsent { consent_index: 0 },
-            &patient,
-        ))
-        .unwrap()
-        .checkpoint;
+    let revoke = signed(&l, Action::RevokeConsent { consent_index: 0 }, &patient);
+    let receipt = l.append_one(revoke).unwrap().checkpoint;
     assert_eq!(
         l.extends_checkpoint(&receipt, &key).unwrap(),
         Continuity::Extends
@@ -89,8 +113,8 @@ fn a_restored_backup_is_refused_and_an_equivocation_shows_on_the_receipt() {
         matches!(
             err,
             OpenError::Ledger(LedgerError::RolledBack {
-                mark: 5,
-                entries: 4
+                mark: 7,
+                entries: 6
             })
         ),
         "{err}"
@@ -111,13 +135,14 @@ fn a_restored_backup_is_refused_and_an_equivocation_shows_on_the_receipt() {
     // next append signs a second checkpoint at the receipt's seq: the receipt shows it.
     std::fs::copy(backup.join("ledger.hwm"), data.join("ledger.hwm")).unwrap();
     let mut l = open(&data).unwrap();
-    l.append_one(Submission::sign(
+    let other = signed(
+        &l,
         Action::RegisterKey {
             role: Role::Patient,
         },
         &SigningKey::from_bytes(&[3; 32]),
-    ))
-    .unwrap();
+    );
+    l.append_one(other).unwrap();
     match l.extends_checkpoint(&receipt, &key).unwrap() {
         Continuity::Forked { ledger: Some(cp) } => {
             assert_eq!(cp.seq, receipt.seq);
@@ -136,7 +161,7 @@ fn a_restored_backup_is_refused_and_an_equivocation_shows_on_the_receipt() {
     std::fs::copy(&mark_after, data.join("ledger.hwm")).unwrap();
     assert!(matches!(
         open(&data).unwrap_err(),
-        OpenError::Ledger(LedgerError::Diverged(5))
+        OpenError::Ledger(LedgerError::Diverged(7))
     ));
     // A database cut back before the receipt: rolled back.
     replace_dir(&backup.join("ledger"), &data.join("ledger"));
@@ -144,7 +169,7 @@ fn a_restored_backup_is_refused_and_an_equivocation_shows_on_the_receipt() {
     let l = open_dir_read_only(&data, None).unwrap();
     assert_eq!(
         l.extends_checkpoint(&receipt, &key).unwrap(),
-        Continuity::RolledBack { entries: 4 }
+        Continuity::RolledBack { entries: 6 }
     );
 }
 
@@ -155,13 +180,14 @@ fn a_mark_that_names_another_checkpoint_is_refused() {
     let key = SigningKey::from_bytes(&[9; 32]);
     for dir in [&a, &b] {
         let mut l = open(dir).unwrap();
-        l.append_one(Submission::sign(
+        let s = signed(
+            &l,
             Action::RegisterKey {
                 role: Role::Patient,
             },
             &key,
-        ))
-        .unwrap();
+        );
+        l.append_one(s).unwrap();
     }
     // Ledger b's mark in ledger a: signed by another key, so not a mark of this ledger.
     std::fs::copy(b.join("ledger.hwm"), a.join("ledger.hwm")).unwrap();
@@ -175,14 +201,8 @@ fn verifiers_need_only_the_public_key_and_read_while_the_writer_runs() {
     let data = tmp.path().join("data");
     let provider = SigningKey::from_bytes(&[1; 32]);
     let mut writer = open(&data).unwrap();
-    writer
-        .append_one(Submission::sign(
-            Action::RegisterKey {
-                role: Role::Provider,
-            },
-            &provider,
-        ))
-        .unwrap();
+    let admit = admit_provider(&data, &writer, &provider);
+    writer.append_one(admit).unwrap();
     // While the writer holds the database, a verifier opens it read-only with the
     // public key alone.
     let reader = open_dir_read_only(&data, None).unwrap();
@@ -199,14 +219,14 @@ fn verifiers_need_only_the_public_key_and_read_while_the_writer_runs() {
     let store =
         medproof_ledger::RocksStore::open_read_only(&medproof_ledger::db_dir(&data)).unwrap();
     assert!(medproof_ledger::verify::verify(&store, &reader.public_key()).is_ok());
-    let err = reader
-        .append_one(Submission::sign(
-            Action::CommitRecord {
-                commitment: Fr::from(1u64),
-            },
-            &provider,
-        ))
-        .unwrap_err();
+    let commit = signed(
+        &reader,
+        Action::CommitRecord {
+            commitment: Fr::from(1u64),
+        },
+        &provider,
+    );
+    let err = reader.append_one(commit).unwrap_err();
     assert!(matches!(err, LedgerError::ReadOnly), "{err}");
     assert!(matches!(reader.heartbeat(), Err(LedgerError::ReadOnly)));
     // A verifier trusts the key it is given, not the data dir's: under another key the
@@ -220,14 +240,13 @@ fn heartbeats_sign_a_fresh_checkpoint_only_when_the_latest_is_old() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let mut l = open(&data).unwrap();
-    // An empty ledger gets its first checkpoint.
-    let first = l.heartbeat_if_older(300).unwrap().unwrap();
-    assert_eq!(first.seq, 0);
-    // A recent one is enough.
+    // A new ledger's genesis is followed by a checkpoint: recent enough.
+    let first = l.latest_checkpoint().unwrap().unwrap().checkpoint;
+    assert_eq!(first.seq, 1);
     assert!(l.heartbeat_if_older(300).unwrap().is_none());
-    // Forced: a new checkpoint right after the last, linking to it.
-    let next = l.heartbeat().unwrap();
-    assert_eq!(next.seq, 1);
+    // Old enough (max age 0): a new checkpoint right after the last, linking to it.
+    let next = l.heartbeat_if_older(0).unwrap().unwrap();
+    assert_eq!(next.seq, 2);
     assert_eq!(
         next.chain_head,
         medproof_ledger::Entry::of_checkpoint(&first).hash()
@@ -238,5 +257,5 @@ fn heartbeats_sign_a_fresh_checkpoint_only_when_the_latest_is_old() {
     let key =
         medproof_ledger::keyfile::load_public(&medproof_ledger::public_key_path(&data)).unwrap();
     let report = medproof_ledger::verify::verify(&store, &key).unwrap();
-    assert_eq!((report.entries, report.checkpoints), (2, 2));
+    assert_eq!((report.entries, report.checkpoints), (3, 2));
 }

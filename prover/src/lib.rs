@@ -17,9 +17,9 @@ use ark_bn254::{Bn254, Fr};
 use ark_ff::UniformRand;
 use ark_groth16::Groth16;
 use ark_relations::gr1cs::ConstraintSynthesizer;
-use medproof_circuits::access::AccessCircuit;
+use medproof_circuits::access::{AccessCircuit, AccessWitness};
 use medproof_circuits::claim::{ClaimCircuit, ClaimWitness};
-use medproof_circuits::commit::{ConsentOpening, RecordOpening};
+use medproof_circuits::commit::RecordOpening;
 use medproof_circuits::merkle::MerklePath;
 use medproof_circuits::record_inclusion::RecordInclusionCircuit;
 use medproof_circuits::shape::AssignError;
@@ -56,21 +56,28 @@ pub struct RecordInclusionRequest {
     pub public: RecordInclusionPublic,
     /// The record's opening (secret).
     pub record: RecordOpening,
-    /// The record's Merkle path (secret).
+    /// The key_ref of the key that committed it (the ledger wrapped its leaf with it).
+    pub committer: Fr,
+    /// The wrapped leaf's Merkle path (secret).
     pub path: MerklePath,
 }
 
 /// A request to prove access authorization.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AccessRequest {
     /// The statement's public inputs.
     pub public: AccessPublic,
-    /// The consent's opening (secret).
-    pub consent: ConsentOpening,
-    /// The consent's path in the consents tree (secret).
-    pub path: MerklePath,
-    /// The accessed record's opening (secret).
-    pub record: RecordOpening,
+    /// The consent, its granter, the patient's salt, the path and the record (secret).
+    pub witness: AccessWitness,
+}
+
+impl std::fmt::Debug for AccessRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessRequest")
+            .field("public", &self.public)
+            .field("witness", &"<redacted>")
+            .finish()
+    }
 }
 
 /// A request to prove claim compliance.
@@ -160,18 +167,17 @@ impl Prover {
         let _span = tracing::debug_span!("prove", %statement).entered();
         match request {
             ProofRequest::RecordInclusion(r) => {
-                let circuit =
-                    RecordInclusionCircuit::new(r.public, r.record.clone(), r.path.clone());
+                let circuit = RecordInclusionCircuit::new(
+                    r.public,
+                    r.record.clone(),
+                    r.committer,
+                    r.path.clone(),
+                );
                 let proof = groth16(keys, circuit)?;
                 Ok(ProofBundle::new(&r.public, &proof, &keys.vk_id))
             }
             ProofRequest::Access(r) => {
-                let circuit = AccessCircuit::new(
-                    r.public,
-                    r.consent.clone(),
-                    r.path.clone(),
-                    r.record.clone(),
-                );
+                let circuit = AccessCircuit::new(r.public, r.witness.clone());
                 let proof = groth16(keys, circuit)?;
                 Ok(ProofBundle::new(&r.public, &proof, &keys.vk_id))
             }

@@ -5,7 +5,7 @@
 
 use ark_bn254::{Bn254, Fr};
 use ark_ff::UniformRand;
-use medproof_circuits::commit::{patient_ref, ContentDigest, RecordOpening};
+use medproof_circuits::commit::{key_ref, patient_ref, record_leaf, ContentDigest, RecordOpening};
 use medproof_circuits::merkle::MerkleTree;
 use medproof_circuits::shape::AssignError;
 use medproof_params::{insecure_seeded_setup, load, LoadOptions};
@@ -47,7 +47,7 @@ fn world() -> World {
     let mut tree = MerkleTree::new();
     let records: Vec<RecordOpening> = (0..6u64)
         .map(|i| RecordOpening {
-            patient_ref: patient_ref(Fr::rand(&mut rng)),
+            patient_ref: patient_ref(Fr::rand(&mut rng), Fr::rand(&mut rng)),
             category: 10 + (i % 2) as u32,
             content_digest: ContentDigest::of(format!("resource {i}").as_bytes()),
             created_at: 1_760_000_000 + i * 60,
@@ -55,7 +55,7 @@ fn world() -> World {
         })
         .collect();
     for r in &records {
-        tree.push(r.commitment()).unwrap();
+        tree.push(record_leaf(committer(), r.commitment())).unwrap();
     }
     World {
         prover: Prover::new([keys], 2).unwrap(),
@@ -66,12 +66,18 @@ fn world() -> World {
     }
 }
 
+/// The key_ref of the provider that committed the records.
+fn committer() -> Fr {
+    key_ref(&[3u8; 32])
+}
+
 fn inclusion(w: &World, i: usize, binding: u64) -> RecordInclusionRequest {
     let public =
         RecordInclusionPublic::new(w.tree.root(), w.records[i].category, Fr::from(binding));
     RecordInclusionRequest {
         public,
         record: w.records[i].clone(),
+        committer: committer(),
         path: w.tree.path(i as u64).unwrap(),
     }
 }

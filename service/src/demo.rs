@@ -32,7 +32,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use ark_ff::UniformRand;
 use medproof_circuits::commit::{ContentDigest, RecordOpening};
 use medproof_ledger::audit::{audit, AuditOptions, DEFAULT_BATCH};
-use medproof_ledger::{Clock, SystemClock};
+use medproof_ledger::{Action, Clock, Role, SystemClock};
 use medproof_params::{LoadOptions, Manifest, StatementKeys};
 use medproof_prover::{ProofRequest, Prover, RecordInclusionRequest};
 use medproof_verifier::bundle::Verifier;
@@ -44,7 +44,7 @@ use medproof_verifier::{fr_to_decimal, Fr, ProofBundle, Statement};
 use crate::fhir;
 use crate::input::{RecordInclusionInput, RecordJson};
 use crate::keys_dir;
-use crate::scenario::{ConsentTerms, Parties};
+use crate::scenario::{ConsentTerms, GrantedConsent, Parties};
 
 /// Demo settings.
 #[derive(Debug, Clone)]
@@ -172,7 +172,13 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
 
     // 1. Records.
     let ledger = medproof_ledger::open_dir(&opts.data_dir, Arc::new(SystemClock))?;
-    let mut parties = Parties::register(ledger, &mut rng)?;
+    // The demo acts as the registrar that the data dir's genesis names.
+    let registrar =
+        medproof_ledger::keyfile::load(&medproof_ledger::registrar_key_path(&opts.data_dir))
+            .context(
+                "the demo admits its provider and insurer with the data dir's registrar key",
+            )?;
+    let mut parties = Parties::register(ledger, registrar, &mut rng)?;
     let ledger_key = parties.ledger.public_key();
     println!(
         "ledger    {} entries; provider, patient and insurer keys registered; ledger key {}",
@@ -230,6 +236,7 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
             Ok(ProofRequest::RecordInclusion(RecordInclusionRequest {
                 public: RecordInclusionPublic::new(checkpoint.records_root, r.category, binding),
                 record: r.clone(),
+                committer: parties.provider_ref(),
                 path,
             }))
         })
@@ -289,6 +296,7 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
     let example = RecordInclusionInput {
         leaves: None,
         index: None,
+        committer: None,
         record: RecordJson::from_opening(&records[0]),
         binding: fr_to_decimal(&binding),
     };
@@ -373,6 +381,20 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
     for (i, b) in access.iter().enumerate() {
         write(format!("access-{i}.json"), b.to_json())?;
     }
+    // The forgery the trust model stops: the provider registers a second key as a
+    // patient and grants itself a consent in the patient's name (it knows the patient's
+    // pseudonym from the records it committed). The ledger wraps the consent with the
+    // forger's key, and the patient's pseudonym is not derived from it: no proof.
+    let forged_refused = forged_consent_refused(&mut parties, &prover, &consent, lab[0], &mut rng)?;
+    println!(
+        "forgery   a consent granted in the patient's name by another key: {}",
+        if forged_refused {
+            "no proof can be made"
+        } else {
+            "PROVED"
+        }
+    );
+    ok &= forged_refused;
 
     // 3. Claim.
     let policy = parties.publish_policy(
@@ -392,7 +414,8 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
         claim.content_digest,
         &mut rng,
     )?;
-    let (request, cp) = parties.claim_request(&opening, &policy)?;
+    // The insurer's challenge binds the proof to this request.
+    let (request, cp) = parties.claim_request(&opening, &policy, Fr::rand(&mut rng))?;
     let t = Instant::now();
     let claim_bundle = prover
         .prove(&ProofRequest::Claim(request))?
@@ -411,13 +434,38 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
             .ledger
             .locate(&policy.opening.commitment())?
             .is_some();
+    // The proof names the provider that committed the claim record: the insurer pays
+    // only providers it knows.
+    let named = claim_bundle
+        .public_inputs
+        .get("provider")
+        .map(String::as_str)
+        == Some(fr_to_decimal(&parties.provider_ref()).as_str());
+    let submitted = parties.submit_claim(&claim_bundle).is_ok();
+    let paid_twice = parties.submit_claim(&claim_bundle).is_ok();
     println!(
-        "claim     FHIR Claim ({} USD) proved to meet the published policy in {}; insurer's check: {}",
+        "claim     FHIR Claim ({} USD) proved to meet the published policy in {}; insurer's check: {}; names the provider: {}; submitted once: {}, a second time: {}",
         claim.amount as f64 / 100.0,
         ms(claim_time),
-        yes(claim_ok)
+        yes(claim_ok),
+        yes(named),
+        yes(submitted),
+        if paid_twice { "ACCEPTED" } else { "refused" }
     );
-    ok &= claim_ok;
+    ok &= claim_ok && named && submitted && !paid_twice;
+    // The forgery the trust model stops: the policyholder tries to attest a service
+    // itself, as a provider. Only a registrar admits providers, and a patient's key
+    // commits no record.
+    let forged_claim_refused = forged_claim_refused(&mut parties)?;
+    println!(
+        "forgery   a claim record committed by the policyholder's own key: {}",
+        if forged_claim_refused {
+            "refused by the ledger"
+        } else {
+            "ACCEPTED"
+        }
+    );
+    ok &= forged_claim_refused;
     write("claim.json".into(), claim_bundle.to_json())?;
 
     // 4. Audit.
@@ -503,4 +551,71 @@ fn yes(b: bool) -> &'static str {
     } else {
         "NO"
     }
+}
+
+/// The provider's forged consent (see the demo): a second key registered as a patient
+/// grants the provider a consent in the real patient's name. Returns whether the proof
+/// was refused.
+fn forged_consent_refused<R: rand::RngCore + rand::CryptoRng>(
+    parties: &mut Parties<medproof_ledger::RocksStore>,
+    prover: &Prover,
+    consent: &GrantedConsent,
+    record: &RecordOpening,
+    rng: &mut R,
+) -> Result<bool> {
+    let forger = ed25519_dalek::SigningKey::generate(rng);
+    let register = parties.sign(
+        Action::RegisterKey {
+            role: Role::Patient,
+        },
+        &forger,
+    )?;
+    parties.ledger.append_one(register)?;
+    // The same terms, in the real patient's name, with a fresh blinding.
+    let mut opening = consent.opening.clone();
+    opening.blinding = Fr::rand(rng);
+    let grant = parties.sign(
+        Action::GrantConsent {
+            commitment: opening.commitment(),
+        },
+        &forger,
+    )?;
+    let receipt = parties.ledger.append_one(grant)?;
+    let forged = GrantedConsent {
+        opening,
+        index: receipt.leaf_indices[0].ok_or_else(|| anyhow!("a grant adds a leaf"))?,
+    };
+    // The provider knows the patient's salt (the patient gave it for the real consent):
+    // with it and the patient's key the wrapped leaf is not found; with the forger's key
+    // the pseudonym does not match.
+    let (request, _) = parties.access_request(&forged, record, SystemClock.now(), rng)?;
+    let with_patient_key = prover
+        .prove(&ProofRequest::Access(request.clone()))
+        .is_err();
+    let mut as_forger = request;
+    as_forger.witness.granter =
+        medproof_circuits::commit::key_ref(&forger.verifying_key().to_bytes());
+    let with_forger_key = prover.prove(&ProofRequest::Access(as_forger)).is_err();
+    Ok(with_patient_key && with_forger_key)
+}
+
+/// The policyholder's forged claim (see the demo). Returns whether the ledger refused
+/// both ways in.
+fn forged_claim_refused(parties: &mut Parties<medproof_ledger::RocksStore>) -> Result<bool> {
+    let commit = parties.sign(
+        Action::CommitRecord {
+            commitment: Fr::from(0xc1a1u64),
+        },
+        &parties.patient.key,
+    )?;
+    let as_patient = parties.ledger.append_one(commit).is_err();
+    let own = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+    let register = parties.sign(
+        Action::RegisterKey {
+            role: Role::Provider,
+        },
+        &own,
+    )?;
+    let self_admitted = parties.ledger.append_one(register).is_err();
+    Ok(as_patient && self_admitted)
 }

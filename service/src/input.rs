@@ -18,12 +18,14 @@
 //! `binding` is the context the proof is bound to (e.g. the verifier's challenge).
 //! Field elements are canonical decimal strings.
 //!
-//! Without a ledger, `"leaves": [...]` (the records tree's leaves in order) and
-//! `"index": N` (the record's position) rebuild the tree in memory; such a bundle has no
-//! checkpoint, and its root can only be checked by whoever knows the tree.
+//! Without a ledger, `"leaves": [...]` (the records tree's leaves in order: each is a
+//! record commitment wrapped with its committer's key), `"index": N` (the record's
+//! position) and `"committer": "<hex Ed25519 key>"` (the provider that committed it)
+//! rebuild the tree in memory; such a bundle has no checkpoint, and its root can only be
+//! checked by whoever knows the tree (`verify --allow-unanchored`).
 
 use anyhow::{anyhow, bail, Context, Result};
-use medproof_circuits::commit::{ContentDigest, RecordOpening};
+use medproof_circuits::commit::{key_ref, record_leaf, ContentDigest, RecordOpening};
 use medproof_circuits::merkle::MerkleTree;
 use medproof_ledger::{Ledger, RocksStore, TreeId};
 use medproof_prover::RecordInclusionRequest;
@@ -57,6 +59,9 @@ pub struct RecordInclusionInput {
     /// Position of the record to prove (with `leaves`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<u64>,
+    /// The committing provider's Ed25519 public key, hex (with `leaves`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub committer: Option<String>,
     /// The record's opening.
     pub record: RecordJson,
     /// Context binding, decimal.
@@ -130,8 +135,17 @@ impl RecordInclusionInput {
                         leaves.len()
                     );
                 };
-                if leaf != commitment {
-                    bail!("the record's commitment is not the leaf at index {index}");
+                let committer: [u8; 32] = self
+                    .committer
+                    .as_deref()
+                    .and_then(|h| hex::decode(h).ok())
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or_else(|| {
+                        anyhow!("`leaves` needs `committer`: the committing provider's key, 64 hex digits")
+                    })?;
+                let committer = key_ref(&committer);
+                if leaf != record_leaf(committer, commitment) {
+                    bail!("the leaf at index {index} is not the record's commitment wrapped with the committer's key");
                 }
                 let public = RecordInclusionPublic::new(tree.root(), record.category, binding);
                 let path = tree.path(index)?;
@@ -139,6 +153,7 @@ impl RecordInclusionInput {
                     RecordInclusionRequest {
                         public,
                         record,
+                        committer,
                         path,
                     },
                     None,
@@ -159,12 +174,16 @@ impl RecordInclusionInput {
                     (TreeId::Records, Some(p)) => p,
                     _ => bail!("the commitment is on the ledger, but not as a record"),
                 };
+                let committer = ledger
+                    .committer_of(&commitment)?
+                    .ok_or_else(|| anyhow!("the record's committing entry is not on the ledger"))?;
                 let public =
                     RecordInclusionPublic::new(checkpoint.records_root, record.category, binding);
                 Ok((
                     RecordInclusionRequest {
                         public,
                         record,
+                        committer: key_ref(&committer),
                         path,
                     },
                     Some(checkpoint),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use ed25519_dalek::VerifyingKey;
+use medproof_circuits::commit::{consent_leaf, key_ref, record_leaf};
 use medproof_ledger::entry::Body;
 use medproof_ledger::verify::{verify, VerifyFailure, VerifyReport};
 use medproof_ledger::{
@@ -160,6 +161,17 @@ pub fn entry_json(e: &Entry) -> Value {
         "hash": hex::encode(e.hash()),
     });
     match &e.body {
+        Body::Genesis(g) => {
+            v["kind"] = "genesis".into();
+            v["ledger_key"] = hex::encode(g.ledger_key).into();
+            v["registrars"] = g
+                .registrars
+                .iter()
+                .map(hex::encode)
+                .collect::<Vec<_>>()
+                .into();
+            v["signature"] = hex::encode(g.signature).into();
+        }
         Body::Checkpoint {
             records_root,
             consents_root,
@@ -174,6 +186,8 @@ pub fn entry_json(e: &Entry) -> Value {
             v["kind"] = s.action.name().into();
             v["signer"] = hex::encode(s.signer).into();
             v["nonce"] = hex::encode(s.nonce).into();
+            v["ledger_id"] = hex::encode(s.envelope.ledger_id).into();
+            v["expires"] = s.envelope.expires.into();
             v["signature"] = hex::encode(s.signature).into();
             match &s.action {
                 Action::RegisterKey { role } => v["role"] = role.name().into(),
@@ -185,8 +199,18 @@ pub fn entry_json(e: &Entry) -> Value {
                 Action::RevokeConsent { consent_index } => {
                     v["consent_index"] = (*consent_index).into()
                 }
-                Action::LogAccess { bundle } => {
+                Action::LogAccess { bundle, nonce } => {
                     v["bundle"] = serde_json::from_slice(bundle).unwrap_or(Value::Null);
+                    v["request_nonce"] = fr_to_decimal(nonce).into();
+                }
+                Action::AdmitKey { key, role } => {
+                    v["key"] = hex::encode(key).into();
+                    v["role"] = role.name().into();
+                }
+                Action::SuspendKey { key } => v["key"] = hex::encode(key).into(),
+                Action::SubmitClaim { policy, claim_id } => {
+                    v["policy"] = fr_to_decimal(policy).into();
+                    v["claim_id"] = fr_to_decimal(claim_id).into();
                 }
             }
         }
@@ -202,10 +226,18 @@ pub fn path_json(ledger: &Ledger<RocksStore>, commitment: &str) -> Result<Value>
         .ok_or_else(|| anyhow!("commitment is not on the ledger"))?;
     let mut v = json!({ "tree": tree.name(), "index": index });
     if let Some(p) = path {
-        let root = match tree {
-            medproof_ledger::TreeId::Consents => ledger.consents().root(),
-            _ => ledger.records().root(),
+        // The tree holds the commitment wrapped with the key that added it.
+        let signer = ledger
+            .committer_of(&c)?
+            .ok_or_else(|| anyhow!("the entry that added the commitment is not on the ledger"))?;
+        let (root, leaf) = match tree {
+            medproof_ledger::TreeId::Consents => {
+                (ledger.consents().root(), consent_leaf(key_ref(&signer), c))
+            }
+            _ => (ledger.records().root(), record_leaf(key_ref(&signer), c)),
         };
+        v["added_by"] = hex::encode(signer).into();
+        v["leaf"] = fr_to_decimal(&leaf).into();
         v["root"] = fr_to_decimal(&root).into();
         v["siblings"] = p
             .siblings
@@ -213,7 +245,7 @@ pub fn path_json(ledger: &Ledger<RocksStore>, commitment: &str) -> Result<Value>
             .map(fr_to_decimal)
             .collect::<Vec<_>>()
             .into();
-        v["current"] = p.verify(root, c).into();
+        v["current"] = p.verify(root, leaf).into();
     }
     Ok(v)
 }

@@ -1,5 +1,6 @@
-//! The parties of medproof's stories, acting on a ledger: a provider, a patient and an
-//! insurer, each with an Ed25519 key registered for its role.
+//! The parties of medproof's stories, acting on a ledger: a registrar, a provider, a
+//! patient and an insurer, each with an Ed25519 key. The patient registers itself; the
+//! registrar (named in the ledger's genesis) admits the provider and the insurer.
 //!
 //! Each action is what the party would do in production: the provider commits records
 //! and claim records, the patient grants and revokes consents, the insurer publishes a
@@ -11,24 +12,29 @@
 use anyhow::{anyhow, bail, Context, Result};
 use ark_ff::UniformRand;
 use ed25519_dalek::SigningKey;
+use medproof_circuits::access::AccessWitness;
 use medproof_circuits::claim::ClaimWitness;
 use medproof_circuits::codes::CodeSet;
 use medproof_circuits::commit::{
-    patient_ref, procedure_code, provider_ref, request_binding, ClaimOpening, ConsentOpening,
-    ContentDigest, PolicyOpening, RecordOpening,
+    key_ref, patient_ref, procedure_code, provider_ref, request_binding, ClaimOpening,
+    ConsentOpening, ContentDigest, PolicyOpening, RecordOpening,
 };
 use medproof_ledger::{Action, Ledger, Role, Store, Submission, TreeId};
 use medproof_prover::{AccessRequest, ClaimRequest};
+use medproof_verifier::checkpoint::fr_to_be32;
 use medproof_verifier::statement::{AccessPublic, ClaimPublic};
 use medproof_verifier::{Checkpoint, Fr, ProofBundle};
 use rand::{CryptoRng, RngCore};
+use std::collections::HashMap;
+use std::sync::Mutex;
 
-/// A patient: a ledger key and the secret behind their pseudonym.
+/// A patient: a ledger key and the salt of their pseudonym.
 pub struct Patient {
     /// Signs grants and revocations.
     pub key: SigningKey,
-    /// `patient_ref = H(TAG_PATIENT, secret)`.
-    pub secret: Fr,
+    /// `patient_ref = H(TAG_PATIENT, key_ref, salt)`; the patient shares it with the
+    /// providers it consents to, who need it to prove access.
+    pub salt: Fr,
 }
 
 impl Patient {
@@ -36,13 +42,18 @@ impl Patient {
     pub fn generate<R: RngCore + CryptoRng>(rng: &mut R) -> Self {
         Self {
             key: SigningKey::generate(rng),
-            secret: Fr::rand(rng),
+            salt: Fr::rand(rng),
         }
     }
 
-    /// The patient's pseudonym.
+    /// The key_ref of the patient's ledger key.
+    pub fn key_ref(&self) -> Fr {
+        key_ref(&self.key.verifying_key().to_bytes())
+    }
+
+    /// The patient's pseudonym, derived from their ledger key.
     pub fn patient_ref(&self) -> Fr {
-        patient_ref(self.secret)
+        patient_ref(self.key_ref(), self.salt)
     }
 }
 
@@ -78,57 +89,71 @@ pub struct Policy {
     pub codes: CodeSet,
 }
 
-/// The three parties and the ledger they act on.
+/// How long a signed submission stays valid, in seconds of ledger time.
+pub const SUBMISSION_VALIDITY_SECS: u64 = 600;
+
+/// The parties and the ledger they act on.
 pub struct Parties<S: Store> {
     /// The ledger.
     pub ledger: Ledger<S>,
+    /// The registrar's key (named in the ledger's genesis).
+    pub registrar: SigningKey,
     /// The provider's key.
     pub provider: SigningKey,
     /// The insurer's key.
     pub insurer: SigningKey,
     /// The patient.
     pub patient: Patient,
-}
-
-fn sign(action: Action, key: &SigningKey) -> Submission {
-    Submission::sign(action, key)
+    /// The nonce of each access request the provider made, by its request binding: the
+    /// access log entry names it, and the ledger recomputes the binding from it.
+    nonces: Mutex<HashMap<[u8; 32], Fr>>,
 }
 
 impl<S: Store> Parties<S> {
-    /// New parties, their keys registered on `ledger` in one batch.
-    pub fn register<R: RngCore + CryptoRng>(mut ledger: Ledger<S>, rng: &mut R) -> Result<Self> {
-        let provider = SigningKey::generate(rng);
-        let insurer = SigningKey::generate(rng);
-        let patient = Patient::generate(rng);
+    /// `action` signed by `key` for this ledger, valid for
+    /// [`SUBMISSION_VALIDITY_SECS`].
+    pub fn sign(&self, action: Action, key: &SigningKey) -> Result<Submission> {
+        Ok(Submission::sign(
+            action,
+            key,
+            self.ledger.envelope(SUBMISSION_VALIDITY_SECS)?,
+        ))
+    }
+
+    /// New parties on `ledger`: the patient registers itself, and `registrar` admits the
+    /// provider and the insurer, in one batch.
+    pub fn register<R: RngCore + CryptoRng>(
+        ledger: Ledger<S>,
+        registrar: SigningKey,
+        rng: &mut R,
+    ) -> Result<Self> {
+        let mut parties = Self {
+            ledger,
+            registrar,
+            provider: SigningKey::generate(rng),
+            insurer: SigningKey::generate(rng),
+            patient: Patient::generate(rng),
+            nonces: Mutex::new(HashMap::new()),
+        };
+        let admit = |key: &SigningKey, role| Action::AdmitKey {
+            key: key.verifying_key().to_bytes(),
+            role,
+        };
         let batch = [
-            sign(
-                Action::RegisterKey {
-                    role: Role::Provider,
-                },
-                &provider,
-            ),
-            sign(
-                Action::RegisterKey {
-                    role: Role::Insurer,
-                },
-                &insurer,
-            ),
-            sign(
+            parties.sign(admit(&parties.provider, Role::Provider), &parties.registrar)?,
+            parties.sign(admit(&parties.insurer, Role::Insurer), &parties.registrar)?,
+            parties.sign(
                 Action::RegisterKey {
                     role: Role::Patient,
                 },
-                &patient.key,
-            ),
+                &parties.patient.key,
+            )?,
         ];
-        ledger
+        parties
+            .ledger
             .append(&batch)
             .context("registering the parties' keys")?;
-        Ok(Self {
-            ledger,
-            provider,
-            insurer,
-            patient,
-        })
+        Ok(parties)
     }
 
     /// The provider's public reference (the grantee of its consents).
@@ -170,14 +195,14 @@ impl<S: Store> Parties<S> {
         let batch: Vec<Submission> = openings
             .iter()
             .map(|o| {
-                sign(
+                self.sign(
                     Action::CommitRecord {
                         commitment: o.commitment(),
                     },
                     &self.provider,
                 )
             })
-            .collect();
+            .collect::<Result<_>>()?;
         self.ledger.append(&batch).context("committing records")?;
         Ok(openings)
     }
@@ -197,30 +222,27 @@ impl<S: Store> Parties<S> {
             valid_until: terms.valid_until,
             blinding: Fr::rand(rng),
         };
-        let receipt = self
-            .ledger
-            .append_one(sign(
-                Action::GrantConsent {
-                    commitment: opening.commitment(),
-                },
-                &self.patient.key,
-            ))
-            .context("granting consent")?;
+        let grant = self.sign(
+            Action::GrantConsent {
+                commitment: opening.commitment(),
+            },
+            &self.patient.key,
+        )?;
+        let receipt = self.ledger.append_one(grant).context("granting consent")?;
         let index = receipt.leaf_indices[0].ok_or_else(|| anyhow!("a grant adds a leaf"))?;
         Ok(GrantedConsent { opening, index })
     }
 
     /// The patient revokes a consent: its leaf is emptied from the next checkpoint on.
+    /// Returns the receipt: the signed checkpoint that contains the revocation.
     pub fn revoke(&mut self, consent: &GrantedConsent) -> Result<Checkpoint> {
-        let receipt = self
-            .ledger
-            .append_one(sign(
-                Action::RevokeConsent {
-                    consent_index: consent.index,
-                },
-                &self.patient.key,
-            ))
-            .context("revoking consent")?;
+        let revoke = self.sign(
+            Action::RevokeConsent {
+                consent_index: consent.index,
+            },
+            &self.patient.key,
+        )?;
+        let receipt = self.ledger.append_one(revoke).context("revoking consent")?;
         Ok(receipt.checkpoint)
     }
 
@@ -241,13 +263,14 @@ impl<S: Store> Parties<S> {
             limit,
             blinding: Fr::rand(rng),
         };
+        let publish = self.sign(
+            Action::PublishPolicy {
+                commitment: opening.commitment(),
+            },
+            &self.insurer,
+        )?;
         self.ledger
-            .append_one(sign(
-                Action::PublishPolicy {
-                    commitment: opening.commitment(),
-                },
-                &self.insurer,
-            ))
+            .append_one(publish)
             .context("publishing the policy")?;
         Ok(Policy { opening, codes })
     }
@@ -281,13 +304,14 @@ impl<S: Store> Parties<S> {
             content_digest,
             blinding: Fr::rand(rng),
         };
+        let commit = self.sign(
+            Action::CommitRecord {
+                commitment: claim.commitment(),
+            },
+            &self.provider,
+        )?;
         self.ledger
-            .append_one(sign(
-                Action::CommitRecord {
-                    commitment: claim.commitment(),
-                },
-                &self.provider,
-            ))
+            .append_one(commit)
             .context("committing the claim record")?;
         Ok(claim)
     }
@@ -302,7 +326,8 @@ impl<S: Store> Parties<S> {
     }
 
     /// The provider's request to prove access to `record` under `consent` at `now`,
-    /// against the latest checkpoint.
+    /// against the latest checkpoint, with a fresh nonce (the data holder's challenge),
+    /// which the provider keeps to log the access.
     pub fn access_request<R: RngCore + CryptoRng>(
         &self,
         consent: &GrantedConsent,
@@ -310,34 +335,53 @@ impl<S: Store> Parties<S> {
         now: u64,
         rng: &mut R,
     ) -> Result<(AccessRequest, Checkpoint)> {
+        self.access_request_with_nonce(consent, record, now, Fr::rand(rng))
+    }
+
+    /// [`Parties::access_request`] answering the challenge `nonce`.
+    pub fn access_request_with_nonce(
+        &self,
+        consent: &GrantedConsent,
+        record: &RecordOpening,
+        now: u64,
+        nonce: Fr,
+    ) -> Result<(AccessRequest, Checkpoint)> {
         let checkpoint = self.checkpoint()?;
         let path = self.ledger.consents().path(consent.index)?;
         let record_commitment = record.commitment();
         let provider = self.provider_ref();
+        let binding = request_binding(provider, record_commitment, now, nonce);
+        self.nonces
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(fr_to_be32(&binding), nonce);
         let public = AccessPublic {
             consents_root: checkpoint.consents_root,
             provider_ref: provider,
             category: record.category,
             purpose: consent.opening.purpose,
             now,
-            request_binding: request_binding(provider, record_commitment, now, Fr::rand(rng)),
+            request_binding: binding,
             record: record_commitment,
         };
-        let request = AccessRequest {
-            public,
+        let witness = AccessWitness {
             consent: consent.opening.clone(),
+            granter: self.patient.key_ref(),
+            patient_salt: self.patient.salt,
             path,
             record: record.clone(),
         };
-        Ok((request, checkpoint))
+        Ok((AccessRequest { public, witness }, checkpoint))
     }
 
     /// The provider's request to prove that `claim` meets `policy`, against the latest
     /// checkpoint.
+    /// `binding` is the insurer's challenge.
     pub fn claim_request(
         &self,
         claim: &ClaimOpening,
         policy: &Policy,
+        binding: Fr,
     ) -> Result<(ClaimRequest, Checkpoint)> {
         let checkpoint = self.checkpoint()?;
         let Some((TreeId::Records, _, Some(record_path))) =
@@ -353,11 +397,14 @@ impl<S: Store> Parties<S> {
                 siblings: vec![Fr::from(0u64); medproof_circuits::codes::CODES_DEPTH],
             }
         });
+        let policy_commitment = policy.opening.commitment();
         let public = ClaimPublic {
             records_root: checkpoint.records_root,
-            policy: policy.opening.commitment(),
+            policy: policy_commitment,
             claimed_amount: claim.amount,
-            claim_id: claim.claim_id(),
+            claim_id: claim.claim_id(policy_commitment),
+            provider: self.provider_ref(),
+            binding,
         };
         let witness = ClaimWitness {
             claim: claim.clone(),
@@ -373,20 +420,66 @@ impl<S: Store> Parties<S> {
         Ok(self.log_accesses(std::slice::from_ref(bundle))?[0])
     }
 
-    /// The provider logs accesses in one batch. Returns the entries' seqs.
+    /// The provider logs accesses in one batch, each with the nonce of its request.
+    /// Returns the entries' seqs.
     pub fn log_accesses(&mut self, bundles: &[ProofBundle]) -> Result<Vec<u64>> {
-        let batch: Vec<Submission> = bundles
+        let logged = bundles
             .iter()
             .map(|b| {
-                sign(
+                let binding = b
+                    .public_inputs
+                    .get("request_binding")
+                    .and_then(|x| medproof_verifier::fr_from_decimal(x).ok())
+                    .ok_or_else(|| anyhow!("not an access bundle"))?;
+                let nonce = self
+                    .nonces
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(&fr_to_be32(&binding))
+                    .copied()
+                    .ok_or_else(|| anyhow!("the provider made no request with this binding"))?;
+                Ok((b.clone(), nonce))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.log_accesses_with_nonces(&logged)
+    }
+
+    /// The provider logs accesses naming the given nonces. Returns the entries' seqs.
+    pub fn log_accesses_with_nonces(&mut self, logged: &[(ProofBundle, Fr)]) -> Result<Vec<u64>> {
+        let batch: Vec<Submission> = logged
+            .iter()
+            .map(|(b, nonce)| {
+                self.sign(
                     Action::LogAccess {
                         bundle: b.to_json().into_bytes(),
+                        nonce: *nonce,
                     },
                     &self.provider,
                 )
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let receipt = self.ledger.append(&batch).context("logging accesses")?;
         Ok(receipt.seqs)
+    }
+
+    /// The insurer, having checked a claim proof, records its claim id on the ledger
+    /// (the ledger refuses the same claim id a second time). Returns the entry's seq.
+    pub fn submit_claim(&mut self, bundle: &ProofBundle) -> Result<u64> {
+        let decoded = bundle.decode()?;
+        if decoded.statement != medproof_verifier::Statement::ClaimCompliance {
+            bail!("not a claim-compliance bundle");
+        }
+        let submit = self.sign(
+            Action::SubmitClaim {
+                policy: decoded.inputs[ClaimPublic::POLICY],
+                claim_id: decoded.inputs[ClaimPublic::CLAIM_ID],
+            },
+            &self.insurer,
+        )?;
+        let receipt = self
+            .ledger
+            .append_one(submit)
+            .context("submitting the claim")?;
+        Ok(receipt.seqs[0])
     }
 }

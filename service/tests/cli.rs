@@ -252,8 +252,20 @@ fn ledger_commands_and_checkpoint_checks() {
         )),
         2
     );
-    // Seq 0..=2 register the parties' keys, 3 is a checkpoint, 4 the first record.
-    let o = medproof(&["ledger", "entry", "4", "--data-dir", "data"], dir);
+    // Seq 0 is the genesis (naming the data dir's registrar), 1 its checkpoint, 2..=4
+    // admit and register the parties' keys, 5 is a checkpoint, 6 the first record.
+    let o = medproof(&["ledger", "entry", "0", "--data-dir", "data"], dir);
+    let genesis: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(genesis["kind"], "genesis");
+    let registrar_pub = std::fs::read_to_string(dir.join("data/registrar.pub")).unwrap();
+    assert_eq!(genesis["registrars"][0], registrar_pub.trim());
+    let o = medproof(&["ledger", "entry", "2", "--data-dir", "data"], dir);
+    let admitted: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (admitted["kind"].as_str(), admitted["role"].as_str()),
+        (Some("admit-key"), Some("provider"))
+    );
+    let o = medproof(&["ledger", "entry", "6", "--data-dir", "data"], dir);
     let entry: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(entry["kind"], "commit-record");
     let commitment = entry["commitment"].as_str().unwrap().to_string();
@@ -277,7 +289,7 @@ fn ledger_commands_and_checkpoint_checks() {
     );
     assert_eq!(
         code(&medproof(
-            &["ledger", "checkpoint", "--seq", "1", "--data-dir", "data"],
+            &["ledger", "checkpoint", "--seq", "2", "--data-dir", "data"],
             dir
         )),
         2

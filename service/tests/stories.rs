@@ -81,8 +81,15 @@ fn story(seed: u64) -> Story {
     let clock = Arc::new(ManualClock(AtomicU64::new(T0)));
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let ledger_key = SigningKey::generate(&mut rng);
-    let ledger = Ledger::open(MemStore::default(), ledger_key.clone(), clock.clone()).unwrap();
-    let mut parties = Parties::register(ledger, &mut rng).unwrap();
+    let registrar = SigningKey::generate(&mut rng);
+    let ledger = Ledger::create(
+        MemStore::default(),
+        ledger_key.clone(),
+        clock.clone(),
+        &[registrar.verifying_key()],
+    )
+    .unwrap();
+    let mut parties = Parties::register(ledger, registrar, &mut rng).unwrap();
     let record = parties
         .commit_records(
             &[(LAB, b"{\"resourceType\":\"Observation\"}", T0 - DAY)],
@@ -188,7 +195,7 @@ fn access_is_proved_logged_and_each_rule_rejects() {
     let text = format!("{entry:?}");
     for secret in [
         s.parties.patient.patient_ref(),
-        s.parties.patient.secret,
+        s.parties.patient.salt,
         consent.opening.blinding,
         s.record.blinding,
     ] {
@@ -368,7 +375,10 @@ fn prove_claim(
             &mut s.rng,
         )
         .unwrap();
-    let (request, checkpoint) = s.parties.claim_request(&claim, policy).unwrap();
+    let (request, checkpoint) = s
+        .parties
+        .claim_request(&claim, policy, Fr::from(4242u64))
+        .unwrap();
     proved(ProofRequest::Claim(request), &checkpoint)
 }
 
@@ -410,7 +420,10 @@ fn claim_meets_its_policy_and_each_rule_rejects() {
         .parties
         .commit_claim("99213", T0, 100, b"x", &mut s.rng)
         .unwrap();
-    let (request, _) = s.parties.claim_request(&claim, &other).unwrap();
+    let (request, _) = s
+        .parties
+        .claim_request(&claim, &other, Fr::from(1u64))
+        .unwrap();
     assert!(refused(keys().0.prove(&ProofRequest::Claim(request))));
     // Another policy commitment or claim id in the inputs.
     assert!(!s.check(&plus_one(&bundle, "policy")).unwrap());
@@ -477,7 +490,8 @@ fn audit_counts_valid_invalid_and_stale_accesses() {
     let clean_to = s.parties.ledger.len();
 
     // An access logged with another access's proof bytes: well formed, not valid.
-    let mut swapped = bundles[1].clone();
+    let fresh = s.prove_access(&consent, s.now()).unwrap();
+    let mut swapped = fresh.clone();
     swapped.proof = bundles[2].proof.clone();
     let invalid_seq = s.parties.log_access(&swapped).unwrap();
 
@@ -661,7 +675,7 @@ fn commitments_a_proof_names_must_be_on_the_ledger() {
         (&policy, Ok(())),
         (&unpublished, Err(ReferenceError::PolicyMissing)),
     ] {
-        let (request, cp) = s.parties.claim_request(&claim, p).unwrap();
+        let (request, cp) = s.parties.claim_request(&claim, p, Fr::from(7u64)).unwrap();
         let bundle = proved(ProofRequest::Claim(request), &cp).unwrap();
         assert!(s.check(&bundle).unwrap());
         assert_eq!(

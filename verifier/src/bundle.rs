@@ -3,7 +3,7 @@
 //! ```json
 //! {
 //!   "statement": "record-inclusion",
-//!   "version": 1,
+//!   "version": 2,
 //!   "public_inputs": { "records_root": "123…", "category": "3", "binding": "42…" },
 //!   "proof": "<base64 of the 128-byte compressed proof>",
 //!   "vk_id": "<hex SHA-256 of the compressed verifying key>"
@@ -391,7 +391,7 @@ fn unique_keys<'de, D: serde::Deserializer<'de>>(
 mod tests {
     use super::*;
 
-    const GOOD: &str = r#"{"statement":"record-inclusion","version":1,
+    const GOOD: &str = r#"{"statement":"record-inclusion","version":2,
         "public_inputs":{"records_root":"1","category":"2","binding":"3"},
         "proof":"AA==","vk_id":"x"}"#;
 
@@ -403,7 +403,7 @@ mod tests {
         assert!(ProofBundle::from_json(&extra).is_err());
         let missing = GOOD.replace(r#","vk_id":"x""#, "");
         assert!(ProofBundle::from_json(&missing).is_err());
-        let wrong_type = GOOD.replace(r#""version":1"#, r#""version":"1""#);
+        let wrong_type = GOOD.replace(r#""version":2"#, r#""version":"2""#);
         assert!(ProofBundle::from_json(&wrong_type).is_err());
         let number_input = GOOD.replace(r#""category":"2""#, r#""category":2"#);
         assert!(ProofBundle::from_json(&number_input).is_err());

@@ -51,9 +51,11 @@ impl Statement {
     /// The version of the circuit; bumped whenever its constraints change.
     pub const fn version(self) -> u32 {
         match self {
-            Statement::RecordInclusion => 1,
-            Statement::AccessAuthorization => 1,
-            Statement::ClaimCompliance => 1,
+            // 2: leaves wrapped with the committer's key; consents bound to the granter's
+            // key; claims name their provider, bind a context and their policy.
+            Statement::RecordInclusion => 2,
+            Statement::AccessAuthorization => 2,
+            Statement::ClaimCompliance => 2,
         }
     }
 
@@ -317,8 +319,9 @@ impl PublicInputs for AccessPublic {
     }
 }
 
-/// Public inputs of claim compliance: "a claim record under `records_root`, for exactly
-/// `claimed_amount`, meets the policy committed as `policy`; its claim id is `claim_id`".
+/// Public inputs of claim compliance: "a claim record under `records_root`, committed by
+/// the provider `provider`, for exactly `claimed_amount`, meets the policy committed as
+/// `policy`; its claim id under that policy is `claim_id`; this proof answers `binding`".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClaimPublic {
     /// The records tree root of a signed checkpoint.
@@ -327,9 +330,14 @@ pub struct ClaimPublic {
     pub policy: Fr,
     /// The amount claimed, in minor currency units (cents).
     pub claimed_amount: u64,
-    /// The claim's id: derived from the claim record's blinding, so one record yields one
-    /// id (a second claim on it is visible), and the id reveals nothing about the record.
+    /// The claim's id: derived from the policy and the claim record's blinding, so one
+    /// record yields one id per policy (a second claim on it is visible, and the ledger
+    /// refuses it), and the id reveals nothing about the record.
     pub claim_id: Fr,
+    /// The key_ref of the provider whose key committed the claim record.
+    pub provider: Fr,
+    /// The context the proof is bound to (the insurer's challenge).
+    pub binding: Fr,
 }
 
 impl ClaimPublic {
@@ -341,11 +349,21 @@ impl ClaimPublic {
     pub const CLAIMED_AMOUNT: usize = 2;
     /// Position of the claim id.
     pub const CLAIM_ID: usize = 3;
+    /// Position of the committing provider's key_ref.
+    pub const PROVIDER: usize = 4;
+    /// Position of the binding.
+    pub const BINDING: usize = 5;
     /// Number of public inputs.
-    pub const LEN: usize = 4;
+    pub const LEN: usize = 6;
     /// Input names, indexed by the constants above.
-    pub const NAMES: [&'static str; Self::LEN] =
-        ["records_root", "policy", "claimed_amount", "claim_id"];
+    pub const NAMES: [&'static str; Self::LEN] = [
+        "records_root",
+        "policy",
+        "claimed_amount",
+        "claim_id",
+        "provider",
+        "binding",
+    ];
 }
 
 impl PublicInputs for ClaimPublic {
@@ -357,6 +375,8 @@ impl PublicInputs for ClaimPublic {
         v[Self::POLICY] = self.policy;
         v[Self::CLAIMED_AMOUNT] = Fr::from(self.claimed_amount);
         v[Self::CLAIM_ID] = self.claim_id;
+        v[Self::PROVIDER] = self.provider;
+        v[Self::BINDING] = self.binding;
         v
     }
 
@@ -372,6 +392,8 @@ impl PublicInputs for ClaimPublic {
                 "an amount is a 64-bit count of minor units",
             )?,
             claim_id: x[Self::CLAIM_ID],
+            provider: x[Self::PROVIDER],
+            binding: x[Self::BINDING],
         })
     }
 }

@@ -102,6 +102,30 @@ impl ConsentOpeningVar {
     }
 }
 
+/// `patient_ref = H(TAG_PATIENT, key_ref, patient_salt)` in the circuit.
+pub fn patient_ref_gadget(
+    key_ref: &FpVar<Fr>,
+    salt: &FpVar<Fr>,
+) -> Result<FpVar<Fr>, SynthesisError> {
+    tagged_hash(Domain::Patient, &[key_ref.clone(), salt.clone()])
+}
+
+/// The consents-tree leaf `H(TAG_CONSENT_LEAF, granter, consent)` in the circuit.
+pub fn consent_leaf_gadget(
+    granter: &FpVar<Fr>,
+    consent: &FpVar<Fr>,
+) -> Result<FpVar<Fr>, SynthesisError> {
+    tagged_hash(Domain::ConsentLeaf, &[granter.clone(), consent.clone()])
+}
+
+/// The records-tree leaf `H(TAG_RECORD_LEAF, committer, record)` in the circuit.
+pub fn record_leaf_gadget(
+    committer: &FpVar<Fr>,
+    record: &FpVar<Fr>,
+) -> Result<FpVar<Fr>, SynthesisError> {
+    tagged_hash(Domain::RecordLeaf, &[committer.clone(), record.clone()])
+}
+
 /// `H(tag, fields..)` in the circuit.
 fn tagged_hash(domain: Domain, fields: &[FpVar<Fr>]) -> Result<FpVar<Fr>, SynthesisError> {
     let mut inputs = vec![FpVar::Constant(domain.tag())];
@@ -155,11 +179,11 @@ impl ClaimOpeningVar {
         tagged_hash(Domain::Claim, &self.fields)
     }
 
-    /// The claim id, `H(TAG_CLAIM_ID, blinding)`.
-    pub fn claim_id(&self) -> Result<FpVar<Fr>, SynthesisError> {
+    /// The claim id under `policy`: `H(TAG_CLAIM_ID, policy, blinding)`.
+    pub fn claim_id(&self, policy: &FpVar<Fr>) -> Result<FpVar<Fr>, SynthesisError> {
         tagged_hash(
             Domain::ClaimId,
-            &self.fields[Self::BLINDING..=Self::BLINDING],
+            &[policy.clone(), self.fields[Self::BLINDING].clone()],
         )
     }
 }
@@ -214,7 +238,7 @@ impl AllocVar<PolicyOpening, Fr> for PolicyOpeningVar {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commit::{patient_ref, ContentDigest};
+    use crate::commit::{consent_leaf, patient_ref, record_leaf, ContentDigest};
     use ark_r1cs_std::GR1CSVar;
     use ark_relations::gr1cs::ConstraintSystem;
 
@@ -222,7 +246,7 @@ mod tests {
     fn gadgets_equal_their_native_twins() {
         let cs = ConstraintSystem::<Fr>::new_ref();
         let consent = ConsentOpening {
-            patient_ref: patient_ref(Fr::from(11u64)),
+            patient_ref: patient_ref(Fr::from(10u64), Fr::from(11u64)),
             grantee: Fr::from(22u64),
             category: 3,
             purpose: 1,
@@ -265,7 +289,29 @@ mod tests {
             cvar.commitment().unwrap().value().unwrap(),
             claim.commitment()
         );
-        assert_eq!(cvar.claim_id().unwrap().value().unwrap(), claim.claim_id());
+        let policy_c = FpVar::new_witness(cs.clone(), || Ok(Fr::from(88u64))).unwrap();
+        assert_eq!(
+            cvar.claim_id(&policy_c).unwrap().value().unwrap(),
+            claim.claim_id(Fr::from(88u64))
+        );
+        let (k, x) = (
+            FpVar::new_witness(cs.clone(), || Ok(Fr::from(3u64))).unwrap(),
+            FpVar::new_witness(cs.clone(), || Ok(Fr::from(4u64))).unwrap(),
+        );
+        let (kn, xn) = (Fr::from(3u64), Fr::from(4u64));
+        assert_eq!(
+            patient_ref_gadget(&k, &x).unwrap().value().unwrap(),
+            patient_ref(kn, xn)
+        );
+        assert_eq!(
+            consent_leaf_gadget(&k, &x).unwrap().value().unwrap(),
+            consent_leaf(kn, xn)
+        );
+        assert_eq!(
+            record_leaf_gadget(&k, &x).unwrap().value().unwrap(),
+            record_leaf(kn, xn)
+        );
+        assert_ne!(consent_leaf(kn, xn), record_leaf(kn, xn));
         let policy = PolicyOpening {
             policyholder: consent.patient_ref,
             codes_root: Fr::from(66u64),

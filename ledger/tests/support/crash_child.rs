@@ -21,19 +21,28 @@ fn main() {
         .role_of(&provider.verifying_key().to_bytes())
         .is_none()
     {
+        // The data dir's registrar admits the provider.
+        let registrar = medproof_ledger::keyfile::load(&medproof_ledger::registrar_key_path(
+            std::path::Path::new(&dir),
+        ))
+        .expect("registrar key");
+        let env = ledger.envelope(3_600).expect("envelope");
         ledger
             .append_one(Submission::sign(
-                Action::RegisterKey {
+                Action::AdmitKey {
+                    key: provider.verifying_key().to_bytes(),
                     role: Role::Provider,
                 },
-                &provider,
+                &registrar,
+                env,
             ))
-            .expect("register");
+            .expect("admit");
     }
     let mut out = std::io::stdout().lock();
     let mut n = ledger.records().len();
     loop {
         n += 1;
+        let env = ledger.envelope(3_600).expect("envelope");
         let batch: Vec<Submission> = (0..(n % 3 + 1))
             .map(|i| {
                 Submission::sign(
@@ -41,6 +50,7 @@ fn main() {
                         commitment: Fr::from(n * 10 + i),
                     },
                     &provider,
+                    env,
                 )
             })
             .collect();
