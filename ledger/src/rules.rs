@@ -711,7 +711,10 @@ mod tests {
             last(&[admit(&provider, Role::Provider), suspend.clone(), commit(1)]),
             Err(Refusal::Suspended)
         );
-        assert_eq!(last(std::slice::from_ref(&suspend)), Err(Refusal::NotRegistered));
+        assert_eq!(
+            last(std::slice::from_ref(&suspend)),
+            Err(Refusal::NotRegistered)
+        );
         assert_eq!(
             last(&[
                 admit(&provider, Role::Provider),

@@ -181,7 +181,7 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
     let mut parties = Parties::register(ledger, registrar, &mut rng)?;
     let ledger_key = parties.ledger.public_key();
     println!(
-        "ledger    {} entries; provider, patient and insurer keys registered; ledger key {}",
+        "ledger    {} entries; the registrar admitted the provider and the insurer, the patient registered itself; ledger key {}",
         parties.ledger.len(),
         &hex::encode(ledger_key.to_bytes())[..16]
     );

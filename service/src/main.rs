@@ -69,6 +69,11 @@ enum Command {
         /// whatever the prover chose. For those who know what they are doing.
         #[arg(long)]
         allow_unanchored: bool,
+        /// The binding the proof must answer (decimal): the challenge this verifier
+        /// issued for record inclusion and claims, the request binding it computed for
+        /// access (provider, record, time and its nonce). Another binding is not valid.
+        #[arg(long)]
+        expect_binding: Option<String>,
         #[command(flatten)]
         freshness: FreshnessArgs,
     },
@@ -394,12 +399,14 @@ fn run(command: Command) -> Result<(), Failure> {
             data_dir,
             ledger_key,
             allow_unanchored,
+            expect_binding,
             freshness,
         } => verify_command(
             &bundle,
             &data_dir,
             ledger_key.as_deref(),
             allow_unanchored,
+            expect_binding.as_deref(),
             freshness,
         ),
         Command::Audit {
@@ -540,12 +547,23 @@ fn verify_command(
     data_dir: &Path,
     ledger_key: Option<&str>,
     allow_unanchored: bool,
+    expect_binding: Option<&str>,
     freshness: FreshnessArgs,
 ) -> Result<(), Failure> {
     let bundle = read_bundle(path)?;
     let statement = Statement::from_name(&bundle.statement)
         .ok_or_else(|| anyhow!("unknown statement `{}`", bundle.statement))?;
     let verifier = verifier_for(data_dir, statement)?;
+    if let Some(expected) = expect_binding {
+        let expected = fr_from_decimal(expected).map_err(|e| anyhow!("--expect-binding: {e}"))?;
+        let decoded = bundle.decode().map_err(anyhow::Error::from)?;
+        if decoded.inputs[statement.binding_input()] != expected {
+            return Err(Failure::Invalid(format!(
+                "the proof answers another request: its `{}` is not the expected binding",
+                statement.input_names()[statement.binding_input()]
+            )));
+        }
+    }
     let verdict = |e: BundleError| -> Failure {
         if e.is_verdict() {
             Failure::Invalid(e.to_string())

@@ -8,12 +8,18 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use ark_ff::UniformRand;
 use ed25519_dalek::SigningKey;
-use medproof_circuits::commit::RecordOpening;
+use medproof_circuits::commit::{
+    key_ref, procedure_code, ClaimOpening, ContentDigest, RecordOpening,
+};
 use medproof_ledger::audit::{
     audit, check_references, AuditOptions, AuditReport, ProblemKind, ReferenceError,
 };
+use medproof_ledger::entry::Body;
+use medproof_ledger::ledger::Refusal;
 use medproof_ledger::store::Cf;
+use medproof_ledger::{Action, LedgerError, Role};
 use medproof_ledger::{Clock, Ledger, MemStore};
 use medproof_params::{insecure_seeded_setup, load, LoadOptions};
 use medproof_prover::{ProofRequest, ProveError, Prover};
@@ -811,4 +817,261 @@ fn an_added_index_row_does_not_make_a_record_committed() {
     );
     assert_eq!(report.problems[0].seq, seq);
     assert!(report.problems[0].reason.contains("not committed"));
+}
+
+// Attacks on the trust model: each worked before the trust model, and each is refused.
+
+fn refusal(r: anyhow::Result<impl std::fmt::Debug>) -> Refusal {
+    match r {
+        Err(e) => match e.downcast_ref::<LedgerError>() {
+            Some(LedgerError::Refused { reason, .. }) => reason.clone(),
+            _ => panic!("expected a refusal, got {e:#}"),
+        },
+        Ok(v) => panic!("expected a refusal, got {v:?}"),
+    }
+}
+
+/// Attack 1: the provider knows the patient's pseudonym (it is in every record it
+/// commits). It cannot register a second key as a provider, but it can register one as
+/// a patient and grant itself a consent in the patient's name. The ledger wraps that
+/// consent with the forger's key, and the patient's pseudonym is not derived from it: no
+/// access proof can be made, whichever key the provider claims granted it.
+#[test]
+fn attack_1_a_consent_in_another_patients_name_proves_nothing() {
+    let mut s = story(21);
+    let forger = SigningKey::generate(&mut s.rng);
+    let register = |s: &Story, role| {
+        s.parties
+            .sign(Action::RegisterKey { role }, &forger)
+            .unwrap()
+    };
+    let as_provider = register(&s, Role::Provider);
+    assert_eq!(
+        refusal(s.parties.ledger.append_one(as_provider).map_err(Into::into)),
+        Refusal::NeedsAdmission("provider")
+    );
+    let as_patient = register(&s, Role::Patient);
+    s.parties.ledger.append_one(as_patient).unwrap();
+    // The same terms as the real consent, in the real patient's name.
+    let mut opening = s.consent.opening.clone();
+    opening.blinding += Fr::from(1u64);
+    let grant = s
+        .parties
+        .sign(
+            Action::GrantConsent {
+                commitment: opening.commitment(),
+            },
+            &forger,
+        )
+        .unwrap();
+    let receipt = s.parties.ledger.append_one(grant).unwrap();
+    let forged = GrantedConsent {
+        opening,
+        index: receipt.leaf_indices[0].unwrap(),
+    };
+    let (request, _) = s
+        .parties
+        .access_request(&forged, &s.record, s.now(), &mut s.rng)
+        .unwrap();
+    // With the patient's key as granter the wrapped leaf is not in the tree; with the
+    // forger's key the pseudonym does not match.
+    assert!(refused(
+        keys().0.prove(&ProofRequest::Access(request.clone()))
+    ));
+    let mut as_forger = request;
+    as_forger.witness.granter = key_ref(&forger.verifying_key().to_bytes());
+    assert!(refused(keys().0.prove(&ProofRequest::Access(as_forger))));
+    // The patient's own consent still proves.
+    let consent = s.consent.clone();
+    let bundle = s.prove_access(&consent, s.now()).unwrap();
+    assert!(s.check(&bundle).unwrap());
+}
+
+/// Attack 2: the policyholder attests a service itself. Its key cannot be a provider
+/// (self-registration is for patients, and a patient commits no record). A key the
+/// registrar admitted, but not the insurer's provider, can commit the claim record; the
+/// proof then names that key, so the insurer sees who attested the service.
+#[test]
+fn attack_2_a_claim_names_the_provider_that_committed_it() {
+    let (mut s, policy) = claim_story(22);
+    let own = SigningKey::generate(&mut s.rng);
+    let as_provider = s
+        .parties
+        .sign(
+            Action::RegisterKey {
+                role: Role::Provider,
+            },
+            &own,
+        )
+        .unwrap();
+    assert_eq!(
+        refusal(s.parties.ledger.append_one(as_provider).map_err(Into::into)),
+        Refusal::NeedsAdmission("provider")
+    );
+    let by_patient = s
+        .parties
+        .sign(
+            Action::CommitRecord {
+                commitment: Fr::from(77u64),
+            },
+            &s.parties.patient.key,
+        )
+        .unwrap();
+    assert!(matches!(
+        refusal(s.parties.ledger.append_one(by_patient).map_err(Into::into)),
+        Refusal::WrongRole { .. }
+    ));
+    // Another admitted provider commits a claim record for the policy's full limit.
+    let rogue = SigningKey::generate(&mut s.rng);
+    let admit = s
+        .parties
+        .sign(
+            Action::AdmitKey {
+                key: rogue.verifying_key().to_bytes(),
+                role: Role::Provider,
+            },
+            &s.parties.registrar,
+        )
+        .unwrap();
+    s.parties.ledger.append_one(admit).unwrap();
+    let claim = ClaimOpening {
+        patient_ref: s.parties.patient.patient_ref(),
+        code: procedure_code("99213").unwrap(),
+        service_date: T0,
+        amount: policy.opening.limit,
+        content_digest: ContentDigest::of(b"made up"),
+        blinding: Fr::rand(&mut s.rng),
+    };
+    let commit = s
+        .parties
+        .sign(
+            Action::CommitRecord {
+                commitment: claim.commitment(),
+            },
+            &rogue,
+        )
+        .unwrap();
+    s.parties.ledger.append_one(commit).unwrap();
+    // Claimed as the insurer's provider's record: no proof.
+    let (request, cp) = s
+        .parties
+        .claim_request(&claim, &policy, Fr::from(1u64))
+        .unwrap();
+    assert!(refused(proved(ProofRequest::Claim(request.clone()), &cp)));
+    // Naming the key that committed it: it verifies, and the insurer reads the rogue's
+    // key_ref where it expects its provider's.
+    let mut named = request;
+    named.public.provider = key_ref(&rogue.verifying_key().to_bytes());
+    let bundle = proved(ProofRequest::Claim(named), &cp).unwrap();
+    assert!(s.check(&bundle).unwrap());
+    assert_ne!(
+        bundle.public_inputs["provider"],
+        fr_to_decimal(&s.parties.provider_ref())
+    );
+}
+
+/// Attack 7: a proof presented for another request, or logged twice. The access entry
+/// names its request's nonce; the ledger and the audit recompute the binding.
+#[test]
+fn attack_7_an_access_proof_answers_one_request() {
+    let mut s = story(23);
+    let consent = s.consent.clone();
+    let bundle = s.prove_access(&consent, s.now()).unwrap();
+    // Logged with another nonce than the request's: refused.
+    let other_nonce = s
+        .parties
+        .log_accesses_with_nonces(&[(bundle.clone(), Fr::from(99u64))]);
+    assert_eq!(refusal(other_nonce), Refusal::BindingMismatch);
+    let from = s.parties.ledger.len();
+    s.parties.log_access(&bundle).unwrap();
+    // Logged again: refused.
+    assert_eq!(
+        refusal(s.parties.log_access(&bundle)),
+        Refusal::DuplicateBinding
+    );
+    let report = s.audit(from, s.parties.ledger.len());
+    assert!(report.passed(), "{}", report.summary());
+    // Written into the store past the ledger's rules (a party with write access): the
+    // audit recomputes the binding and names the duplicate.
+    let seq = s.parties.ledger.len();
+    let duplicate = {
+        let nonce = {
+            let e = s.parties.ledger.entry(seq - 2).unwrap().unwrap();
+            match e.body {
+                Body::Submission(sub) => match sub.action {
+                    Action::LogAccess { nonce, .. } => nonce,
+                    _ => unreachable!(),
+                },
+                _ => unreachable!(),
+            }
+        };
+        (bundle, nonce)
+    };
+    let mut store = std::mem::replace(
+        &mut s.parties.ledger,
+        Ledger::open(MemStore::default(), s.ledger_key.clone(), s.clock.clone()).unwrap(),
+    )
+    .into_store();
+    store.raw_mut(Cf::Bindings).clear();
+    s.parties.ledger = Ledger::open(store, s.ledger_key.clone(), s.clock.clone()).unwrap();
+    s.parties.log_accesses_with_nonces(&[duplicate]).unwrap();
+    let report = s.audit(from, s.parties.ledger.len());
+    assert_eq!((report.accesses, report.valid, report.invalid), (2, 1, 1));
+    assert!(report.problems[0].reason.contains("logged again"));
+    // ledger verify sees the rule broken, too.
+    let err =
+        medproof_ledger::verify::verify(s.parties.ledger.store(), &s.ledger_key.verifying_key())
+            .unwrap_err();
+    assert!(err.to_string().contains("logged before"), "{err}");
+}
+
+/// Attack 8: the same claim paid twice, or by two insurers. The claim id is bound to the
+/// policy (another policy's id does not verify), and the ledger records each id the
+/// insurer accepts, refusing it the second time.
+#[test]
+fn attack_8_a_claim_is_paid_once() {
+    let (mut s, policy) = claim_story(24);
+    let bundle = prove_claim(&mut s, &policy, "99213", T0 - DAY, 12_500).unwrap();
+    assert!(s.check(&bundle).unwrap());
+    s.parties.submit_claim(&bundle).unwrap();
+    assert_eq!(
+        refusal(s.parties.submit_claim(&bundle)),
+        Refusal::ClaimAlreadySubmitted
+    );
+    // The id of the same record under another policy is another id, and the proof does
+    // not verify with it.
+    let claim_id = fr_from_decimal(&bundle.public_inputs["claim_id"]).unwrap();
+    let other = with_input(
+        &bundle,
+        "claim_id",
+        &fr_to_decimal(&(claim_id + Fr::from(1u64))),
+    );
+    assert!(!s.check(&other).unwrap());
+    // Another insurer cannot submit it under a policy it did not publish.
+    let rival = SigningKey::generate(&mut s.rng);
+    let admit = s
+        .parties
+        .sign(
+            Action::AdmitKey {
+                key: rival.verifying_key().to_bytes(),
+                role: Role::Insurer,
+            },
+            &s.parties.registrar,
+        )
+        .unwrap();
+    s.parties.ledger.append_one(admit).unwrap();
+    let submit = s
+        .parties
+        .sign(
+            Action::SubmitClaim {
+                policy: policy.opening.commitment(),
+                claim_id: claim_id + Fr::from(5u64),
+            },
+            &rival,
+        )
+        .unwrap();
+    assert_eq!(
+        refusal(s.parties.ledger.append_one(submit).map_err(Into::into)),
+        Refusal::NotYourPolicy
+    );
 }

@@ -80,6 +80,17 @@ impl Statement {
         }
     }
 
+    /// The position of the input that binds the proof to one request: record inclusion's
+    /// and claim compliance's `binding` (the verifier's challenge), access
+    /// authorization's `request_binding` (the hash of the request).
+    pub const fn binding_input(self) -> usize {
+        match self {
+            Statement::RecordInclusion => RecordInclusionPublic::BINDING,
+            Statement::AccessAuthorization => AccessPublic::REQUEST_BINDING,
+            Statement::ClaimCompliance => ClaimPublic::BINDING,
+        }
+    }
+
     /// Parses named decimal inputs for this statement into the circuit-order vector,
     /// checking names and ranges.
     pub fn parse_inputs(
