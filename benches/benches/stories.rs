@@ -1,5 +1,5 @@
 //! The users' statements: proving access authorization and claim compliance (depth-32
-//! ledger trees), and auditing a log of 256 access entries (chain walk, every check of
+//! ledger trees), and auditing a log of 1,024 access entries (chain walk, every check of
 //! each entry, binding recomputation, batch verification). Each logged access answers
 //! its own request, so each is a real proof (the ledger refuses a binding logged twice).
 
@@ -24,7 +24,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 const T0: u64 = 1_780_000_000;
-const AUDITED: usize = 256;
+const AUDITED: usize = 1_024;
 
 struct FixedClock(AtomicU64);
 
@@ -163,7 +163,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("audit");
     g.sample_size(10);
     g.throughput(Throughput::Elements(AUDITED as u64));
-    g.bench_function("access_entries_256", |b| {
+    g.bench_function("access_entries_1024", |b| {
         b.iter(|| audit(&p.ledger, &verifier, &key, &opts, &|_, _| {}).unwrap())
     });
     g.finish();

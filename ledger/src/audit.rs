@@ -733,7 +733,7 @@ fn check_access<S: Store>(
         ));
     }
     // The binding is recomputed from the request the entry names.
-    crate::rules::access_binding(&access.bundle, &access.signer, &access.nonce)
+    crate::rules::decoded_access_binding(&decoded, &access.signer, &access.nonce)
         .map_err(|e| invalid(e.to_string()))?;
     check_references_with(ledger, &decoded, &checkpoint, &|seq| {
         chain.entry(ledger, ledger_key, seq)

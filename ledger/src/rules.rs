@@ -23,6 +23,7 @@ use std::collections::{HashMap, HashSet};
 
 use medproof_circuits::commit::{consent_leaf, key_ref, record_leaf, request_binding};
 use medproof_circuits::merkle::DEPTH;
+use medproof_verifier::bundle::DecodedBundle;
 use medproof_verifier::checkpoint::fr_to_be32;
 use medproof_verifier::statement::AccessPublic;
 use medproof_verifier::{Fr, ProofBundle, Statement};
@@ -378,6 +379,15 @@ pub fn access_binding(bundle: &[u8], signer: &[u8; 32], nonce: &Fr) -> Result<Fr
     let decoded = ProofBundle::from_json(text)
         .and_then(|b| b.decode())
         .map_err(|e| Refusal::BadBundle(e.to_string()))?;
+    decoded_access_binding(&decoded, signer, nonce)
+}
+
+/// [`access_binding`] for a bundle already decoded.
+pub fn decoded_access_binding(
+    decoded: &DecodedBundle,
+    signer: &[u8; 32],
+    nonce: &Fr,
+) -> Result<Fr, Refusal> {
     if decoded.statement != Statement::AccessAuthorization {
         return Err(Refusal::NotAnAccessProof(decoded.statement.name().into()));
     }

@@ -192,10 +192,21 @@ impl Prover {
     /// Proves independent requests in parallel on the prover's pool. Results come back
     /// in request order; a failing or panicking job fails alone.
     pub fn prove_many(&self, requests: &[ProofRequest]) -> Vec<Result<ProofBundle, ProveError>> {
+        // In waves of one request per thread: a thread that waits inside one proof's
+        // parallel MSM or FFT steals work, and with every request queued at once it
+        // would start another whole proof on top of its stack, and another, until the
+        // stack overflows (1,024 access proofs did). A wave bounds that nesting to the
+        // proofs in flight, and idle threads still help with their inner parallelism.
+        let wave = self.pool.current_num_threads().max(1);
         self.pool.install(|| {
             requests
-                .par_iter()
-                .map(|req| isolate(|| self.prove(req)))
+                .chunks(wave)
+                .flat_map(|chunk| {
+                    chunk
+                        .par_iter()
+                        .map(|req| isolate(|| self.prove(req)))
+                        .collect::<Vec<_>>()
+                })
                 .collect()
         })
     }
