@@ -156,6 +156,20 @@ impl<S: Store> Parties<S> {
         Ok(parties)
     }
 
+    /// The registrar admits `key` for `role` (a provider, insurer or regulator). Returns
+    /// the entry's seq.
+    pub fn admit(&mut self, key: &ed25519_dalek::VerifyingKey, role: Role) -> Result<u64> {
+        let admit = self.sign(
+            Action::AdmitKey {
+                key: key.to_bytes(),
+                role,
+            },
+            &self.registrar,
+        )?;
+        let receipt = self.ledger.append_one(admit).context("admitting the key")?;
+        Ok(receipt.seqs[0])
+    }
+
     /// The provider's public reference (the grantee of its consents).
     pub fn provider_ref(&self) -> Fr {
         provider_ref(&self.provider.verifying_key().to_bytes())

@@ -493,33 +493,22 @@ fn ledger_commands_and_checkpoint_checks() {
 
     // Attack 7: a proof presented for another request. The verifier that issued the
     // challenge names it, and another binding is not valid.
-    let binding = bundle["public_inputs"]["binding"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let o = medproof(
-        &[
-            "verify",
-            "out/record-inclusion-0.json",
-            "--data-dir",
-            "data",
-            "--expect-binding",
-            &binding,
-        ],
-        dir,
-    );
+    let expecting = |binding: &str| {
+        medproof(
+            &[
+                "verify",
+                "out/record-inclusion-0.json",
+                "--data-dir",
+                "data",
+                "--expect-binding",
+                binding,
+            ],
+            dir,
+        )
+    };
+    let o = expecting(bundle["public_inputs"]["binding"].as_str().unwrap());
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let o = medproof(
-        &[
-            "verify",
-            "out/record-inclusion-0.json",
-            "--data-dir",
-            "data",
-            "--expect-binding",
-            "12345",
-        ],
-        dir,
-    );
+    let o = expecting("12345");
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(stderr(&o).contains("another request"), "{}", stderr(&o));
 

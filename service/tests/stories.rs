@@ -471,6 +471,19 @@ impl Story {
         (seqs, bundles)
     }
 
+    /// A valid access proof, under the story's consent, to a record of the patient that
+    /// the provider never committed (the story's record with another blinding).
+    fn prove_access_to_an_uncommitted_record(&mut self) -> (ProofBundle, Checkpoint) {
+        let consent = self.consent.clone();
+        let mut fabricated = self.record.clone();
+        fabricated.blinding += Fr::from(1u64);
+        let (request, cp) = self
+            .parties
+            .access_request(&consent, &fabricated, self.now(), &mut self.rng)
+            .unwrap();
+        (proved(ProofRequest::Access(request), &cp).unwrap(), cp)
+    }
+
     /// Takes the ledger's store, lets `tamper` change it, and reopens the ledger.
     fn tamper(&mut self, tamper: impl FnOnce(&mut MemStore)) {
         let placeholder = Ledger::open(
@@ -632,13 +645,7 @@ fn commitments_a_proof_names_must_be_on_the_ledger() {
     let consent = s.consent.clone();
     // A record of the patient that the provider never committed: the circuit accepts
     // the opening, the ledger check does not.
-    let mut fabricated = s.record.clone();
-    fabricated.blinding += Fr::from(1u64);
-    let (request, cp) = s
-        .parties
-        .access_request(&consent, &fabricated, s.now(), &mut s.rng)
-        .unwrap();
-    let bundle = proved(ProofRequest::Access(request), &cp).unwrap();
+    let (bundle, cp) = s.prove_access_to_an_uncommitted_record();
     assert!(s.check(&bundle).unwrap());
     assert_eq!(
         check_references(&s.parties.ledger, &bundle.decode().unwrap(), &cp),
@@ -772,14 +779,8 @@ fn a_rewritten_checkpoint_index_does_not_revive_a_revoked_consent() {
 #[test]
 fn an_added_index_row_does_not_make_a_record_committed() {
     let mut s = story(12);
-    let consent = s.consent.clone();
-    let mut fabricated = s.record.clone();
-    fabricated.blinding += Fr::from(1u64);
-    let (request, cp) = s
-        .parties
-        .access_request(&consent, &fabricated, s.now(), &mut s.rng)
-        .unwrap();
-    let bundle = proved(ProofRequest::Access(request), &cp).unwrap();
+    let (bundle, cp) = s.prove_access_to_an_uncommitted_record();
+    let fabricated = fr_from_decimal(&bundle.public_inputs["record"]).unwrap();
     let from = s.parties.ledger.len();
     let seq = s.parties.log_access(&bundle).unwrap();
     let to = s.parties.ledger.len();
@@ -794,14 +795,14 @@ fn an_added_index_row_does_not_make_a_record_committed() {
         v.extend_from_slice(&index.to_be_bytes());
         v.extend_from_slice(&record_seq.to_be_bytes());
         store.raw_mut(Cf::Leaves).insert(
-            medproof_verifier::checkpoint::fr_to_be32(&fabricated.commitment()).to_vec(),
+            medproof_verifier::checkpoint::fr_to_be32(&fabricated).to_vec(),
             v,
         );
     });
     assert!(s
         .parties
         .ledger
-        .committed_at(&fabricated.commitment())
+        .committed_at(&fabricated)
         .unwrap()
         .is_some());
     assert_eq!(
@@ -923,17 +924,9 @@ fn attack_2_a_claim_names_the_provider_that_committed_it() {
     ));
     // Another admitted provider commits a claim record for the policy's full limit.
     let rogue = SigningKey::generate(&mut s.rng);
-    let admit = s
-        .parties
-        .sign(
-            Action::AdmitKey {
-                key: rogue.verifying_key().to_bytes(),
-                role: Role::Provider,
-            },
-            &s.parties.registrar,
-        )
+    s.parties
+        .admit(&rogue.verifying_key(), Role::Provider)
         .unwrap();
-    s.parties.ledger.append_one(admit).unwrap();
     let claim = ClaimOpening {
         patient_ref: s.parties.patient.patient_ref(),
         code: procedure_code("99213").unwrap(),
@@ -1049,17 +1042,9 @@ fn attack_8_a_claim_is_paid_once() {
     assert!(!s.check(&other).unwrap());
     // Another insurer cannot submit it under a policy it did not publish.
     let rival = SigningKey::generate(&mut s.rng);
-    let admit = s
-        .parties
-        .sign(
-            Action::AdmitKey {
-                key: rival.verifying_key().to_bytes(),
-                role: Role::Insurer,
-            },
-            &s.parties.registrar,
-        )
+    s.parties
+        .admit(&rival.verifying_key(), Role::Insurer)
         .unwrap();
-    s.parties.ledger.append_one(admit).unwrap();
     let submit = s
         .parties
         .sign(
