@@ -29,7 +29,7 @@ use ark_r1cs_std::eq::EqGadget;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_r1cs_std::fields::FieldVar;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
-use medproof_verifier::statement::{AccessPublic, PublicInputs};
+use medproof_statement::statement::{AccessPublic, PublicInputs};
 
 use crate::commit::constraints::{
     consent_leaf_gadget, patient_ref_gadget, ConsentOpeningVar, RecordOpeningVar,

@@ -31,7 +31,7 @@ use ark_r1cs_std::eq::EqGadget;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_r1cs_std::fields::FieldVar;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
-use medproof_verifier::statement::{ClaimPublic, PublicInputs};
+use medproof_statement::statement::{ClaimPublic, PublicInputs};
 
 use crate::codes::CODES_DEPTH;
 use crate::commit::constraints::{record_leaf_gadget, ClaimOpeningVar, PolicyOpeningVar};

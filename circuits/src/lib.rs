@@ -1,7 +1,9 @@
 //! medproof's statements and the gadgets they are built from.
 //!
 //! Each gadget has a native twin beside it (`foo.rs` native, `foo/constraints.rs` the
-//! gadget), tested equal. This crate does no I/O: no files, no network, no storage.
+//! gadget), tested equal. This crate does no I/O: no files, no network, no storage; it
+//! takes the statement vocabulary (typed public inputs) from `medproof-statement`, and
+//! knows no signatures or JSON (`.ci/run` checks its dependency tree).
 
 #![forbid(unsafe_code)]
 
@@ -17,7 +19,7 @@ pub mod shape;
 
 pub use ark_bn254::Fr;
 
-pub use medproof_verifier::statement::Statement;
+pub use medproof_statement::statement::Statement;
 
 /// The shape of `statement`'s circuit, synthesized without a witness.
 pub fn statement_shape(

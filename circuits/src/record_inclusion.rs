@@ -14,7 +14,7 @@ use ark_r1cs_std::alloc::AllocVar;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_r1cs_std::fields::FieldVar;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
-use medproof_verifier::statement::{PublicInputs, RecordInclusionPublic};
+use medproof_statement::statement::{PublicInputs, RecordInclusionPublic};
 
 use crate::commit::constraints::{record_leaf_gadget, RecordOpeningVar};
 use crate::commit::{record_leaf, RecordOpening};

@@ -12,7 +12,7 @@ use medproof_circuits::commit::{
 };
 use medproof_circuits::merkle::MerkleTree;
 use medproof_circuits::shape::CircuitShape;
-use medproof_verifier::statement::AccessPublic;
+use medproof_statement::statement::AccessPublic;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
@@ -235,7 +235,7 @@ fn debug_hides_the_witness() {
     let c = AccessCircuit::new(public(&f, FROM), f.w.clone());
     let text = format!("{c:?}");
     assert!(text.contains("<redacted>"));
-    assert!(!text.contains(&medproof_verifier::fr_to_decimal(&f.w.consent.patient_ref)));
-    assert!(!text.contains(&medproof_verifier::fr_to_decimal(&f.w.consent.blinding)));
-    assert!(!text.contains(&medproof_verifier::fr_to_decimal(&f.w.patient_salt)));
+    assert!(!text.contains(&medproof_statement::fr_to_decimal(&f.w.consent.patient_ref)));
+    assert!(!text.contains(&medproof_statement::fr_to_decimal(&f.w.consent.blinding)));
+    assert!(!text.contains(&medproof_statement::fr_to_decimal(&f.w.patient_salt)));
 }

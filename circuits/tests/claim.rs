@@ -13,7 +13,7 @@ use medproof_circuits::commit::{
 };
 use medproof_circuits::merkle::MerkleTree;
 use medproof_circuits::shape::CircuitShape;
-use medproof_verifier::statement::ClaimPublic;
+use medproof_statement::statement::ClaimPublic;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
@@ -269,5 +269,5 @@ fn debug_hides_the_witness() {
     let (p, w) = claim(&mut f, holder, "99213", START, 100);
     let text = format!("{:?}", ClaimCircuit::new(p, w.clone()));
     assert!(text.contains("<redacted>"));
-    assert!(!text.contains(&medproof_verifier::fr_to_decimal(&w.claim.blinding)));
+    assert!(!text.contains(&medproof_statement::fr_to_decimal(&w.claim.blinding)));
 }

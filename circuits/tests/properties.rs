@@ -6,7 +6,7 @@
 use ark_bn254::Fr;
 use ark_ff::PrimeField;
 use medproof_circuits::merkle::MerkleTree;
-use medproof_verifier::{fr_from_decimal, fr_to_decimal};
+use medproof_statement::{fr_from_decimal, fr_to_decimal};
 use proptest::prelude::*;
 
 fn fr(bytes: [u8; 32]) -> Fr {

@@ -11,7 +11,7 @@ use medproof_circuits::commit::{key_ref, patient_ref, record_leaf, ContentDigest
 use medproof_circuits::merkle::{MerklePath, MerkleTree};
 use medproof_circuits::record_inclusion::RecordInclusionCircuit;
 use medproof_circuits::shape::CircuitShape;
-use medproof_verifier::statement::RecordInclusionPublic;
+use medproof_statement::statement::RecordInclusionPublic;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
@@ -189,6 +189,6 @@ fn debug_hides_the_witness() {
         RecordInclusionCircuit::new(public, record.clone(), f.committer, path)
     );
     assert!(text.contains("<redacted>"));
-    let blinding = medproof_verifier::fr_to_decimal(&record.blinding);
+    let blinding = medproof_statement::fr_to_decimal(&record.blinding);
     assert!(!text.contains(&blinding));
 }

@@ -120,7 +120,7 @@ impl DecodedBundle {
     pub fn now(&self) -> Option<u64> {
         match self.statement {
             Statement::AccessAuthorization => {
-                crate::statement::small_u64(&self.inputs[AccessPublic::NOW])
+                medproof_statement::statement::small_u64(&self.inputs[AccessPublic::NOW])
             }
             Statement::RecordInclusion | Statement::ClaimCompliance => None,
         }

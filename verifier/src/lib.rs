@@ -1,9 +1,10 @@
 //! The light verifier of medproof.
 //!
-//! It holds what a relying party needs to check a proof and nothing more: the typed public
-//! inputs of each statement, the JSON proof bundle, canonical parsing of field elements,
-//! and Groth16 verification over BN254, one proof at a time or in a batch that shares one
-//! final exponentiation.
+//! It holds what a relying party needs to check a proof and nothing more: the JSON proof
+//! bundle, signed checkpoints and their freshness, and Groth16 verification over BN254,
+//! one proof at a time or in a batch that shares one final exponentiation. The typed
+//! public inputs and canonical field encoding come from `medproof-statement`, which the
+//! circuits share, and are re-exported here.
 //!
 //! It is not a prover: it has no constraint code, no storage and no network. The prover,
 //! the params and the service depend on its small types; it depends on none of them.
@@ -16,10 +17,11 @@
 
 pub mod bundle;
 pub mod checkpoint;
-pub mod field;
 pub mod freshness;
 pub mod groth16;
-pub mod statement;
+
+/// The statement vocabulary, from [`medproof_statement`] (shared with the circuits).
+pub use medproof_statement::{field, statement};
 
 pub use bundle::{BundleError, CheckpointHistory, ProofBundle};
 pub use checkpoint::{Checkpoint, CheckpointError};

@@ -409,8 +409,9 @@ impl PublicInputs for ClaimPublic {
     }
 }
 
-/// The value of `x` as a `u64`, if it is one.
-pub(crate) fn small_u64(x: &Fr) -> Option<u64> {
+/// The value of `x` as a `u64`, if it is one (a public input that states a time or an
+/// amount).
+pub fn small_u64(x: &Fr) -> Option<u64> {
     let limbs = ark_ff::PrimeField::into_bigint(*x).0;
     limbs[1..].iter().all(|&l| l == 0).then_some(limbs[0])
 }
