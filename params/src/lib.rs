@@ -470,36 +470,6 @@ impl Progress for Quiet {
     fn done(&self, _: Statement) {}
 }
 
-/// A progress bar on stderr (indicatif), one step per statement.
-pub struct Bar(indicatif::ProgressBar);
-
-impl Bar {
-    /// A bar over `n` statements.
-    pub fn new(n: usize) -> Self {
-        let bar = indicatif::ProgressBar::new(n as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        Self(bar)
-    }
-}
-
-impl Progress for Bar {
-    fn stage(&self, statement: Statement, stage: &str) {
-        self.0.set_message(format!("{statement}: {stage}"));
-    }
-    fn done(&self, _: Statement) {
-        self.0.inc(1);
-        if self.0.position() == self.0.length().unwrap_or(0) {
-            self.0.finish_with_message("keys written");
-        }
-    }
-}
-
 fn setup_with<R: RngCore + CryptoRng>(
     dir: &Path,
     statements: &[Statement],
@@ -513,27 +483,10 @@ fn setup_with<R: RngCore + CryptoRng>(
         progress.stage(statement, "synthesizing");
         let shape = shape_of(statement)?;
         progress.stage(statement, "generating keys");
-        use medproof_circuits::{access, claim, record_inclusion};
-        let pk = match statement {
-            Statement::RecordInclusion => {
-                Groth16::<Bn254>::generate_random_parameters_with_reduction(
-                    record_inclusion::RecordInclusionCircuit::blank(),
-                    rng,
-                )
-            }
-            Statement::AccessAuthorization => {
-                Groth16::<Bn254>::generate_random_parameters_with_reduction(
-                    access::AccessCircuit::blank(),
-                    rng,
-                )
-            }
-            Statement::ClaimCompliance => {
-                Groth16::<Bn254>::generate_random_parameters_with_reduction(
-                    claim::ClaimCircuit::blank(),
-                    rng,
-                )
-            }
-        }
+        let pk = Groth16::<Bn254>::generate_random_parameters_with_reduction(
+            medproof_circuits::AnyCircuit::blank(statement),
+            rng,
+        )
         .map_err(|e| ParamsError::Synthesis {
             statement,
             reason: e.to_string(),

@@ -23,6 +23,7 @@ use medproof_circuits::commit::RecordOpening;
 use medproof_circuits::merkle::MerklePath;
 use medproof_circuits::record_inclusion::RecordInclusionCircuit;
 use medproof_circuits::shape::AssignError;
+use medproof_circuits::AnyCircuit;
 use medproof_params::StatementKeys;
 use medproof_verifier::groth16::Proof;
 use medproof_verifier::statement::{AccessPublic, ClaimPublic, RecordInclusionPublic};
@@ -118,6 +119,35 @@ impl ProofRequest {
             ProofRequest::Claim(_) => Statement::ClaimCompliance,
         }
     }
+
+    /// The circuit with the request's assignment.
+    fn circuit(&self) -> AnyCircuit {
+        match self {
+            ProofRequest::RecordInclusion(r) => {
+                AnyCircuit::RecordInclusion(RecordInclusionCircuit::new(
+                    r.public,
+                    r.record.clone(),
+                    r.committer,
+                    r.path.clone(),
+                ))
+            }
+            ProofRequest::Access(r) => {
+                AnyCircuit::Access(AccessCircuit::new(r.public, r.witness.clone()))
+            }
+            ProofRequest::Claim(r) => {
+                AnyCircuit::Claim(ClaimCircuit::new(r.public, r.witness.clone()))
+            }
+        }
+    }
+
+    /// The bundle of `proof`, with the request's typed public inputs.
+    fn bundle(&self, proof: &Proof, vk_id: &str) -> ProofBundle {
+        match self {
+            ProofRequest::RecordInclusion(r) => ProofBundle::new(&r.public, proof, vk_id),
+            ProofRequest::Access(r) => ProofBundle::new(&r.public, proof, vk_id),
+            ProofRequest::Claim(r) => ProofBundle::new(&r.public, proof, vk_id),
+        }
+    }
 }
 
 /// Keys by statement, and a pool to prove on.
@@ -165,28 +195,8 @@ impl Prover {
             .get(&statement)
             .ok_or(ProveError::NoKeys(statement))?;
         let _span = tracing::debug_span!("prove", %statement).entered();
-        match request {
-            ProofRequest::RecordInclusion(r) => {
-                let circuit = RecordInclusionCircuit::new(
-                    r.public,
-                    r.record.clone(),
-                    r.committer,
-                    r.path.clone(),
-                );
-                let proof = groth16(keys, circuit)?;
-                Ok(ProofBundle::new(&r.public, &proof, &keys.vk_id))
-            }
-            ProofRequest::Access(r) => {
-                let circuit = AccessCircuit::new(r.public, r.witness.clone());
-                let proof = groth16(keys, circuit)?;
-                Ok(ProofBundle::new(&r.public, &proof, &keys.vk_id))
-            }
-            ProofRequest::Claim(r) => {
-                let circuit = ClaimCircuit::new(r.public, r.witness.clone());
-                let proof = groth16(keys, circuit)?;
-                Ok(ProofBundle::new(&r.public, &proof, &keys.vk_id))
-            }
-        }
+        let proof = groth16(keys, request.circuit())?;
+        Ok(request.bundle(&proof, &keys.vk_id))
     }
 
     /// Proves independent requests in parallel on the prover's pool. Results come back

@@ -121,7 +121,7 @@ pub fn ensure_keys(data_dir: &Path) -> Result<(Vec<StatementKeys>, bool)> {
         medproof_params::setup(
             &dir,
             &statements,
-            &medproof_params::Bar::new(statements.len()),
+            &crate::progress::SetupBar::new(statements.len()),
         )?;
     }
     let keys = Statement::ALL

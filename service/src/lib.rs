@@ -11,6 +11,7 @@ pub mod demo;
 pub mod fhir;
 pub mod input;
 pub mod ledger_cli;
+pub mod progress;
 pub mod scenario;
 pub mod snarkjs;
 

@@ -345,7 +345,7 @@ fn run(command: Command) -> Result<(), Failure> {
             let m = medproof_params::setup(
                 &dir,
                 &statements,
-                &medproof_params::Bar::new(statements.len()),
+                &medproof_service::progress::SetupBar::new(statements.len()),
             )
             .map_err(anyhow::Error::from)?;
             for k in &m.keys {
@@ -435,13 +435,7 @@ fn run(command: Command) -> Result<(), Failure> {
                 rules: freshness.rules(),
                 batch: medproof_ledger::audit::DEFAULT_BATCH,
             };
-            let bar = indicatif::ProgressBar::new(0);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} entries",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
+            let bar = medproof_service::progress::entries_bar();
             let progress = |done: u64, total: u64| {
                 bar.set_length(total);
                 bar.set_position(done);
