@@ -14,6 +14,7 @@ pub mod ledger_cli;
 pub mod progress;
 pub mod scenario;
 pub mod snarkjs;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
 

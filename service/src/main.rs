@@ -15,8 +15,9 @@ use medproof_params::LoadOptions;
 use medproof_prover::{ProofRequest, Prover};
 use medproof_service::demo::{self, DemoOptions};
 use medproof_service::input::RecordInclusionInput;
+use medproof_service::verify::{verify_bundle, Anchor, FreshnessRule};
 use medproof_service::{keys_dir, ledger_cli, snarkjs};
-use medproof_verifier::bundle::{BundleError, Verifier};
+use medproof_verifier::bundle::Verifier;
 use medproof_verifier::freshness::Freshness;
 use medproof_verifier::groth16::PreparedVerifyingKey;
 use medproof_verifier::{fr_from_decimal, fr_to_decimal, ProofBundle, Statement};
@@ -548,77 +549,57 @@ fn verify_command(
     let statement = Statement::from_name(&bundle.statement)
         .ok_or_else(|| anyhow!("unknown statement `{}`", bundle.statement))?;
     let verifier = verifier_for(data_dir, statement)?;
-    if let Some(expected) = expect_binding {
-        let expected = fr_from_decimal(expected).map_err(|e| anyhow!("--expect-binding: {e}"))?;
-        let decoded = bundle.decode().map_err(anyhow::Error::from)?;
-        if decoded.inputs[statement.binding_input()] != expected {
-            return Err(Failure::Invalid(format!(
-                "the proof answers another request: its `{}` is not the expected binding",
-                statement.input_names()[statement.binding_input()]
-            )));
-        }
-    }
-    let verdict = |e: BundleError| -> Failure {
-        if e.is_verdict() {
-            Failure::Invalid(e.to_string())
-        } else {
-            Failure::Error(e.into())
-        }
+    let expect_binding = expect_binding
+        .map(|b| fr_from_decimal(b).map_err(|e| anyhow!("--expect-binding: {e}")))
+        .transpose()?;
+    // The ledger's key is needed only to check a checkpoint; the database only when the
+    // data dir holds it.
+    let anchored = bundle.checkpoint.is_some();
+    let key = match anchored {
+        true => Some(ledger_cli::trusted_key(data_dir, ledger_key)?),
+        false => None,
     };
-    if bundle.checkpoint.is_none() {
-        if !allow_unanchored {
-            // Malformed input still says so; only a well-formed bundle gets the verdict.
-            verifier.prepare(&bundle).map_err(anyhow::Error::from)?;
-            return Err(Failure::Invalid(
-                "the bundle carries no ledger checkpoint, so its root cannot be vouched for (--allow-unanchored checks the proof alone)".into(),
-            ));
-        }
-        eprintln!("warning: no ledger checkpoint: the proof's root was NOT checked against any ledger (--allow-unanchored)");
-        return if verifier.verify(&bundle).map_err(anyhow::Error::from)? {
-            println!("valid (unanchored): {statement} proof verifies against the roots it names");
-            Ok(())
-        } else {
-            Err(Failure::Invalid(
-                "the proof does not verify against these public inputs".into(),
-            ))
-        };
-    }
-    let key = ledger_cli::trusted_key(data_dir, ledger_key)?;
-    // The checkpoint's signature under the trusted key comes first: a bundle from
-    // another ledger is a verdict, whatever ledger this data dir holds.
-    let (decoded, _) = verifier.prepare(&bundle).map_err(anyhow::Error::from)?;
-    Verifier::check_checkpoint(&bundle, &decoded, &key).map_err(verdict)?;
-    let now = medproof_ledger::Clock::now(&medproof_ledger::SystemClock);
-    let rules = freshness.rules();
-    let (valid, cp, how) = if medproof_ledger::db_dir(data_dir).is_dir() {
-        let ledger = ledger_cli::open_existing(data_dir, ledger_key)?;
-        let (valid, cp) = verifier
-            .verify_fresh(&bundle, &key, &ledger, &rules, now)
-            .map_err(verdict)?;
-        let decoded = bundle.decode().map_err(anyhow::Error::from)?;
-        medproof_ledger::audit::check_references(&ledger, &decoded, &cp)
-            .map_err(|e| Failure::Invalid(e.to_string()))?;
-        (valid, cp, "fresh by the ledger's checkpoint history")
-    } else {
-        let (valid, cp) = verifier
-            .verify_light(&bundle, &key, &rules, now)
-            .map_err(verdict)?;
-        (
-            valid,
-            cp,
-            "younger than the freshness window (no ledger database here: light rule)",
-        )
+    let with_database = anchored && medproof_ledger::db_dir(data_dir).is_dir();
+    // A bundle from another ledger is a verdict, whatever ledger this data dir holds:
+    // its checkpoint is checked before the database is opened (under another key the
+    // database would not open).
+    let untrusted = key.is_some_and(|key| {
+        bundle
+            .decode()
+            .ok()
+            .and_then(|d| Verifier::check_checkpoint(&bundle, &d, &key).err())
+            .is_some_and(|e| e.is_verdict())
+    });
+    let ledger = match with_database && !untrusted {
+        true => Some(ledger_cli::open_existing(data_dir, ledger_key)?),
+        false => None,
     };
-    if !valid {
+    let anchor = Anchor {
+        key,
+        ledger: ledger.as_ref(),
+        rules: freshness.rules(),
+        now: medproof_ledger::Clock::now(&medproof_ledger::SystemClock),
+        expect_binding,
+        allow_unanchored,
+    };
+    let verdict = verify_bundle(&verifier, &bundle, &anchor).map_err(anyhow::Error::from)?;
+    if !verdict.valid {
         return Err(Failure::Invalid(
-            "the proof does not verify against these public inputs".into(),
+            verdict.reason().unwrap_or("not valid").to_string(),
         ));
     }
-    println!(
-        "checkpoint seq {} (time {}) is signed by the ledger, holds the proof's root, and is {how}",
-        cp.seq, cp.time
-    );
-    println!("valid: {statement} proof verifies");
+    match verdict.freshness {
+        FreshnessRule::Unanchored => {
+            eprintln!("warning: no ledger checkpoint: the proof's root was NOT checked against any ledger (--allow-unanchored)");
+            println!("valid (unanchored): {statement} proof verifies against the roots it names");
+        }
+        FreshnessRule::History | FreshnessRule::Light => {
+            for c in &verdict.checks {
+                println!("{:<10} {}", c.name, c.detail);
+            }
+            println!("valid: {statement} proof verifies");
+        }
+    }
     Ok(())
 }
 

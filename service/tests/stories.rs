@@ -1060,3 +1060,50 @@ fn attack_8_a_claim_is_paid_once() {
         Refusal::NotYourPolicy
     );
 }
+
+/// The verify use case says which checks passed, and stops at the first that fails.
+#[test]
+fn the_verify_use_case_names_each_check() {
+    use medproof_service::verify::{verify_bundle, Anchor, FreshnessRule};
+    let mut s = story(25);
+    let consent = s.consent.clone();
+    let bundle = s.prove_access(&consent, s.now()).unwrap();
+    let binding = fr_from_decimal(&bundle.public_inputs["request_binding"]).unwrap();
+    let anchor = |s: &Story, at: u64, expect: Option<Fr>| -> medproof_service::verify::Verdict {
+        let a = Anchor {
+            key: Some(s.parties.ledger.public_key()),
+            ledger: Some(&s.parties.ledger),
+            rules: Freshness::default(),
+            now: at,
+            expect_binding: expect,
+            allow_unanchored: false,
+        };
+        verify_bundle(&keys().1, &bundle, &a).unwrap()
+    };
+    let names = |v: &medproof_service::verify::Verdict| -> Vec<(&str, bool)> {
+        v.checks.iter().map(|c| (c.name, c.passed)).collect()
+    };
+    let ok = anchor(&s, s.now(), Some(binding));
+    assert!(ok.valid && ok.freshness == FreshnessRule::History);
+    assert_eq!(
+        names(&ok),
+        [
+            ("binding", true),
+            ("checkpoint", true),
+            ("freshness", true),
+            ("references", true),
+            ("proof", true)
+        ]
+    );
+    // Another request's binding: stops there.
+    let other = anchor(&s, s.now(), Some(binding + Fr::from(1u64)));
+    assert_eq!(names(&other), [("binding", false)]);
+    // After a revocation and the window: stale, named, and nothing after it checked.
+    s.advance(10);
+    s.parties.revoke(&consent).unwrap();
+    let later = s.now() + Freshness::default().window_secs + 10;
+    let stale = anchor(&s, later, None);
+    assert!(!stale.valid);
+    assert_eq!(names(&stale), [("checkpoint", true), ("freshness", false)]);
+    assert!(stale.reason().unwrap().contains("stale root"));
+}
