@@ -20,6 +20,7 @@ use crate::entry::{Action, Body, Entry, Envelope, Role, Submission};
 use crate::rules::{self, ConsentStatus, Effect, KeyStatus, Pending, State};
 use crate::store::{Cf, Store, StoreError, WriteSet};
 use crate::watermark::Watermark;
+use medproof_circuits::commit::{consent_leaf, key_ref, record_leaf};
 
 /// A source of ledger time (Unix seconds).
 pub trait Clock: Send + Sync {
@@ -156,6 +157,24 @@ pub struct CheckpointInfo {
     pub number: u64,
     /// When the next checkpoint replaced it; `None` while it is the latest.
     pub superseded_at: Option<u64>,
+}
+
+/// A commitment's place in a tree, with the signed checkpoint its path is against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnchoredPath {
+    /// The latest checkpoint when it was read.
+    pub checkpoint: Checkpoint,
+    /// The tree (records or consents).
+    pub tree: TreeId,
+    /// The leaf index.
+    pub index: u64,
+    /// The path from the leaf to the checkpoint's root.
+    pub path: MerklePath,
+    /// The leaf in the tree: the commitment wrapped with the key that added it, or 0
+    /// for a revoked consent (whose path then proves nothing).
+    pub leaf: Fr,
+    /// That key.
+    pub added_by: [u8; 32],
 }
 
 /// How the ledger stands to a checkpoint a party saw before.
@@ -861,6 +880,80 @@ impl<S: Store> Ledger<S> {
         .transpose()
         .map_err(|e| corrupt(None, format!("leaf index points outside the tree: {e}")))?;
         Ok(Some((tree, index, path)))
+    }
+
+    /// The path of leaf `index` of `tree` (records or consents) with the latest signed
+    /// checkpoint, read together, the path checked against that checkpoint's root.
+    pub fn path_with_checkpoint(
+        &self,
+        tree: TreeId,
+        index: u64,
+    ) -> Result<(Checkpoint, MerklePath, Fr), LedgerError> {
+        let checkpoint = self
+            .latest_checkpoint()?
+            .ok_or_else(|| corrupt(None, "the ledger has no checkpoint yet"))?
+            .checkpoint;
+        let (t, root) = match tree {
+            TreeId::Records => (&self.records, checkpoint.records_root),
+            TreeId::Consents => (&self.consents, checkpoint.consents_root),
+            TreeId::Policies => return Err(corrupt(None, "policies are in no tree")),
+        };
+        let outside = |e| corrupt(None, format!("leaf index points outside the tree: {e}"));
+        let path = t.path(index).map_err(outside)?;
+        let leaf = t
+            .leaf(index)
+            .ok_or_else(|| corrupt(None, "leaf index points outside the tree"))?;
+        if !path.verify(root, leaf) {
+            return Err(corrupt(
+                Some(checkpoint.seq),
+                "the trees do not match the latest checkpoint",
+            ));
+        }
+        Ok((checkpoint, path, leaf))
+    }
+
+    /// Where `commitment` is in the records or consents tree, with the latest signed
+    /// checkpoint, read together: the path is against that checkpoint's root (checked
+    /// here), so a prover never pairs a path with a checkpoint of another moment. The
+    /// leaf is the commitment wrapped with the key that added it, read from the signed
+    /// chain. `None` if the commitment is not in a tree (absent, or a policy).
+    pub fn anchored_path(&self, commitment: &Fr) -> Result<Option<AnchoredPath>, LedgerError> {
+        let Some((tree @ (TreeId::Records | TreeId::Consents), index, _)) =
+            self.committed_at(commitment)?
+        else {
+            return Ok(None);
+        };
+        let (checkpoint, path, leaf) = self.path_with_checkpoint(tree, index)?;
+        let added_by = self
+            .committer_of(commitment)?
+            .ok_or_else(|| corrupt(None, "the commitment's entry does not add it"))?;
+        let by = key_ref(&added_by);
+        let (wrapped, revoked) = match tree {
+            TreeId::Records => (record_leaf(by, *commitment), false),
+            _ => (
+                consent_leaf(by, *commitment),
+                usize::try_from(index)
+                    .ok()
+                    .and_then(|i| self.consent_meta.get(i))
+                    .is_some_and(|c| c.revoked),
+            ),
+        };
+        // The leaf is the commitment wrapped with its signer's key, or empty once revoked.
+        let expected = if revoked { Fr::from(0u64) } else { wrapped };
+        if leaf != expected {
+            return Err(corrupt(
+                None,
+                "a tree leaf is not its commitment wrapped with the key that added it",
+            ));
+        }
+        Ok(Some(AnchoredPath {
+            checkpoint,
+            tree,
+            index,
+            path,
+            leaf,
+            added_by,
+        }))
     }
 
     /// Appends one submission.

@@ -212,6 +212,16 @@ fn memory_and_rocksdb_agree_across_reopen() {
         record_leaf(committer, Fr::from(103u64))
     ));
     assert!(!path.verify(cp.checkpoint.records_root, Fr::from(103u64)));
+    // Read together with the checkpoint it is against.
+    let anchored = rocks.anchored_path(&Fr::from(103u64)).unwrap().unwrap();
+    assert_eq!(anchored.checkpoint, cp.checkpoint);
+    assert_eq!(
+        (anchored.path, anchored.leaf),
+        (path, record_leaf(committer, Fr::from(103u64)))
+    );
+    assert_eq!(anchored.added_by, a.provider.verifying_key().to_bytes());
+    // A policy is in no tree.
+    assert!(rocks.anchored_path(&Fr::from(300u64)).unwrap().is_none());
 }
 
 #[test]

@@ -163,20 +163,14 @@ impl RecordInclusionInput {
             (None, Some(_), _) => bail!("`index` needs `leaves`"),
             (None, None, None) => bail!("no ledger to prove against, and no `leaves`"),
             (None, None, Some(ledger)) => {
-                let checkpoint = ledger
-                    .latest_checkpoint()?
-                    .ok_or_else(|| anyhow!("the ledger has no checkpoint yet"))?
-                    .checkpoint;
-                let (tree, _, path) = ledger
-                    .locate(&commitment)?
-                    .ok_or_else(|| anyhow!("the record's commitment is not on the ledger"))?;
-                let path = match (tree, path) {
-                    (TreeId::Records, Some(p)) => p,
-                    _ => bail!("the commitment is on the ledger, but not as a record"),
-                };
-                let committer = ledger
-                    .committer_of(&commitment)?
-                    .ok_or_else(|| anyhow!("the record's committing entry is not on the ledger"))?;
+                let anchored = ledger
+                    .anchored_path(&commitment)?
+                    .ok_or_else(|| anyhow!("the record's commitment is not in a ledger tree"))?;
+                if anchored.tree != TreeId::Records {
+                    bail!("the commitment is on the ledger, but not as a record");
+                }
+                let (checkpoint, path, committer) =
+                    (anchored.checkpoint, anchored.path, anchored.added_by);
                 let public =
                     RecordInclusionPublic::new(checkpoint.records_root, record.category, binding);
                 Ok((

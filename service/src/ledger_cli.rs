@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use ed25519_dalek::VerifyingKey;
-use medproof_circuits::commit::{consent_leaf, key_ref, record_leaf};
 use medproof_ledger::entry::Body;
 use medproof_ledger::verify::{verify, VerifyFailure, VerifyReport};
 use medproof_ledger::{
@@ -221,31 +220,29 @@ pub fn entry_json(e: &Entry) -> Value {
 /// Where a commitment is, with its path and the current root.
 pub fn path_json(ledger: &Ledger<RocksStore>, commitment: &str) -> Result<Value> {
     let c = fr_from_decimal(commitment).map_err(|e| anyhow!("commitment: {e}"))?;
-    let (tree, index, path) = ledger
+    let (tree, index, _) = ledger
         .locate(&c)?
         .ok_or_else(|| anyhow!("commitment is not on the ledger"))?;
     let mut v = json!({ "tree": tree.name(), "index": index });
-    if let Some(p) = path {
-        // The tree holds the commitment wrapped with the key that added it.
-        let signer = ledger
-            .committer_of(&c)?
-            .ok_or_else(|| anyhow!("the entry that added the commitment is not on the ledger"))?;
-        let (root, leaf) = match tree {
-            medproof_ledger::TreeId::Consents => {
-                (ledger.consents().root(), consent_leaf(key_ref(&signer), c))
-            }
-            _ => (ledger.records().root(), record_leaf(key_ref(&signer), c)),
+    // Records and consents: the path and the signed checkpoint it is against, read
+    // together; the leaf is the commitment wrapped with the key that added it.
+    if let Some(a) = ledger.anchored_path(&c)? {
+        let root = match a.tree {
+            medproof_ledger::TreeId::Consents => a.checkpoint.consents_root,
+            _ => a.checkpoint.records_root,
         };
-        v["added_by"] = hex::encode(signer).into();
-        v["leaf"] = fr_to_decimal(&leaf).into();
+        v["added_by"] = hex::encode(a.added_by).into();
+        v["leaf"] = fr_to_decimal(&a.leaf).into();
         v["root"] = fr_to_decimal(&root).into();
-        v["siblings"] = p
+        v["siblings"] = a
+            .path
             .siblings
             .iter()
             .map(fr_to_decimal)
             .collect::<Vec<_>>()
             .into();
-        v["current"] = p.verify(root, leaf).into();
+        v["current"] = a.path.verify(root, a.leaf).into();
+        v["checkpoint"] = serde_json::to_value(a.checkpoint.to_json())?;
     }
     Ok(v)
 }

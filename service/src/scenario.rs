@@ -360,8 +360,11 @@ impl<S: Store> Parties<S> {
         now: u64,
         nonce: Fr,
     ) -> Result<(AccessRequest, Checkpoint)> {
-        let checkpoint = self.checkpoint()?;
-        let path = self.ledger.consents().path(consent.index)?;
+        // The path of the provider's consent and the checkpoint it is against, read
+        // together; the prover judges whether the opening fits it.
+        let (checkpoint, path, _) = self
+            .ledger
+            .path_with_checkpoint(TreeId::Consents, consent.index)?;
         let record_commitment = record.commitment();
         let provider = self.provider_ref();
         let binding = request_binding(provider, record_commitment, now, nonce);
@@ -397,12 +400,14 @@ impl<S: Store> Parties<S> {
         policy: &Policy,
         binding: Fr,
     ) -> Result<(ClaimRequest, Checkpoint)> {
-        let checkpoint = self.checkpoint()?;
-        let Some((TreeId::Records, _, Some(record_path))) =
-            self.ledger.locate(&claim.commitment())?
+        let Some(anchored) = self
+            .ledger
+            .anchored_path(&claim.commitment())?
+            .filter(|a| a.tree == TreeId::Records)
         else {
             bail!("the claim record is not on the ledger");
         };
+        let (checkpoint, record_path) = (anchored.checkpoint, anchored.path);
         // A code outside the set gets no path; the request then carries an empty one,
         // and the prover refuses the witness.
         let code_path = policy.codes.path(claim.code).unwrap_or_else(|| {

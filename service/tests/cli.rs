@@ -280,6 +280,8 @@ fn ledger_commands_and_checkpoint_checks() {
         (Some("records"), Some(0), Some(true))
     );
     assert_eq!(path["root"], cp["checkpoint"]["records_root"]);
+    // The path comes with the signed checkpoint it is against.
+    assert_eq!(path["checkpoint"], cp["checkpoint"]);
     assert_eq!(
         code(&medproof(
             &["ledger", "entry", "99", "--data-dir", "data"],
