@@ -194,11 +194,13 @@ impl AuditReport {
 
 impl<S: Store> CheckpointHistory for Ledger<S> {
     fn superseded_at(&self, checkpoint: &Checkpoint) -> Result<Option<u64>, FreshnessError> {
-        match self.checkpoint_at(checkpoint.seq) {
-            Ok(Some(info)) if info.checkpoint == *checkpoint => self
+        // Read from the chain: the entry at its seq is this checkpoint.
+        match self.holds_checkpoint(checkpoint) {
+            Ok(true) => self
                 .superseded_on_chain(checkpoint, &self.public_key())
                 .map_err(|e| FreshnessError::History(e.to_string())),
-            _ => Err(FreshnessError::UnknownCheckpoint(checkpoint.seq)),
+            Ok(false) => Err(FreshnessError::UnknownCheckpoint(checkpoint.seq)),
+            Err(e) => Err(FreshnessError::History(e.to_string())),
         }
     }
 }
@@ -260,19 +262,9 @@ pub fn check_references_with<S: Store>(
         Err(e) => return Err(ReferenceError::Ledger(e.to_string())),
     };
     let entry = entry_on_chain(seq).map_err(|e| ReferenceError::Ledger(e.to_string()))?;
-    let added = match (&entry.body, tree) {
-        (Body::Submission(s), TreeId::Records) => {
-            matches!(s.action, Action::CommitRecord { commitment: c } if c == commitment)
-        }
-        (Body::Submission(s), TreeId::Policies) => {
-            matches!(s.action, Action::PublishPolicy { commitment: c } if c == commitment)
-        }
-        _ => false,
-    };
-    if added {
-        Ok(())
-    } else {
-        Err(missing)
+    match crate::ledger::adds(&entry, &commitment) {
+        Some((t, _)) if t == tree => Ok(()),
+        _ => Err(missing),
     }
 }
 
@@ -620,8 +612,7 @@ fn superseded_on_chain<S: Store>(
 ) -> Result<Option<u64>, String> {
     let seq = checkpoint.seq;
     let walked = walk.signed.get(&seq) == Some(checkpoint);
-    let on_chain = walked
-        || matches!(ledger.checkpoint_at(seq), Ok(Some(info)) if info.checkpoint == *checkpoint);
+    let on_chain = walked || matches!(ledger.holds_checkpoint(checkpoint), Ok(true));
     if !on_chain {
         return Err(FreshnessError::UnknownCheckpoint(seq).to_string());
     }

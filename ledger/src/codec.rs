@@ -8,7 +8,7 @@
 //! | `Checkpoints` | `entry seq (u64) \| superseded_at (u64; u64::MAX while latest)` |
 //! | `Keys` | `role (u8) \| seq of the last entry that changed it (u64) \| suspended (u8)` |
 //! | `Consents` | `granter key (32) \| revoked (u8)` |
-//! | `Seen`, `Bindings`, `Claims` | `seq (u64)` of the entry that added the key |
+//! | `Seen`, `Bindings`, `Claims` | `seq (u64)` of the entry that added the key (a `Claims` key is `policy (32) \| claim id (32)`, see [`claim_key`]) |
 //!
 //! Integers are big-endian. These are indexes: a verifier re-checks what they say
 //! against the signed chain.
@@ -21,6 +21,15 @@ fn u64_at(v: &[u8], at: usize) -> Option<u64> {
     v.get(at..at + 8)
         .and_then(|b| b.try_into().ok())
         .map(u64::from_be_bytes)
+}
+
+/// The `Claims` key of a claim id submitted under `policy`: both, 32 bytes each.
+pub fn claim_key(policy: &medproof_verifier::Fr, claim_id: &medproof_verifier::Fr) -> [u8; 64] {
+    use medproof_verifier::checkpoint::fr_to_be32;
+    let mut k = [0u8; 64];
+    k[..32].copy_from_slice(&fr_to_be32(policy));
+    k[32..].copy_from_slice(&fr_to_be32(claim_id));
+    k
 }
 
 /// The `Leaves` value of a commitment: its tree, leaf index, and the seq of the entry

@@ -519,12 +519,20 @@ impl<S: Store> Ledger<S> {
     /// for a new ledger; a missing mark beside a ledger with entries is refused. A
     /// read-only ledger only reads the mark, if there is one.
     pub fn with_watermark(mut self, mark: Watermark) -> Result<Self, LedgerError> {
-        match mark.load(&self.public)? {
+        let loaded = mark.load(&self.public)?;
+        match &loaded {
             None if self.is_read_only() => {}
             None if !self.is_empty() => {
                 return Err(LedgerError::WatermarkMissing(mark.path().to_path_buf()))
             }
-            None | Some(None) => {}
+            None => {}
+            // An empty mark is written before a new ledger's genesis: beside anything but
+            // the genesis and its checkpoint it would let a restored database through
+            // (an empty mark needs no signature).
+            Some(None) if self.len() > 2 => {
+                return Err(LedgerError::WatermarkMissing(mark.path().to_path_buf()))
+            }
+            Some(None) => {}
             Some(Some(cp)) => {
                 if cp.seq >= self.len() {
                     return Err(LedgerError::RolledBack {
@@ -532,14 +540,17 @@ impl<S: Store> Ledger<S> {
                         entries: self.len(),
                     });
                 }
-                if self.entry(cp.seq)? != Some(Entry::of_checkpoint(&cp)) {
+                if !self.holds_checkpoint(cp)? {
                     return Err(LedgerError::Diverged(cp.seq));
                 }
             }
         }
         if !self.is_read_only() {
+            // Moved forward (or written for a new ledger) only when it is behind.
             let latest = self.latest_checkpoint()?.map(|i| i.checkpoint);
-            mark.store(latest.as_ref())?;
+            if loaded != Some(latest) {
+                mark.store(latest.as_ref())?;
+            }
         }
         self.watermark = Some(mark);
         Ok(self)
@@ -593,11 +604,6 @@ impl<S: Store> Ledger<S> {
     /// The role `key` is registered for.
     pub fn role_of(&self, key: &[u8; 32]) -> Option<Role> {
         self.keys.get(key).map(|k| k.role)
-    }
-
-    /// A registered key's standing (role, suspended).
-    pub fn key_status(&self, key: &[u8; 32]) -> Option<KeyStatus> {
-        self.keys.get(key).copied()
     }
 
     /// The ledger id (the hash of its genesis entry), which every submission names.
@@ -695,9 +701,27 @@ impl<S: Store> Ledger<S> {
     fn next_signed_checkpoint(
         &self,
         seq: u64,
-        mut hash: [u8; 32],
+        hash: [u8; 32],
         key: &VerifyingKey,
     ) -> Result<Option<Entry>, LedgerError> {
+        let (found, _) = self.walk_links(seq, hash, |e| e.checkpoint().is_some())?;
+        if let Some(cp) = found.as_ref().and_then(Entry::checkpoint) {
+            cp.verify(key)
+                .map_err(|_| corrupt(Some(cp.seq), "checkpoint is not signed by the ledger key"))?;
+        }
+        Ok(found)
+    }
+
+    /// Walks the chain from the entry after `seq` (whose predecessor hashes to `hash`),
+    /// each entry linking to the one before it, until `stop` holds for an entry (which is
+    /// returned) or the chain ends. Returns that entry, if any, and the hash of the last
+    /// entry walked.
+    fn walk_links(
+        &self,
+        seq: u64,
+        mut hash: [u8; 32],
+        mut stop: impl FnMut(&Entry) -> bool,
+    ) -> Result<(Option<Entry>, [u8; 32]), LedgerError> {
         for next in seq + 1..self.len() {
             let entry = self
                 .entry(next)?
@@ -708,15 +732,18 @@ impl<S: Store> Ledger<S> {
                     "the entry does not link to the one before it",
                 ));
             }
-            if let Some(cp) = entry.checkpoint() {
-                cp.verify(key).map_err(|_| {
-                    corrupt(Some(next), "checkpoint is not signed by the ledger key")
-                })?;
-                return Ok(Some(entry));
-            }
             hash = entry.hash();
+            if stop(&entry) {
+                return Ok((Some(entry), hash));
+            }
         }
-        Ok(None)
+        Ok((None, hash))
+    }
+
+    /// Whether `checkpoint` is this ledger's: the entry at its seq is that checkpoint
+    /// (read from the chain, not from the checkpoint index).
+    pub fn holds_checkpoint(&self, checkpoint: &Checkpoint) -> Result<bool, LedgerError> {
+        Ok(self.entry(checkpoint.seq)? == Some(Entry::of_checkpoint(checkpoint)))
     }
 
     /// When `checkpoint` (signed by `key`) was superseded, read from the signed chain
@@ -775,19 +802,7 @@ impl<S: Store> Ledger<S> {
             Some(cp) if seen(&cp) => {}
             other => return Ok(Continuity::Forked { ledger: other }),
         }
-        let mut hash = entry.hash();
-        for next in seq + 1..self.len() {
-            let e = self
-                .entry(next)?
-                .ok_or_else(|| corrupt(Some(next), "entry is missing"))?;
-            if e.prev != hash {
-                return Err(corrupt(
-                    Some(next),
-                    "the entry does not link to the one before it",
-                ));
-            }
-            hash = e.hash();
-        }
+        let (_, hash) = self.walk_links(seq, entry.hash(), |_| false)?;
         if hash != self.head.hash {
             return Err(corrupt(None, "the chain does not end at the stored head"));
         }
@@ -849,19 +864,7 @@ impl<S: Store> Ledger<S> {
             return Ok(None);
         };
         let entry = self.entry_on_chain(seq, &self.public)?;
-        Ok(match entry.body {
-            Body::Submission(s)
-                if matches!(
-                    s.action,
-                    Action::CommitRecord { commitment: c }
-                    | Action::GrantConsent { commitment: c }
-                    | Action::PublishPolicy { commitment: c } if c == *commitment
-                ) =>
-            {
-                Some(s.signer)
-            }
-            _ => None,
-        })
+        Ok(adds(&entry, commitment).map(|(_, signer)| signer))
     }
 
     /// Where `commitment` is: its tree, leaf index and (for records and consents) path.
@@ -1041,21 +1044,24 @@ impl<S: Store> Ledger<S> {
     /// Checks every submission against the current state and those before it in the
     /// batch (the rules are in [`crate::rules`]); returns each one's effect.
     fn validate(&self, batch: &[Submission], now: u64) -> Result<Vec<Checked>, LedgerError> {
-        // Signatures are independent of each other and of the state: check them all in
-        // parallel first.
-        let checked: Vec<(bool, [u8; 32])> = {
-            use rayon::prelude::*;
-            batch
-                .par_iter()
-                .map(|s| (s.signature_ok(), s.replay_id()))
-                .collect()
-        };
+        // What each submission determines alone (signature, replay id, leaf, access
+        // binding) is independent of the others and of the state: in parallel first.
+        let prepared = rules::Prepared::all(&batch.iter().collect::<Vec<_>>());
         let state = StoreState::new(self);
         let mut pending = Pending::new(&state);
         let mut out = Vec::with_capacity(batch.len());
-        for (index, (s, (signature_ok, id))) in batch.iter().zip(checked).enumerate() {
-            let effect = rules::check(&pending, s, now, signature_ok, &id)
-                .map_err(|reason| LedgerError::Refused { index, reason })?;
+        for (index, (s, p)) in batch.iter().zip(&prepared).enumerate() {
+            let id = p.replay_id();
+            let effect = match rules::check(&pending, s, now, p) {
+                Ok(effect) => effect,
+                // A refusal that a failed read caused is the read's error.
+                Err(reason) => {
+                    return Err(state
+                        .read_error
+                        .take()
+                        .unwrap_or(LedgerError::Refused { index, reason }))
+                }
+            };
             pending.apply(&effect, &s.signer, id);
             out.push(Checked {
                 effect,
@@ -1063,7 +1069,7 @@ impl<S: Store> Ledger<S> {
             });
         }
         // A read error inside the rules' state reads as "absent"; surface it instead.
-        if let Some(e) = state.0.read_error.take() {
+        if let Some(e) = state.read_error.take() {
             return Err(e);
         }
         Ok(out)
@@ -1182,8 +1188,8 @@ impl<S: Store> Ledger<S> {
                     ws.put(Cf::Bindings, fr_to_be32(binding), seq_key(seq));
                     None
                 }
-                Effect::Claim { claim_id } => {
-                    ws.put(Cf::Claims, fr_to_be32(claim_id), seq_key(seq));
+                Effect::Claim { policy, claim_id } => {
+                    ws.put(Cf::Claims, codec::claim_key(policy, claim_id), seq_key(seq));
                     None
                 }
             };
@@ -1272,26 +1278,24 @@ struct Checked {
 
 /// The ledger as the rules see it: memory for keys and consents, the store's indexes for
 /// the rest. A store read that fails is kept and reported after the check.
-struct StoreState<'a, S: Store>(ReadState<'a, S>);
-
-struct ReadState<'a, S: Store> {
+struct StoreState<'a, S: Store> {
     ledger: &'a Ledger<S>,
     read_error: std::cell::Cell<Option<LedgerError>>,
 }
 
 impl<'a, S: Store> StoreState<'a, S> {
     fn new(ledger: &'a Ledger<S>) -> Self {
-        Self(ReadState {
+        Self {
             ledger,
             read_error: std::cell::Cell::new(None),
-        })
+        }
     }
 
     fn get(&self, cf: Cf, key: &[u8]) -> Option<Vec<u8>> {
-        match self.0.ledger.store.get(cf, key) {
+        match self.ledger.store.get(cf, key) {
             Ok(v) => v,
             Err(e) => {
-                self.0.read_error.set(Some(e.into()));
+                self.read_error.set(Some(e.into()));
                 None
             }
         }
@@ -1300,17 +1304,16 @@ impl<'a, S: Store> StoreState<'a, S> {
 
 impl<S: Store> State for StoreState<'_, S> {
     fn ledger_id(&self) -> [u8; 32] {
-        self.0.ledger.id().unwrap_or_default()
+        self.ledger.id().unwrap_or_default()
     }
     fn is_registrar(&self, key: &[u8; 32]) -> bool {
-        self.0
-            .ledger
+        self.ledger
             .genesis
             .as_ref()
             .is_some_and(|g| g.registrars.contains(key))
     }
     fn key(&self, key: &[u8; 32]) -> Option<KeyStatus> {
-        self.0.ledger.keys.get(key).copied()
+        self.ledger.keys.get(key).copied()
     }
     fn seen(&self, replay_id: &[u8; 32]) -> bool {
         self.get(Cf::Seen, replay_id).is_some()
@@ -1319,15 +1322,15 @@ impl<S: Store> State for StoreState<'_, S> {
         self.get(Cf::Leaves, &fr_to_be32(c)).is_some()
     }
     fn records_len(&self) -> u64 {
-        self.0.ledger.records.len()
+        self.ledger.records.len()
     }
     fn consents_len(&self) -> u64 {
-        self.0.ledger.consents.len()
+        self.ledger.consents.len()
     }
     fn consent(&self, index: u64) -> Option<ConsentStatus> {
         usize::try_from(index)
             .ok()
-            .and_then(|i| self.0.ledger.consent_meta.get(i))
+            .and_then(|i| self.ledger.consent_meta.get(i))
             .copied()
     }
     fn policy_publisher(&self, policy: &Fr) -> Option<[u8; 32]> {
@@ -1336,7 +1339,7 @@ impl<S: Store> State for StoreState<'_, S> {
             Some((TreeId::Policies, _, seq)) => seq,
             _ => return None,
         };
-        match self.0.ledger.entry(seq) {
+        match self.ledger.entry(seq) {
             Ok(Some(Entry {
                 body: Body::Submission(s),
                 ..
@@ -1345,7 +1348,7 @@ impl<S: Store> State for StoreState<'_, S> {
             }
             Ok(_) => None,
             Err(e) => {
-                self.0.read_error.set(Some(e));
+                self.read_error.set(Some(e));
                 None
             }
         }
@@ -1353,9 +1356,24 @@ impl<S: Store> State for StoreState<'_, S> {
     fn binding_logged(&self, b: &Fr) -> bool {
         self.get(Cf::Bindings, &fr_to_be32(b)).is_some()
     }
-    fn claim_submitted(&self, id: &Fr) -> bool {
-        self.get(Cf::Claims, &fr_to_be32(id)).is_some()
+    fn claim_submitted(&self, policy: &Fr, id: &Fr) -> bool {
+        self.get(Cf::Claims, &codec::claim_key(policy, id))
+            .is_some()
     }
 }
 
 pub(crate) use codec::{checkpoint_value, leaf_value};
+
+/// If `entry` is a submission that adds `commitment`, the tree it joins and its signer.
+pub fn adds(entry: &Entry, commitment: &Fr) -> Option<(TreeId, [u8; 32])> {
+    let Body::Submission(s) = &entry.body else {
+        return None;
+    };
+    let tree = match s.action {
+        Action::CommitRecord { commitment: c } if c == *commitment => TreeId::Records,
+        Action::GrantConsent { commitment: c } if c == *commitment => TreeId::Consents,
+        Action::PublishPolicy { commitment: c } if c == *commitment => TreeId::Policies,
+        _ => return None,
+    };
+    Some((tree, s.signer))
+}

@@ -7,13 +7,13 @@
 //! | --- | --- | --- |
 //! | register key | anyone, for the patient role only | the key is registered; another role (it needs a registrar) |
 //! | admit key | a registrar named in the genesis | not a registrar; the key is registered; the patient role |
-//! | suspend key | a registrar | not a registrar; the key is not registered, or suspended already |
+//! | suspend key | a registrar | not a registrar; the key is not registered, or suspended already; a patient's key (a patient's power to revoke comes from its own key, and no registrar can take it away) |
 //! | commit record | an admitted provider | the commitment is on the ledger; the records tree is full |
 //! | grant consent | a registered patient | the commitment is on the ledger; the consents tree is full |
 //! | revoke consent | the patient whose key granted it | no such consent; granted by another key; revoked already |
 //! | publish policy | an admitted insurer | the commitment is on the ledger |
 //! | log access | an admitted provider | not an access proof by the signer; the binding is not the one the request's nonce gives; the binding was logged before |
-//! | submit claim | the insurer that published the policy | the claim id was submitted before |
+//! | submit claim | the insurer that published the policy | the claim id was submitted before under that policy (an id is bound to its policy, so another insurer's submission under its own policy blocks nothing) |
 //!
 //! Every submission must carry a valid signature, name this ledger's id, not have
 //! expired at the ledger's time, not be a replay, and come from a key that is not
@@ -28,6 +28,7 @@ use medproof_verifier::checkpoint::fr_to_be32;
 use medproof_verifier::statement::AccessPublic;
 use medproof_verifier::{Fr, ProofBundle, Statement};
 
+use crate::codec::claim_key;
 use crate::entry::{Action, Role, Submission};
 
 /// Why a submission was refused. Nothing was written.
@@ -81,6 +82,9 @@ pub enum Refusal {
     /// The key to suspend is not registered.
     #[error("the key to suspend is not registered")]
     NotRegistered,
+    /// A registrar tried to suspend a patient.
+    #[error("a patient's key cannot be suspended: its consents and revocations are its own")]
+    SuspendPatient,
     /// The key is suspended already.
     #[error("the key is already suspended")]
     AlreadySuspended,
@@ -162,8 +166,8 @@ pub trait State {
     fn policy_publisher(&self, policy: &Fr) -> Option<[u8; 32]>;
     /// Whether an access with this request binding was logged.
     fn binding_logged(&self, binding: &Fr) -> bool;
-    /// Whether this claim id was submitted.
-    fn claim_submitted(&self, claim_id: &Fr) -> bool;
+    /// Whether this claim id was submitted under this policy.
+    fn claim_submitted(&self, policy: &Fr, claim_id: &Fr) -> bool;
 }
 
 /// What an accepted submission does.
@@ -214,6 +218,8 @@ pub enum Effect {
     },
     /// A claim is submitted.
     Claim {
+        /// The policy it was made under.
+        policy: Fr,
         /// Its id.
         claim_id: Fr,
     },
@@ -230,17 +236,70 @@ fn require(status: Option<KeyStatus>, needed: Role) -> Result<(), Refusal> {
     }
 }
 
-/// Checks one submission against the ledger's state at ledger time `now`.
-/// `signature_ok` is the signature's check, made beforehand (in parallel for a batch);
-/// `replay_id` is [`Submission::replay_id`].
+/// What a submission determines on its own, before any state is read: its signature's
+/// check, its replay id, the tree leaf it would add (wrapped with its signer's key) and,
+/// for an access entry, the binding recomputed from its bundle and nonce. These are the
+/// costly parts (Ed25519, Poseidon, curve-point decoding); a batch or a chain walk
+/// prepares its submissions in parallel, then checks them in order with [`check`].
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    signature_ok: bool,
+    replay_id: [u8; 32],
+    leaf: Option<Fr>,
+    access: Option<Result<Fr, Refusal>>,
+}
+
+impl Prepared {
+    /// Prepares `s`.
+    pub fn of(s: &Submission) -> Self {
+        Self::with_signer_ref(s, &|| key_ref(&s.signer))
+    }
+
+    /// Prepares every submission of `batch` in parallel, computing each distinct
+    /// signer's key_ref once (a batch usually comes from a few keys).
+    pub fn all(batch: &[&Submission]) -> Vec<Self> {
+        use rayon::prelude::*;
+        let signers: HashSet<[u8; 32]> = batch.iter().map(|s| s.signer).collect();
+        let refs: HashMap<[u8; 32], Fr> =
+            signers.into_par_iter().map(|k| (k, key_ref(&k))).collect();
+        batch
+            .par_iter()
+            .map(|s| Self::with_signer_ref(s, &|| refs[&s.signer]))
+            .collect()
+    }
+
+    fn with_signer_ref(s: &Submission, by: &(dyn Fn() -> Fr + Sync)) -> Self {
+        let (leaf, access) = match &s.action {
+            Action::CommitRecord { commitment } => (Some(record_leaf(by(), *commitment)), None),
+            Action::GrantConsent { commitment } => (Some(consent_leaf(by(), *commitment)), None),
+            Action::LogAccess { bundle, nonce } => {
+                (None, Some(access_binding(bundle, &s.signer, nonce)))
+            }
+            _ => (None, None),
+        };
+        Self {
+            signature_ok: s.signature_ok(),
+            replay_id: s.replay_id(),
+            leaf,
+            access,
+        }
+    }
+
+    /// The replay id.
+    pub fn replay_id(&self) -> [u8; 32] {
+        self.replay_id
+    }
+}
+
+/// Checks one submission, prepared by [`Prepared::of`], against the ledger's state at
+/// ledger time `now`.
 pub fn check(
     state: &impl State,
     s: &Submission,
     now: u64,
-    signature_ok: bool,
-    replay_id: &[u8; 32],
+    prepared: &Prepared,
 ) -> Result<Effect, Refusal> {
-    if !signature_ok {
+    if !prepared.signature_ok {
         return Err(Refusal::BadSignature);
     }
     if s.envelope.ledger_id != state.ledger_id() {
@@ -252,6 +311,7 @@ pub fn check(
             now,
         });
     }
+    let replay_id = &prepared.replay_id;
     if state.seen(replay_id) {
         return Err(Refusal::Replay);
     }
@@ -300,6 +360,7 @@ pub fn check(
             }
             match state.key(key) {
                 None => return Err(Refusal::NotRegistered),
+                Some(k) if k.role == Role::Patient => return Err(Refusal::SuspendPatient),
                 Some(k) if k.suspended => return Err(Refusal::AlreadySuspended),
                 Some(_) => {}
             }
@@ -313,7 +374,9 @@ pub fn check(
             }
             Effect::Record {
                 commitment: *commitment,
-                leaf: record_leaf(key_ref(&s.signer), *commitment),
+                leaf: prepared
+                    .leaf
+                    .unwrap_or_else(|| record_leaf(key_ref(&s.signer), *commitment)),
             }
         }
         Action::GrantConsent { commitment } => {
@@ -324,7 +387,9 @@ pub fn check(
             }
             Effect::Consent {
                 commitment: *commitment,
-                leaf: consent_leaf(key_ref(&s.signer), *commitment),
+                leaf: prepared
+                    .leaf
+                    .unwrap_or_else(|| consent_leaf(key_ref(&s.signer), *commitment)),
                 granter: s.signer,
             }
         }
@@ -349,7 +414,10 @@ pub fn check(
         }
         Action::LogAccess { bundle, nonce } => {
             require(status, Role::Provider)?;
-            let binding = access_binding(bundle, &s.signer, nonce)?;
+            let binding = match &prepared.access {
+                Some(b) => b.clone()?,
+                None => access_binding(bundle, &s.signer, nonce)?,
+            };
             if state.binding_logged(&binding) {
                 return Err(Refusal::DuplicateBinding);
             }
@@ -360,10 +428,11 @@ pub fn check(
             if state.policy_publisher(policy) != Some(s.signer) {
                 return Err(Refusal::NotYourPolicy);
             }
-            if state.claim_submitted(claim_id) {
+            if state.claim_submitted(policy, claim_id) {
                 return Err(Refusal::ClaimAlreadySubmitted);
             }
             Effect::Claim {
+                policy: *policy,
                 claim_id: *claim_id,
             }
         }
@@ -418,7 +487,7 @@ pub struct Pending<'a, S: State> {
     revoked: HashSet<u64>,
     policies: HashMap<[u8; 32], [u8; 32]>,
     bindings: HashSet<[u8; 32]>,
-    claims: HashSet<[u8; 32]>,
+    claims: HashSet<[u8; 64]>,
 }
 
 impl<'a, S: State> Pending<'a, S> {
@@ -485,8 +554,8 @@ impl<'a, S: State> Pending<'a, S> {
             Effect::Access { binding } => {
                 self.bindings.insert(fr_to_be32(binding));
             }
-            Effect::Claim { claim_id } => {
-                self.claims.insert(fr_to_be32(claim_id));
+            Effect::Claim { policy, claim_id } => {
+                self.claims.insert(claim_key(policy, claim_id));
             }
         }
     }
@@ -538,8 +607,8 @@ impl<S: State> State for Pending<'_, S> {
     fn binding_logged(&self, b: &Fr) -> bool {
         self.bindings.contains(&fr_to_be32(b)) || self.base.binding_logged(b)
     }
-    fn claim_submitted(&self, id: &Fr) -> bool {
-        self.claims.contains(&fr_to_be32(id)) || self.base.claim_submitted(id)
+    fn claim_submitted(&self, policy: &Fr, id: &Fr) -> bool {
+        self.claims.contains(&claim_key(policy, id)) || self.base.claim_submitted(policy, id)
     }
 }
 
@@ -589,7 +658,7 @@ mod tests {
         fn binding_logged(&self, _: &Fr) -> bool {
             false
         }
-        fn claim_submitted(&self, _: &Fr) -> bool {
+        fn claim_submitted(&self, _: &Fr, _: &Fr) -> bool {
             false
         }
     }
@@ -613,10 +682,10 @@ mod tests {
         let mut p = Pending::new(&base);
         subs.iter()
             .map(|s| {
-                let id = s.replay_id();
-                let r = check(&p, s, NOW, s.signature_ok(), &id);
+                let prepared = Prepared::of(s);
+                let r = check(&p, s, NOW, &prepared);
                 if let Ok(e) = &r {
-                    p.apply(e, &s.signer, id);
+                    p.apply(e, &s.signer, prepared.replay_id());
                 }
                 r
             })
@@ -725,6 +794,24 @@ mod tests {
             last(std::slice::from_ref(&suspend)),
             Err(Refusal::NotRegistered)
         );
+        // A patient's key is not the registrar's to suspend: its revocations must land.
+        let patient = SigningKey::from_bytes(&[9; 32]);
+        let register = signed(
+            Action::RegisterKey {
+                role: Role::Patient,
+            },
+            &patient,
+        );
+        let suspend_patient = signed(
+            Action::SuspendKey {
+                key: patient.verifying_key().to_bytes(),
+            },
+            &registrar(),
+        );
+        assert_eq!(
+            last(&[register, suspend_patient]),
+            Err(Refusal::SuspendPatient)
+        );
         assert_eq!(
             last(&[
                 admit(&provider, Role::Provider),
@@ -828,5 +915,19 @@ mod tests {
         let mut batch = setup.to_vec();
         batch.push(submit(&rival));
         assert_eq!(last(&batch), Err(Refusal::NotYourPolicy));
+        // The rival names the same claim id under a policy of its own: that blocks
+        // nothing, since an id is bound to its policy.
+        let own = Fr::from(50u64);
+        let mut batch = setup.to_vec();
+        batch.push(signed(Action::PublishPolicy { commitment: own }, &rival));
+        batch.push(signed(
+            Action::SubmitClaim {
+                policy: own,
+                claim_id: Fr::from(6u64),
+            },
+            &rival,
+        ));
+        batch.push(submit(&insurer));
+        assert!(last(&batch).is_ok());
     }
 }

@@ -28,7 +28,7 @@ pub enum Cf {
     Consents,
     /// `request binding (32)` → `seq`: access bindings logged.
     Bindings,
-    /// `claim id (32)` → `seq`: claims submitted.
+    /// `policy (32) | claim id (32)` → `seq`: claims submitted.
     Claims,
 }
 

@@ -63,7 +63,8 @@ struct Replay {
     next: u64,
     /// The ledger id and the registrars, from the genesis.
     genesis: Option<([u8; 32], HashSet<[u8; 32]>)>,
-    seen: HashSet<[u8; 32]>,
+    /// Replay ids taken, with the seq of the entry that took each.
+    seen: HashMap<[u8; 32], u64>,
     /// Each key's standing and the seq of the last entry that changed it.
     keys: HashMap<[u8; 32], (KeyStatus, u64)>,
     commitments: HashMap<[u8; 32], (TreeId, u64, u64)>,
@@ -71,7 +72,7 @@ struct Replay {
     policies: u64,
     publishers: HashMap<[u8; 32], [u8; 32]>,
     bindings: HashMap<[u8; 32], u64>,
-    claims: HashMap<[u8; 32], u64>,
+    claims: HashMap<[u8; 64], u64>,
     records: MerkleTree,
     consents: MerkleTree,
     /// Leaves not yet in the trees: appended together at the next checkpoint (or before
@@ -100,7 +101,7 @@ impl Replay {
         ledger_key: &VerifyingKey,
         peek: &dyn Fn(u64) -> Option<Entry>,
         head_hash: Option<[u8; 32]>,
-        signature_ok: bool,
+        prepared: Option<&rules::Prepared>,
     ) -> Result<(), VerifyFailure> {
         let expected = self.next;
         let stored_at = <[u8; 8]>::try_from(key)
@@ -141,20 +142,20 @@ impl Replay {
         if entry.time < self.prev_time {
             return Err(fail(Some(expected), "time goes backwards"));
         }
-        self.apply(&entry, ledger_key, signature_ok)?;
+        self.apply(&entry, ledger_key, prepared)?;
         self.prev_hash = entry.hash();
         self.prev_time = entry.time;
         self.next += 1;
         Ok(())
     }
 
-    /// Applies one entry; `signature_ok` is its submission signature's check, made
-    /// beforehand (in parallel for a run of entries).
+    /// Applies one entry; `prepared` is its submission prepared beforehand (in parallel
+    /// for a run of entries).
     fn apply(
         &mut self,
         entry: &Entry,
         ledger_key: &VerifyingKey,
-        signature_ok: bool,
+        prepared: Option<&rules::Prepared>,
     ) -> Result<(), VerifyFailure> {
         let seq = Some(entry.seq);
         match &entry.body {
@@ -201,10 +202,17 @@ impl Replay {
                 if self.genesis.is_none() {
                     return Err(fail(seq, "the first entry is not a genesis"));
                 }
-                let id = s.replay_id();
-                let effect = rules::check(&*self, s, entry.time, signature_ok, &id)
+                let own;
+                let prepared = match prepared {
+                    Some(p) => p,
+                    None => {
+                        own = rules::Prepared::of(s);
+                        &own
+                    }
+                };
+                let effect = rules::check(&*self, s, entry.time, prepared)
                     .map_err(|r| fail(seq, format!("{}: {r}", s.action.name())))?;
-                self.seen.insert(id);
+                self.seen.insert(prepared.replay_id(), entry.seq);
                 self.effect(&effect, s, entry.seq)?;
             }
         }
@@ -265,8 +273,8 @@ impl Replay {
             Effect::Access { binding } => {
                 self.bindings.insert(fr_to_be32(binding), seq);
             }
-            Effect::Claim { claim_id } => {
-                self.claims.insert(fr_to_be32(claim_id), seq);
+            Effect::Claim { policy, claim_id } => {
+                self.claims.insert(codec::claim_key(policy, claim_id), seq);
             }
         }
         Ok(())
@@ -284,7 +292,7 @@ impl State for Replay {
         self.keys.get(key).map(|k| k.0)
     }
     fn seen(&self, replay_id: &[u8; 32]) -> bool {
-        self.seen.contains(replay_id)
+        self.seen.contains_key(replay_id)
     }
     fn has_commitment(&self, c: &Fr) -> bool {
         self.commitments.contains_key(&fr_to_be32(c))
@@ -306,8 +314,8 @@ impl State for Replay {
     fn binding_logged(&self, b: &Fr) -> bool {
         self.bindings.contains_key(&fr_to_be32(b))
     }
-    fn claim_submitted(&self, id: &Fr) -> bool {
-        self.claims.contains_key(&fr_to_be32(id))
+    fn claim_submitted(&self, policy: &Fr, id: &Fr) -> bool {
+        self.claims.contains_key(&codec::claim_key(policy, id))
     }
 }
 
@@ -353,24 +361,30 @@ pub fn verify<S: Store>(
         let bytes = store.get(Cf::Entries, &seq.to_be_bytes()).ok()??;
         Entry::decode(&bytes).ok()
     };
-    // Entries are walked in runs: the submission signatures of a run are checked in
-    // parallel, then its entries are applied in order.
+    // Entries are walked in runs: the submissions of a run are prepared (signature,
+    // replay id, leaf, access binding) in parallel, then its entries are applied in order.
     let mut run: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(SIGNATURE_RUN);
     let mut apply_run = |r: &mut Replay, run: &mut Vec<(Vec<u8>, Vec<u8>)>| {
-        let oks: Vec<bool> = run
+        // Checkpoints are checked in order; undecodable entries fail in `step`.
+        let decoded: Vec<Option<Submission>> = run
             .par_iter()
             .map(|(_, v)| match Entry::decode(v) {
                 Ok(Entry {
                     body: Body::Submission(s),
                     ..
-                }) => s.signature_ok(),
-                // Checkpoints are checked in order; undecodable entries fail in `step`.
-                _ => true,
+                }) => Some(s),
+                _ => None,
             })
+            .collect();
+        let mut prepared =
+            rules::Prepared::all(&decoded.iter().flatten().collect::<Vec<_>>()).into_iter();
+        let oks: Vec<Option<rules::Prepared>> = decoded
+            .iter()
+            .map(|s| s.as_ref().and_then(|_| prepared.next()))
             .collect();
         for ((k, v), ok) in run.drain(..).zip(oks) {
             if walk_error.is_none() {
-                if let Err(e) = r.step(&k, &v, ledger_key, &peek, head_hash, ok) {
+                if let Err(e) = r.step(&k, &v, ledger_key, &peek, head_hash, ok.as_ref()) {
                     walk_error = Some(e);
                 }
             }
@@ -495,19 +509,19 @@ pub fn verify<S: Store>(
             .collect(),
         "consent",
     )?;
-    for (cf, map, name) in [
-        (Cf::Bindings, &r.bindings, "access binding"),
-        (Cf::Claims, &r.claims, "claim"),
-    ] {
-        check_index(
-            store,
-            cf,
-            map.iter()
-                .map(|(k, seq)| (bytes(k), seq.to_be_bytes().to_vec()))
-                .collect(),
-            name,
-        )?;
-    }
+    // The indexes that map a key to the seq of the entry that added it: the writer
+    // refuses replays, duplicate bindings and claims paid twice by them.
+    let by_seq = |map: Vec<(Vec<u8>, u64)>| -> HashMap<Vec<u8>, Vec<u8>> {
+        map.into_iter()
+            .map(|(k, seq)| (k, seq.to_be_bytes().to_vec()))
+            .collect()
+    };
+    let seen = r.seen.iter().map(|(k, s)| (k.to_vec(), *s)).collect();
+    let bindings = r.bindings.iter().map(|(k, s)| (k.to_vec(), *s)).collect();
+    let claims = r.claims.iter().map(|(k, s)| (k.to_vec(), *s)).collect();
+    check_index(store, Cf::Seen, by_seq(seen), "replay")?;
+    check_index(store, Cf::Bindings, by_seq(bindings), "access binding")?;
+    check_index(store, Cf::Claims, by_seq(claims), "claim")?;
     Ok(VerifyReport {
         entries: r.next,
         checkpoints: r.checkpoints.len() as u64,

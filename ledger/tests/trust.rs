@@ -124,12 +124,24 @@ fn a_restored_backup_is_refused_and_an_equivocation_shows_on_the_receipt() {
         open_dir_read_only(&data, None).unwrap_err(),
         OpenError::Ledger(LedgerError::RolledBack { .. })
     ));
-    // Deleting the mark does not help.
+    // Deleting the mark does not help, nor writing an empty one (it needs no signature).
     std::fs::remove_file(data.join("ledger.hwm")).unwrap();
     assert!(matches!(
         open(&data).unwrap_err(),
         OpenError::Ledger(LedgerError::WatermarkMissing(_))
     ));
+    medproof_ledger::Watermark::in_dir(&data)
+        .store(None)
+        .unwrap();
+    for err in [
+        open(&data).unwrap_err(),
+        open_dir_read_only(&data, None).unwrap_err(),
+    ] {
+        assert!(
+            matches!(err, OpenError::Ledger(LedgerError::WatermarkMissing(_))),
+            "{err}"
+        );
+    }
 
     // Restoring the mark as well (the operator controls the data dir) opens it, but the
     // next append signs a second checkpoint at the receipt's seq: the receipt shows it.

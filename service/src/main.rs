@@ -561,14 +561,14 @@ fn verify_command(
     };
     let with_database = anchored && medproof_ledger::db_dir(data_dir).is_dir();
     // A bundle from another ledger is a verdict, whatever ledger this data dir holds:
-    // its checkpoint is checked before the database is opened (under another key the
-    // database would not open).
+    // the database (which would not open under another key) is opened only for a
+    // checkpoint the trusted key signed; `verify_bundle` then checks it in full.
     let untrusted = key.is_some_and(|key| {
         bundle
-            .decode()
-            .ok()
-            .and_then(|d| Verifier::check_checkpoint(&bundle, &d, &key).err())
-            .is_some_and(|e| e.is_verdict())
+            .checkpoint
+            .as_ref()
+            .and_then(|c| c.parse().ok())
+            .is_some_and(|cp| cp.verify(&key).is_err())
     });
     let ledger = match with_database && !untrusted {
         true => Some(ledger_cli::open_existing(data_dir, ledger_key)?),

@@ -442,25 +442,37 @@ impl<S: Store> Parties<S> {
     /// The provider logs accesses in one batch, each with the nonce of its request.
     /// Returns the entries' seqs.
     pub fn log_accesses(&mut self, bundles: &[ProofBundle]) -> Result<Vec<u64>> {
-        let logged = bundles
+        let bindings = bundles
             .iter()
             .map(|b| {
-                let binding = b
-                    .public_inputs
+                b.public_inputs
                     .get("request_binding")
                     .and_then(|x| medproof_verifier::fr_from_decimal(x).ok())
-                    .ok_or_else(|| anyhow!("not an access bundle"))?;
-                let nonce = self
-                    .nonces
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get(&fr_to_be32(&binding))
-                    .copied()
-                    .ok_or_else(|| anyhow!("the provider made no request with this binding"))?;
-                Ok((b.clone(), nonce))
+                    .map(|x| fr_to_be32(&x))
+                    .ok_or_else(|| anyhow!("not an access bundle"))
             })
             .collect::<Result<Vec<_>>>()?;
-        self.log_accesses_with_nonces(&logged)
+        let logged = {
+            let nonces = self.nonces.lock().unwrap_or_else(|e| e.into_inner());
+            bundles
+                .iter()
+                .zip(&bindings)
+                .map(|(b, binding)| {
+                    let nonce = nonces
+                        .get(binding)
+                        .copied()
+                        .ok_or_else(|| anyhow!("the provider made no request with this binding"))?;
+                    Ok((b.clone(), nonce))
+                })
+                .collect::<Result<Vec<_>>>()?
+        };
+        let seqs = self.log_accesses_with_nonces(&logged)?;
+        // Logged: the provider no longer needs the nonces (a second log is refused).
+        let mut nonces = self.nonces.lock().unwrap_or_else(|e| e.into_inner());
+        for binding in &bindings {
+            nonces.remove(binding);
+        }
+        Ok(seqs)
     }
 
     /// The provider logs accesses naming the given nonces. Returns the entries' seqs.

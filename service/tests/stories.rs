@@ -976,30 +976,28 @@ fn attack_7_an_access_proof_answers_one_request() {
         .log_accesses_with_nonces(&[(bundle.clone(), Fr::from(99u64))]);
     assert_eq!(refusal(other_nonce), Refusal::BindingMismatch);
     let from = s.parties.ledger.len();
-    s.parties.log_access(&bundle).unwrap();
-    // Logged again: refused.
+    let seq = s.parties.log_access(&bundle).unwrap();
+    // The nonce the entry names.
+    let nonce = match s.parties.ledger.entry(seq).unwrap().unwrap().body {
+        Body::Submission(sub) => match sub.action {
+            Action::LogAccess { nonce, .. } => nonce,
+            _ => unreachable!(),
+        },
+        _ => unreachable!(),
+    };
+    let duplicate = (bundle, nonce);
+    // Logged again, with the request's own nonce: refused.
     assert_eq!(
-        refusal(s.parties.log_access(&bundle)),
+        refusal(
+            s.parties
+                .log_accesses_with_nonces(std::slice::from_ref(&duplicate))
+        ),
         Refusal::DuplicateBinding
     );
     let report = s.audit(from, s.parties.ledger.len());
     assert!(report.passed(), "{}", report.summary());
     // Written into the store past the ledger's rules (a party with write access): the
     // audit recomputes the binding and names the duplicate.
-    let seq = s.parties.ledger.len();
-    let duplicate = {
-        let nonce = {
-            let e = s.parties.ledger.entry(seq - 2).unwrap().unwrap();
-            match e.body {
-                Body::Submission(sub) => match sub.action {
-                    Action::LogAccess { nonce, .. } => nonce,
-                    _ => unreachable!(),
-                },
-                _ => unreachable!(),
-            }
-        };
-        (bundle, nonce)
-    };
     let mut store = std::mem::replace(
         &mut s.parties.ledger,
         Ledger::open(MemStore::default(), s.ledger_key.clone(), s.clock.clone()).unwrap(),

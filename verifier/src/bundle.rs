@@ -321,28 +321,6 @@ impl Verifier {
     }
 }
 
-impl Verifier {
-    /// Everything [`Verifier::verify_against`] checks, and the light freshness rule for a
-    /// verifier without the ledger's history (see [`Freshness::check_recent`]): the
-    /// checkpoint is younger than the window at `at`, and a proof's `now` is within the
-    /// skew of `at`.
-    pub fn verify_light(
-        &self,
-        bundle: &ProofBundle,
-        ledger_key: &ed25519_dalek::VerifyingKey,
-        rules: &Freshness,
-        at: u64,
-    ) -> Result<(bool, Checkpoint), BundleError> {
-        let (decoded, key) = self.prepare(bundle)?;
-        let checkpoint = Self::check_checkpoint(bundle, &decoded, ledger_key)?;
-        rules.check_recent(checkpoint.seq, checkpoint.time, at)?;
-        if let Some(now) = decoded.now() {
-            rules.check_now(now, at)?;
-        }
-        Ok((key.verify(&decoded.inputs, &decoded.proof)?, checkpoint))
-    }
-}
-
 impl BundleError {
     /// Whether the bundle is well formed and its proof simply does not hold against the
     /// trusted ledger (no checkpoint, an untrusted signature, another root, a stale

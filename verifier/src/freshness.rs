@@ -123,8 +123,8 @@ impl Freshness {
     /// history: checkpoint `seq`, made at `made`, is accepted at `at` only while it is
     /// younger than the window. It is never more lenient than [`Freshness::check_root`]:
     /// a checkpoint is superseded no earlier than it is made, so a root refused by the
-    /// full rule is refused here too. The ledger signs a heartbeat checkpoint at least
-    /// every half window, so that a recent one always exists.
+    /// full rule is refused here too. A quiet ledger needs a heartbeat checkpoint
+    /// (`medproof ledger heartbeat`) at least every half window for a recent one to exist.
     pub fn check_recent(&self, seq: u64, made: u64, at: u64) -> Result<(), FreshnessError> {
         if made > at.saturating_add(self.skew_secs) {
             return Err(FreshnessError::FromTheFuture { seq, made, at });
