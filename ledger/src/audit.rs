@@ -483,7 +483,7 @@ fn walk_chain<S: Store>(
     let total = end + 1 - first;
     let mut submissions = Vec::new();
     for seq in first..=end {
-        if (seq - first) % 1024 == 0 {
+        if (seq - first).is_multiple_of(1024) {
             progress(seq - first, total);
         }
         let entry = match ledger.entry(seq) {

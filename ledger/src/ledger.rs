@@ -195,6 +195,33 @@ pub enum Continuity {
     },
 }
 
+/// Where an accepted submission of [`Ledger::append_each`] landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// Its entry's seq.
+    pub seq: u64,
+    /// Its leaf index, if it added a leaf.
+    pub leaf_index: Option<u64>,
+}
+
+/// What [`Ledger::append_each`] did with each submission of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// Per submission, in order: where it landed, or why it was refused.
+    pub results: Vec<Result<Appended, Refusal>>,
+    /// The checkpoint signed after the accepted ones (`None`: all were refused and
+    /// nothing was written).
+    pub checkpoint: Option<Checkpoint>,
+}
+
+fn seq_of_key<S: Store>(ledger: &Ledger<S>, key: &[u8; 32]) -> Result<Option<u64>, LedgerError> {
+    Ok(ledger
+        .store
+        .get(Cf::Keys, key)?
+        .and_then(|v| codec::key_status(&v))
+        .map(|(_, seq)| seq))
+}
+
 /// What an append produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Receipt {
@@ -606,6 +633,27 @@ impl<S: Store> Ledger<S> {
         self.keys.get(key).map(|k| k.role)
     }
 
+    /// A registered key's role and whether a registrar suspended it.
+    pub fn key_standing(&self, key: &[u8; 32]) -> Option<crate::rules::KeyStatus> {
+        self.keys.get(key).copied()
+    }
+
+    /// Whether a failed write left the ledger unable to append until it is reopened.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
+    /// The registrars the genesis names.
+    pub fn registrars(&self) -> Vec<[u8; 32]> {
+        let mut r: Vec<_> = self
+            .genesis
+            .as_ref()
+            .map(|g| g.registrars.iter().copied().collect())
+            .unwrap_or_default();
+        r.sort();
+        r
+    }
+
     /// The ledger id (the hash of its genesis entry), which every submission names.
     pub fn id(&self) -> Option<[u8; 32]> {
         self.genesis.as_ref().map(|g| g.id)
@@ -977,6 +1025,93 @@ impl<S: Store> Ledger<S> {
         self.commit(batch, &effects, None, time)
     }
 
+    /// Appends the submissions of `batch` that the rules accept, each checked against the
+    /// state and the accepted ones before it, with one signed checkpoint after them, in
+    /// one synced write; a refused submission is left out alone (a service batches
+    /// concurrent clients' submissions: one client's bad one must not fail the others).
+    /// Nothing is written when every one is refused. An error (storage, a read-only
+    /// ledger) means nothing was written.
+    pub fn append_each(&mut self, batch: &[Submission]) -> Result<BatchOutcome, LedgerError> {
+        if batch.is_empty() {
+            return Err(LedgerError::EmptyBatch);
+        }
+        self.writable()?;
+        let time = self.clock.now().max(self.head.last_time);
+        let verdicts = self.check_each(batch, time)?;
+        let mut accepted = Vec::new();
+        let mut effects = Vec::new();
+        for (s, v) in batch.iter().zip(&verdicts) {
+            if let Ok(c) = v {
+                accepted.push(s.clone());
+                effects.push(c.clone());
+            }
+        }
+        let receipt = match accepted.is_empty() {
+            true => None,
+            false => Some(self.commit(&accepted, &effects, None, time)?),
+        };
+        let mut landed = receipt
+            .iter()
+            .flat_map(|r| r.seqs.iter().zip(&r.leaf_indices));
+        let results = verdicts
+            .into_iter()
+            .map(|v| {
+                v.map(|_| {
+                    let (seq, leaf) = landed
+                        .next()
+                        .expect("the receipt has one slot per accepted submission");
+                    Appended {
+                        seq: *seq,
+                        leaf_index: *leaf,
+                    }
+                })
+            })
+            .collect();
+        Ok(BatchOutcome {
+            results,
+            checkpoint: receipt.map(|r| r.checkpoint),
+        })
+    }
+
+    /// The entry that already holds what `refusal` says `submission` repeats: the same
+    /// signed submission (a replay), its commitment, its access binding, its claim, or
+    /// its key's registration. `None` for other refusals (or if the index has no row).
+    pub fn existing_entry(
+        &self,
+        submission: &Submission,
+        refusal: &Refusal,
+    ) -> Result<Option<u64>, LedgerError> {
+        let seq_of = |cf: Cf, key: &[u8]| -> Result<Option<u64>, LedgerError> {
+            Ok(self.store.get(cf, key)?.and_then(|v| u64_at(&v, 0)))
+        };
+        match (refusal, &submission.action) {
+            (Refusal::Replay, _) => seq_of(Cf::Seen, &submission.replay_id()),
+            (Refusal::DuplicateCommitment, _) => {
+                let commitment = match &submission.action {
+                    Action::CommitRecord { commitment }
+                    | Action::GrantConsent { commitment }
+                    | Action::PublishPolicy { commitment } => commitment,
+                    _ => return Ok(None),
+                };
+                Ok(self.committed_at(commitment)?.map(|(_, _, seq)| seq))
+            }
+            (Refusal::DuplicateBinding, Action::LogAccess { bundle, nonce }) => {
+                match rules::access_binding(bundle, &submission.signer, nonce) {
+                    Ok(b) => seq_of(Cf::Bindings, &fr_to_be32(&b)),
+                    Err(_) => Ok(None),
+                }
+            }
+            (Refusal::ClaimAlreadySubmitted, Action::SubmitClaim { policy, claim_id }) => {
+                seq_of(Cf::Claims, &codec::claim_key(policy, claim_id))
+            }
+            (Refusal::AlreadyRegistered, Action::RegisterKey { .. }) => {
+                seq_of_key(self, &submission.signer)
+            }
+            (Refusal::AlreadyRegistered, Action::AdmitKey { key, .. }) => seq_of_key(self, key),
+            _ => Ok(None),
+        }
+    }
+
     /// Signs a new checkpoint with no entry before it (a heartbeat), so that verifiers
     /// without the ledger database always find a recent one: the light freshness rule
     /// accepts a checkpoint only while it is younger than the window.
@@ -1044,33 +1179,39 @@ impl<S: Store> Ledger<S> {
     /// Checks every submission against the current state and those before it in the
     /// batch (the rules are in [`crate::rules`]); returns each one's effect.
     fn validate(&self, batch: &[Submission], now: u64) -> Result<Vec<Checked>, LedgerError> {
+        self.check_each(batch, now)?
+            .into_iter()
+            .enumerate()
+            .map(|(index, v)| v.map_err(|reason| LedgerError::Refused { index, reason }))
+            .collect()
+    }
+
+    /// Checks each submission against the state and the accepted ones before it in the
+    /// batch; a refused one is left out of the state the later ones see.
+    fn check_each(
+        &self,
+        batch: &[Submission],
+        now: u64,
+    ) -> Result<Vec<Result<Checked, Refusal>>, LedgerError> {
         // What each submission determines alone (signature, replay id, leaf, access
         // binding) is independent of the others and of the state: in parallel first.
         let prepared = rules::Prepared::all(&batch.iter().collect::<Vec<_>>());
         let state = StoreState::new(self);
         let mut pending = Pending::new(&state);
         let mut out = Vec::with_capacity(batch.len());
-        for (index, (s, p)) in batch.iter().zip(&prepared).enumerate() {
+        for (s, p) in batch.iter().zip(&prepared) {
             let id = p.replay_id();
-            let effect = match rules::check(&pending, s, now, p) {
-                Ok(effect) => effect,
-                // A refusal that a failed read caused is the read's error.
-                Err(reason) => {
-                    return Err(state
-                        .read_error
-                        .take()
-                        .unwrap_or(LedgerError::Refused { index, reason }))
+            out.push(rules::check(&pending, s, now, p).map(|effect| {
+                pending.apply(&effect, &s.signer, id);
+                Checked {
+                    effect,
+                    replay_id: id,
                 }
-            };
-            pending.apply(&effect, &s.signer, id);
-            out.push(Checked {
-                effect,
-                replay_id: id,
-            });
-        }
-        // A read error inside the rules' state reads as "absent"; surface it instead.
-        if let Some(e) = state.read_error.take() {
-            return Err(e);
+            }));
+            // A refusal that a failed read caused is the read's error.
+            if let Some(e) = state.read_error.take() {
+                return Err(e);
+            }
         }
         Ok(out)
     }

@@ -29,8 +29,8 @@ use std::sync::Arc;
 
 pub use entry::{Action, Entry, Envelope, Role, Submission};
 pub use ledger::{
-    AnchoredPath, CheckpointInfo, Clock, Continuity, Ledger, LedgerError, Receipt, Refusal,
-    SystemClock, TreeId,
+    AnchoredPath, Appended, BatchOutcome, CheckpointInfo, Clock, Continuity, Ledger, LedgerError,
+    Receipt, Refusal, SystemClock, TreeId,
 };
 pub use rocks::RocksStore;
 pub use store::{MemStore, Store};

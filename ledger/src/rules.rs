@@ -126,6 +126,40 @@ pub enum Refusal {
     TreeFull(&'static str),
 }
 
+impl Refusal {
+    /// A stable, machine-readable name for the refusal (the service's `error_code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::BadSignature => "bad_signature",
+            Refusal::OtherLedger => "other_ledger",
+            Refusal::Expired { .. } => "expired",
+            Refusal::Replay => "replay",
+            Refusal::UnknownKey => "unknown_key",
+            Refusal::Suspended => "suspended",
+            Refusal::WrongRole { .. } => "wrong_role",
+            Refusal::NeedsAdmission(_) => "not_admitted",
+            Refusal::NotRegistrar => "not_registrar",
+            Refusal::AdmitPatient => "admit_patient",
+            Refusal::AlreadyRegistered => "already_registered",
+            Refusal::NotRegistered => "not_registered",
+            Refusal::SuspendPatient => "suspend_patient",
+            Refusal::AlreadySuspended => "already_suspended",
+            Refusal::DuplicateCommitment => "duplicate_commitment",
+            Refusal::NoSuchConsent(_) => "no_such_consent",
+            Refusal::NotGranter(_) => "not_granter",
+            Refusal::AlreadyRevoked(_) => "already_revoked",
+            Refusal::BadBundle(_) => "bad_bundle",
+            Refusal::NotAnAccessProof(_) => "not_an_access_proof",
+            Refusal::NotTheSignersAccess => "not_the_signers_access",
+            Refusal::BindingMismatch => "binding_mismatch",
+            Refusal::DuplicateBinding => "duplicate_binding",
+            Refusal::NotYourPolicy => "not_your_policy",
+            Refusal::ClaimAlreadySubmitted => "claim_already_submitted",
+            Refusal::TreeFull(_) => "tree_full",
+        }
+    }
+}
+
 /// A registered key's standing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyStatus {
@@ -444,6 +478,15 @@ pub fn check(
 /// the entry names (that provider, the proof's record and time, and `nonce`). Returns
 /// the binding. The proof itself is checked by verifiers and the audit.
 pub fn access_binding(bundle: &[u8], signer: &[u8; 32], nonce: &Fr) -> Result<Fr, Refusal> {
+    // An entry holds at most this much bundle; a larger one would be written and then
+    // never decode, closing the ledger.
+    if bundle.len() > crate::entry::MAX_BUNDLE_BYTES {
+        return Err(Refusal::BadBundle(format!(
+            "{} bytes, larger than the {} an entry holds",
+            bundle.len(),
+            crate::entry::MAX_BUNDLE_BYTES
+        )));
+    }
     let text = std::str::from_utf8(bundle).map_err(|_| Refusal::BadBundle("not UTF-8".into()))?;
     let decoded = ProofBundle::from_json(text)
         .and_then(|b| b.decode())

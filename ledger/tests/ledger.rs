@@ -699,3 +699,80 @@ fn access_entries_carry_the_signers_access_proof() {
     );
     assert!(verify(l.store(), &ledger_key().verifying_key()).is_ok());
 }
+
+/// Attack: an access entry whose bundle is a valid proof bundle padded past the size an
+/// entry may hold. Were it accepted, the entry would be written and then never decode:
+/// the ledger would no longer open.
+#[test]
+fn an_oversized_access_bundle_is_refused_before_it_is_written() {
+    let c = clock(T0);
+    let a = actors();
+    let mut l = created(MemStore::new(), c.clone());
+    script(&mut l, &c, &a);
+    let mut bundle = bundle_for(Statement::AccessAuthorization, &a.provider);
+    bundle.resize(medproof_ledger::entry::MAX_BUNDLE_BYTES + 1, b' ');
+    let s = sub(
+        Action::LogAccess {
+            bundle,
+            nonce: Fr::from(5u64),
+        },
+        &a.provider,
+        1,
+    );
+    let len = l.len();
+    match l.append_one(s) {
+        Err(LedgerError::Refused {
+            reason: Refusal::BadBundle(why),
+            ..
+        }) => assert!(why.contains("larger than"), "{why}"),
+        other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
+    }
+    assert_eq!(l.len(), len);
+    assert!(verify(l.store(), &ledger_key().verifying_key()).is_ok());
+}
+
+#[test]
+fn append_each_lands_the_accepted_and_refuses_the_others_alone() {
+    let c = clock(T0);
+    let a = actors();
+    let mut l = created(MemStore::new(), c.clone());
+    script(&mut l, &c, &a);
+    let stranger = SigningKey::from_bytes(&[9u8; 32]);
+    let first = commit(950, &a.provider, 1);
+    let batch = [
+        first.clone(),
+        commit(951, &stranger, 2),
+        // The same commitment as the first, in the same batch: the first one is taken.
+        commit(950, &a.provider, 3),
+        commit(952, &a.provider, 4),
+    ];
+    let len = l.len();
+    let out = l.append_each(&batch).unwrap();
+    let cp = out.checkpoint.expect("two were accepted");
+    assert_eq!(out.results[0].clone().unwrap().seq, len);
+    assert_eq!(out.results[1], Err(Refusal::UnknownKey));
+    assert_eq!(out.results[2], Err(Refusal::DuplicateCommitment));
+    assert_eq!(out.results[3].clone().unwrap().seq, len + 1);
+    assert_eq!(cp.seq, len + 2);
+    assert_eq!(l.len(), len + 3);
+    assert!(verify(l.store(), &ledger_key().verifying_key()).is_ok());
+
+    // A duplicate or a replay names the entry that holds it; nothing is written.
+    let again = l
+        .append_each(&[first.clone(), commit(950, &a.provider, 5)])
+        .unwrap();
+    assert_eq!(again.checkpoint, None);
+    assert_eq!(again.results[0], Err(Refusal::Replay));
+    assert_eq!(
+        l.existing_entry(&first, &Refusal::Replay).unwrap(),
+        Some(len)
+    );
+    let dup = commit(950, &a.provider, 5);
+    assert_eq!(
+        l.existing_entry(&dup, &Refusal::DuplicateCommitment)
+            .unwrap(),
+        Some(len)
+    );
+    assert_eq!(l.existing_entry(&dup, &Refusal::UnknownKey).unwrap(), None);
+    assert_eq!(l.len(), len + 3);
+}

@@ -199,6 +199,18 @@ impl Prover {
         Ok(request.bundle(&proof, &keys.vk_id))
     }
 
+    /// Proves one request on the prover's pool (its MSMs and FFTs on the pool's
+    /// threads), the caller waiting; a panic inside it is this request's error. A
+    /// service calls this from as many threads as the pool has, one proof each.
+    pub fn prove_on_pool(&self, request: &ProofRequest) -> Result<ProofBundle, ProveError> {
+        self.pool.install(|| isolate(|| self.prove(request)))
+    }
+
+    /// The prover pool's threads.
+    pub fn threads(&self) -> usize {
+        self.pool.current_num_threads()
+    }
+
     /// Proves independent requests in parallel on the prover's pool. Results come back
     /// in request order; a failing or panicking job fails alone.
     pub fn prove_many(&self, requests: &[ProofRequest]) -> Vec<Result<ProofBundle, ProveError>> {

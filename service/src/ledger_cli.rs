@@ -7,14 +7,11 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use ed25519_dalek::VerifyingKey;
-use medproof_ledger::entry::Body;
 use medproof_ledger::verify::{verify, VerifyFailure, VerifyReport};
 use medproof_ledger::{
-    db_dir, keyfile, public_key_path, Action, CheckpointInfo, Continuity, Entry, Ledger,
-    RocksStore, SystemClock,
+    db_dir, keyfile, public_key_path, Continuity, Ledger, RocksStore, SystemClock,
 };
-use medproof_verifier::{fr_from_decimal, fr_to_decimal};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Opens the existing ledger in `data_dir` to read it, trusting `hex_key` (or the data
 /// dir's `ledger.pub`): no private key is read, and RocksDB is opened read-only.
@@ -140,109 +137,4 @@ pub fn parse_receipt(text: &str) -> Result<medproof_verifier::Checkpoint> {
     let json: medproof_verifier::checkpoint::CheckpointJson =
         serde_json::from_value(inner).context("not a checkpoint")?;
     Ok(json.parse()?)
-}
-
-/// A checkpoint as JSON.
-pub fn checkpoint_json(info: &CheckpointInfo) -> Value {
-    json!({
-        "number": info.number,
-        "superseded_at": info.superseded_at,
-        "checkpoint": info.checkpoint.to_json(),
-    })
-}
-
-/// An entry as JSON: kind, signer and commitments; an access bundle as its JSON.
-pub fn entry_json(e: &Entry) -> Value {
-    let mut v = json!({
-        "seq": e.seq,
-        "time": e.time,
-        "prev": hex::encode(e.prev),
-        "hash": hex::encode(e.hash()),
-    });
-    match &e.body {
-        Body::Genesis(g) => {
-            v["kind"] = "genesis".into();
-            v["ledger_key"] = hex::encode(g.ledger_key).into();
-            v["registrars"] = g
-                .registrars
-                .iter()
-                .map(hex::encode)
-                .collect::<Vec<_>>()
-                .into();
-            v["signature"] = hex::encode(g.signature).into();
-        }
-        Body::Checkpoint {
-            records_root,
-            consents_root,
-            signature,
-        } => {
-            v["kind"] = "checkpoint".into();
-            v["records_root"] = fr_to_decimal(records_root).into();
-            v["consents_root"] = fr_to_decimal(consents_root).into();
-            v["signature"] = hex::encode(signature).into();
-        }
-        Body::Submission(s) => {
-            v["kind"] = s.action.name().into();
-            v["signer"] = hex::encode(s.signer).into();
-            v["nonce"] = hex::encode(s.nonce).into();
-            v["ledger_id"] = hex::encode(s.envelope.ledger_id).into();
-            v["expires"] = s.envelope.expires.into();
-            v["signature"] = hex::encode(s.signature).into();
-            match &s.action {
-                Action::RegisterKey { role } => v["role"] = role.name().into(),
-                Action::CommitRecord { commitment }
-                | Action::GrantConsent { commitment }
-                | Action::PublishPolicy { commitment } => {
-                    v["commitment"] = fr_to_decimal(commitment).into()
-                }
-                Action::RevokeConsent { consent_index } => {
-                    v["consent_index"] = (*consent_index).into()
-                }
-                Action::LogAccess { bundle, nonce } => {
-                    v["bundle"] = serde_json::from_slice(bundle).unwrap_or(Value::Null);
-                    v["request_nonce"] = fr_to_decimal(nonce).into();
-                }
-                Action::AdmitKey { key, role } => {
-                    v["key"] = hex::encode(key).into();
-                    v["role"] = role.name().into();
-                }
-                Action::SuspendKey { key } => v["key"] = hex::encode(key).into(),
-                Action::SubmitClaim { policy, claim_id } => {
-                    v["policy"] = fr_to_decimal(policy).into();
-                    v["claim_id"] = fr_to_decimal(claim_id).into();
-                }
-            }
-        }
-    }
-    v
-}
-
-/// Where a commitment is, with its path and the current root.
-pub fn path_json(ledger: &Ledger<RocksStore>, commitment: &str) -> Result<Value> {
-    let c = fr_from_decimal(commitment).map_err(|e| anyhow!("commitment: {e}"))?;
-    let (tree, index, _) = ledger
-        .locate(&c)?
-        .ok_or_else(|| anyhow!("commitment is not on the ledger"))?;
-    let mut v = json!({ "tree": tree.name(), "index": index });
-    // Records and consents: the path and the signed checkpoint it is against, read
-    // together; the leaf is the commitment wrapped with the key that added it.
-    if let Some(a) = ledger.anchored_path(&c)? {
-        let root = match a.tree {
-            medproof_ledger::TreeId::Consents => a.checkpoint.consents_root,
-            _ => a.checkpoint.records_root,
-        };
-        v["added_by"] = hex::encode(a.added_by).into();
-        v["leaf"] = fr_to_decimal(&a.leaf).into();
-        v["root"] = fr_to_decimal(&root).into();
-        v["siblings"] = a
-            .path
-            .siblings
-            .iter()
-            .map(fr_to_decimal)
-            .collect::<Vec<_>>()
-            .into();
-        v["current"] = a.path.verify(root, a.leaf).into();
-        v["checkpoint"] = serde_json::to_value(a.checkpoint.to_json())?;
-    }
-    Ok(v)
 }

@@ -7,6 +7,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod api;
+pub mod client;
 pub mod demo;
 pub mod fhir;
 pub mod input;
@@ -15,6 +17,7 @@ pub mod progress;
 pub mod scenario;
 pub mod snarkjs;
 pub mod verify;
+pub mod wire;
 
 use std::path::{Path, PathBuf};
 

@@ -4,6 +4,8 @@
 //! (or the demo found an invalid proof, or the audit failed); 2 malformed input, missing or damaged keys, or
 //! any other error, with a one-line reason on stderr.
 
+mod cli;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,7 +18,7 @@ use medproof_prover::{ProofRequest, Prover};
 use medproof_service::demo::{self, DemoOptions};
 use medproof_service::input::RecordInclusionInput;
 use medproof_service::verify::{verify_bundle, Anchor, FreshnessRule};
-use medproof_service::{keys_dir, ledger_cli, snarkjs};
+use medproof_service::{keys_dir, ledger_cli, snarkjs, wire};
 use medproof_verifier::bundle::Verifier;
 use medproof_verifier::freshness::Freshness;
 use medproof_verifier::groth16::PreparedVerifyingKey;
@@ -119,6 +121,11 @@ enum Command {
         #[command(subcommand)]
         hash: HashCommand,
     },
+    /// Serve the HTTP API over the ledger in a data dir (keys and ledger created on
+    /// first start).
+    Serve(cli::serve::Args),
+    /// Drive a running service from a shell.
+    Client(cli::client::Args),
     /// Run the record-inclusion story end to end on synthetic data.
     Demo {
         /// Data dir; keys are generated in DATA_DIR/keys if missing.
@@ -268,7 +275,7 @@ enum HashCommand {
 }
 
 /// How a command ended, when not in success.
-enum Failure {
+pub(crate) enum Failure {
     /// The proof (or a demo proof) does not verify: exit 1.
     Invalid(String),
     /// Anything else: exit 2.
@@ -462,6 +469,8 @@ fn run(command: Command) -> Result<(), Failure> {
             }
         }
         Command::Ledger { command } => ledger_command(command),
+        Command::Serve(args) => Ok(cli::serve::run(args)?),
+        Command::Client(args) => cli::client::run(args),
         Command::Export {
             format:
                 ExportCommand::Snarkjs {
@@ -696,7 +705,7 @@ fn ledger_command(command: LedgerCommand) -> Result<(), Failure> {
                     .map_err(anyhow::Error::from)?
                     .ok_or_else(|| anyhow!("the ledger has no checkpoint yet"))?,
             };
-            print_json(&ledger_cli::checkpoint_json(&info))
+            print_json(&wire::checkpoint_json(&info))
         }
         LedgerCommand::Entry { seq, data_dir } => {
             let ledger = ledger_cli::open_existing(&data_dir, None)?;
@@ -704,14 +713,18 @@ fn ledger_command(command: LedgerCommand) -> Result<(), Failure> {
                 .entry(seq)
                 .map_err(anyhow::Error::from)?
                 .ok_or_else(|| anyhow!("no entry {seq} (the ledger has {})", ledger.len()))?;
-            print_json(&ledger_cli::entry_json(&entry))
+            print_json(&wire::entry_json(&entry))
         }
         LedgerCommand::Path {
             commitment,
             data_dir,
         } => {
             let ledger = ledger_cli::open_existing(&data_dir, None)?;
-            print_json(&ledger_cli::path_json(&ledger, &commitment)?)
+            let c = wire::field("commitment", &commitment).map_err(anyhow::Error::from)?;
+            let doc = wire::path_json(&ledger, &c)
+                .map_err(anyhow::Error::from)?
+                .ok_or_else(|| anyhow!("commitment is not on the ledger"))?;
+            print_json(&doc)
         }
     }
 }

@@ -1,0 +1,212 @@
+//! Proof jobs: a bounded queue in front of the prover's pool. As many dispatcher threads
+//! as the pool has threads each take one job at a time and prove it on the pool (one
+//! proof per core, its inner parallel work shared), never on the HTTP workers. A full
+//! queue is refused at once (the client retries); a panicking job fails alone; the
+//! caller's tracing span follows the job. Finished jobs are kept for a while, then
+//! forgotten.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use medproof_prover::{ProofRequest, Prover};
+use medproof_verifier::{Checkpoint, ProofBundle};
+use serde::Serialize;
+
+/// How long a finished job's result is kept.
+pub const KEEP_FINISHED: Duration = Duration::from_secs(15 * 60);
+
+/// A job's state, as `GET /v1/jobs/{id}` answers it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum JobState {
+    /// Waiting for a prover thread.
+    Queued,
+    /// Being proved.
+    Running,
+    /// Proved.
+    Done {
+        /// The proof bundle.
+        bundle: ProofBundle,
+    },
+    /// Not proved.
+    Failed {
+        /// Why.
+        error: String,
+    },
+}
+
+struct Slot {
+    state: JobState,
+    finished: Option<Instant>,
+}
+
+struct Job {
+    id: String,
+    request: ProofRequest,
+    checkpoint: Option<Checkpoint>,
+    span: tracing::Span,
+}
+
+/// Why a job was not queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobsError {
+    /// The queue is full.
+    Full,
+    /// The prover has stopped.
+    Stopped,
+}
+
+/// The job table and the queue to the prover threads.
+pub struct Jobs {
+    tx: Mutex<Option<SyncSender<Job>>>,
+    table: Arc<Mutex<HashMap<String, Slot>>>,
+    queued: Arc<AtomicUsize>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    capacity: usize,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Jobs {
+    /// Starts one dispatcher per prover thread, with a queue of `capacity` jobs.
+    pub fn start(prover: Arc<Prover>, capacity: usize) -> std::io::Result<Self> {
+        let (tx, rx) = mpsc::sync_channel::<Job>(capacity.max(1));
+        let rx = Arc::new(Mutex::new(rx));
+        let table: Arc<Mutex<HashMap<String, Slot>>> = Arc::default();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let mut threads = Vec::new();
+        for i in 0..prover.threads().max(1) {
+            let (rx, table, queued, prover) =
+                (rx.clone(), table.clone(), queued.clone(), prover.clone());
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("medproof-job-{i}"))
+                    .spawn(move || dispatch(&rx, &table, &queued, &prover))?,
+            );
+        }
+        Ok(Self {
+            tx: Mutex::new(Some(tx)),
+            table,
+            queued,
+            threads: Mutex::new(threads),
+            capacity,
+        })
+    }
+
+    /// Queues `request`; the bundle will carry `checkpoint` (the one its roots are
+    /// from). Returns the job's id.
+    pub fn submit(
+        &self,
+        request: ProofRequest,
+        checkpoint: Option<Checkpoint>,
+    ) -> Result<String, JobsError> {
+        let mut id = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut id);
+        let id = hex::encode(id);
+        let job = Job {
+            id: id.clone(),
+            request,
+            checkpoint,
+            span: tracing::Span::current(),
+        };
+        {
+            let mut table = lock(&self.table);
+            table.retain(|_, s| s.finished.is_none_or(|t| t.elapsed() < KEEP_FINISHED));
+            table.insert(
+                id.clone(),
+                Slot {
+                    state: JobState::Queued,
+                    finished: None,
+                },
+            );
+        }
+        let sent = match lock(&self.tx).as_ref() {
+            Some(tx) => tx.try_send(job).map_err(|e| match e {
+                TrySendError::Full(_) => JobsError::Full,
+                TrySendError::Disconnected(_) => JobsError::Stopped,
+            }),
+            None => Err(JobsError::Stopped),
+        };
+        match sent {
+            Ok(()) => {
+                self.queued.fetch_add(1, Ordering::SeqCst);
+                Ok(id)
+            }
+            Err(e) => {
+                lock(&self.table).remove(&id);
+                Err(e)
+            }
+        }
+    }
+
+    /// A job's state.
+    pub fn get(&self, id: &str) -> Option<JobState> {
+        lock(&self.table).get(id).map(|s| s.state.clone())
+    }
+
+    /// Jobs waiting for a prover thread.
+    pub fn queue_depth(&self) -> usize {
+        self.queued.load(Ordering::SeqCst)
+    }
+
+    /// The queue's capacity.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Stops taking jobs and waits until the queued ones are proved.
+    pub fn shutdown(&self) {
+        lock(&self.tx).take();
+        for t in lock(&self.threads).drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+fn dispatch(
+    rx: &Mutex<Receiver<Job>>,
+    table: &Mutex<HashMap<String, Slot>>,
+    queued: &AtomicUsize,
+    prover: &Prover,
+) {
+    loop {
+        let job = match lock(rx).recv() {
+            Ok(j) => j,
+            Err(_) => return,
+        };
+        queued.fetch_sub(1, Ordering::SeqCst);
+        let set = |state: JobState, finished: bool| {
+            if let Some(slot) = lock(table).get_mut(&job.id) {
+                slot.state = state;
+                slot.finished = finished.then(Instant::now);
+            }
+        };
+        set(JobState::Running, false);
+        let _entered = job.span.clone().entered();
+        let started = Instant::now();
+        let state = match prover.prove_on_pool(&job.request) {
+            Ok(bundle) => JobState::Done {
+                bundle: match &job.checkpoint {
+                    Some(cp) => bundle.with_checkpoint(cp),
+                    None => bundle,
+                },
+            },
+            Err(e) => JobState::Failed {
+                error: e.to_string(),
+            },
+        };
+        tracing::info!(
+            statement = %job.request.statement(),
+            ok = matches!(state, JobState::Done { .. }),
+            ms = started.elapsed().as_millis() as u64,
+            "proof job finished"
+        );
+        set(state, true);
+    }
+}

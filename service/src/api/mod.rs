@@ -1,0 +1,325 @@
+//! `medproof serve`: the HTTP API over one ledger (actix-web 4). Handlers are thin
+//! ([`routes`]); the ledger is appended by one writer thread ([`writer`]); proofs run
+//! on the prover's own pool behind a bounded queue ([`jobs`]), never on the HTTP
+//! workers. Every error is a JSON [`ErrorBody`](crate::wire::ErrorBody) with a stable
+//! code ([`error`]).
+//!
+//! Routes (JSON under `/v1`):
+//!
+//! | method and path | what |
+//! | --- | --- |
+//! | `GET /healthz`, `GET /readyz` | liveness; the writer runs and the ledger can be written |
+//! | `GET /v1/ledger` | ledger id, public key, length, time, registrars |
+//! | `GET /v1/keys/{key}` | a key's role and whether it is suspended |
+//! | `POST /v1/entries` | a signed submission: 201 + `Location`, 409 + `Location` for a repeat |
+//! | `GET /v1/entries?start=S&limit=N` | a range, capped at 256 and truncated (`next`) |
+//! | `GET /v1/entries/{seq}` | one entry, immutable (`ETag`) |
+//! | `GET /v1/checkpoints/latest`, `GET /v1/checkpoints/{seq}` | signed checkpoints |
+//! | `GET /v1/paths/{commitment}` | Merkle path with the checkpoint it is against |
+//! | `POST /v1/verify` | a bundle's verdict against this ledger |
+//! | `POST /v1/proofs/record-inclusion` | a proof job: 202 + `Location` (prover routes) |
+//! | `GET /v1/jobs/{id}` | a job's state and, when done, its bundle |
+
+pub mod error;
+pub mod jobs;
+pub mod routes;
+pub mod writer;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use actix_web::{web, App, HttpServer};
+use anyhow::{Context, Result};
+use medproof_ledger::{Clock, Ledger, RocksStore, SystemClock};
+use medproof_prover::Prover;
+use medproof_verifier::bundle::Verifier;
+use medproof_verifier::freshness::Freshness;
+use medproof_verifier::groth16::PreparedVerifyingKey;
+
+use self::error::ApiError;
+use self::jobs::Jobs;
+use self::writer::{Writer, WriterThread};
+
+/// How the service runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Data dir: keys, ledger database, ledger key.
+    pub data_dir: PathBuf,
+    /// Address to listen on (`127.0.0.1:0` picks a free port).
+    pub bind: String,
+    /// Serve the prover routes (they receive secret openings).
+    pub prover: bool,
+    /// Prover threads (0: one per core).
+    pub prover_threads: usize,
+    /// Proof jobs waiting at most.
+    pub proof_queue: usize,
+    /// Submissions waiting for the writer at most.
+    pub write_queue: usize,
+    /// Largest request body, bytes.
+    pub max_body: usize,
+    /// HTTP worker threads (0: one per core).
+    pub http_workers: usize,
+    /// Freshness window and skew.
+    pub rules: Freshness,
+}
+
+impl Config {
+    /// Defaults for a data dir: loopback port 8080, prover on, one prover thread per
+    /// core, 64 jobs and 4,096 submissions queued, 256 KiB bodies.
+    pub fn new(data_dir: PathBuf) -> Self {
+        Self {
+            data_dir,
+            bind: "127.0.0.1:8080".into(),
+            prover: true,
+            prover_threads: 0,
+            proof_queue: 64,
+            write_queue: 4096,
+            max_body: 256 * 1024,
+            http_workers: 0,
+            rules: Freshness::default(),
+        }
+    }
+}
+
+/// What the handlers share.
+pub struct AppState {
+    /// The ledger; reads take the read lock, the writer the write lock.
+    pub ledger: Arc<RwLock<Ledger<RocksStore>>>,
+    /// The one writer.
+    pub writer: Writer,
+    /// Verifying keys of every statement.
+    pub verifier: Verifier,
+    /// Proof jobs, when the prover routes are on.
+    pub jobs: Option<Arc<Jobs>>,
+    /// Freshness rules for verification.
+    pub rules: Freshness,
+    /// The service's clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The opened service: state, writer and prover threads.
+pub struct Service {
+    state: web::Data<AppState>,
+    writer: Option<WriterThread>,
+    config: Config,
+}
+
+impl Service {
+    /// Opens the data dir: keys (generated on first start, with a progress bar), the
+    /// ledger (created on first start), the writer and the prover threads.
+    pub fn open(config: Config) -> Result<Self> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+        let (keys, _) = crate::demo::ensure_keys(&config.data_dir)?;
+        let mut verifier = Verifier::new();
+        for k in &keys {
+            verifier.insert(
+                k.statement,
+                PreparedVerifyingKey::new(k.verifying_key.clone())?,
+            )?;
+        }
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let ledger = medproof_ledger::open_dir(&config.data_dir, clock.clone())?;
+        let ledger = Arc::new(RwLock::new(ledger));
+        let (writer, writer_thread) = Writer::start(
+            ledger.clone(),
+            config.write_queue,
+            config.rules.window_secs / 2,
+        )?;
+        let jobs = match config.prover {
+            true => {
+                let prover = Arc::new(Prover::new(keys, config.prover_threads)?);
+                Some(Arc::new(Jobs::start(prover, config.proof_queue)?))
+            }
+            false => None,
+        };
+        let state = web::Data::new(AppState {
+            ledger,
+            writer,
+            verifier,
+            jobs,
+            rules: config.rules,
+            clock,
+        });
+        Ok(Self {
+            state,
+            writer: Some(writer_thread),
+            config,
+        })
+    }
+
+    /// The shared state (tests reach the ledger through it).
+    pub fn state(&self) -> &web::Data<AppState> {
+        &self.state
+    }
+
+    /// Binds and serves until the server stops (Ctrl-C, SIGTERM, or `handle.stop`),
+    /// then finishes queued proofs and writes. `on_bound` gets the bound address and
+    /// the server's handle.
+    pub async fn run(
+        mut self,
+        signals: bool,
+        on_bound: impl FnOnce(SocketAddr, actix_web::dev::ServerHandle),
+    ) -> Result<()> {
+        let state = self.state.clone();
+        let max_body = self.config.max_body;
+        let prover = self.config.prover;
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .configure(|cfg| configure(cfg, max_body, prover))
+        })
+        .shutdown_timeout(30);
+        if !signals {
+            server = server.disable_signals();
+        }
+        if self.config.http_workers > 0 {
+            server = server.workers(self.config.http_workers);
+        }
+        let server = server
+            .bind(&self.config.bind)
+            .with_context(|| format!("cannot listen on {}", self.config.bind))?;
+        let addr = *server
+            .addrs()
+            .first()
+            .context("the server is bound to no address")?;
+        let server = server.run();
+        on_bound(addr, server.handle());
+        server.await.context("the HTTP server failed")?;
+        self.shutdown();
+        Ok(())
+    }
+
+    /// Stops taking work, proves what is queued, appends what is queued.
+    fn shutdown(&mut self) {
+        if let Some(jobs) = &self.state.jobs {
+            jobs.shutdown();
+        }
+        self.state.writer.stop();
+        if let Some(w) = self.writer.take() {
+            w.join();
+        }
+    }
+}
+
+fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move || async move {
+        Err::<actix_web::HttpResponse, _>(ApiError::method_not_allowed(allow))
+    }))
+}
+
+/// The routes, with JSON errors for bad bodies, paths and queries.
+pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize, prover: bool) {
+    use actix_web::ResponseError;
+    use routes::*;
+    let json = web::JsonConfig::default()
+        .limit(max_body)
+        .error_handler(|err, _| {
+            // Keep the status (413 too large, 415 not JSON, 400 malformed).
+            let status = err.status_code();
+            let code = match status.as_u16() {
+                413 => "too_large",
+                415 => "unsupported_media_type",
+                _ => "malformed",
+            };
+            ApiError::new(status, code, err.to_string()).into()
+        });
+    let path_config = web::PathConfig::default()
+        .error_handler(|err, _| ApiError::malformed(format!("path: {err}")).into());
+    let query = web::QueryConfig::default()
+        .error_handler(|err, _| ApiError::malformed(format!("query: {err}")).into());
+    cfg.app_data(json)
+        .app_data(path_config)
+        .app_data(query)
+        .service(resource("/healthz", "GET").route(web::get().to(healthz)))
+        .service(resource("/readyz", "GET").route(web::get().to(readyz)))
+        .service(resource("/v1/ledger", "GET").route(web::get().to(ledger_info)))
+        .service(resource("/v1/keys/{key}", "GET").route(web::get().to(key)))
+        .service(
+            resource("/v1/entries", "GET, POST")
+                .route(web::get().to(entries))
+                .route(web::post().to(submit)),
+        )
+        .service(resource("/v1/entries/{seq}", "GET").route(web::get().to(entry)))
+        .service(resource("/v1/checkpoints/latest", "GET").route(web::get().to(latest_checkpoint)))
+        .service(resource("/v1/checkpoints/{seq}", "GET").route(web::get().to(checkpoint)))
+        .service(resource("/v1/paths/{commitment}", "GET").route(web::get().to(path)))
+        .service(resource("/v1/verify", "POST").route(web::post().to(verify)));
+    if prover {
+        cfg.service(
+            resource("/v1/proofs/record-inclusion", "POST")
+                .route(web::post().to(prove_record_inclusion)),
+        )
+        .service(resource("/v1/jobs/{id}", "GET").route(web::get().to(job)));
+    }
+    cfg.default_service(web::to(not_found));
+}
+
+/// Serves `config` until stopped (blocking; Ctrl-C stops it gracefully).
+pub fn serve(config: Config) -> Result<()> {
+    let service = Service::open(config)?;
+    actix_web::rt::System::new().block_on(service.run(true, |addr, _| {
+        eprintln!("medproof serving on http://{addr}");
+    }))
+}
+
+/// A service running on its own thread (tests, the demo).
+pub struct Running {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<Result<()>>>,
+}
+
+impl Running {
+    /// `http://ADDR`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops gracefully and waits (queued proofs and writes finish).
+    pub fn stop(mut self) -> Result<()> {
+        self.stop_inner()
+    }
+
+    fn stop_inner(&mut self) -> Result<()> {
+        let Some(t) = self.thread.take() else {
+            return Ok(());
+        };
+        actix_web::rt::System::new().block_on(self.handle.stop(true));
+        t.join()
+            .map_err(|_| anyhow::anyhow!("the service thread panicked"))?
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.stop_inner();
+    }
+}
+
+/// Opens `config` and serves it on a thread of its own; returns once it listens.
+pub fn spawn(config: Config) -> Result<Running> {
+    let service = Service::open(config)?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("medproof-http".into())
+        .spawn(move || {
+            actix_web::rt::System::new().block_on(service.run(false, move |addr, handle| {
+                let _ = tx.send((addr, handle));
+            }))
+        })?;
+    match rx.recv() {
+        Ok((addr, handle)) => Ok(Running {
+            addr,
+            handle,
+            thread: Some(thread),
+        }),
+        Err(_) => Err(thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("the service thread panicked"))?
+            .err()
+            .unwrap_or_else(|| anyhow::anyhow!("the service stopped before it listened"))),
+    }
+}

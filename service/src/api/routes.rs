@@ -1,0 +1,352 @@
+//! The handlers: each parses, calls one library use case, and answers. Reads take the
+//! ledger's read lock for one atomic read; writes go through the one writer.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use medproof_prover::ProofRequest;
+use medproof_verifier::{fr_from_decimal, ProofBundle};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::error::ApiError;
+use super::jobs::JobsError;
+use super::writer::{Outcome, QueueError};
+use super::AppState;
+use crate::input::RecordInclusionInput;
+use crate::verify::{verify_bundle, Anchor};
+use crate::wire::{self, LedgerInfo, SubmissionJson};
+
+/// Entries a range answers at most (a longer range is truncated, not refused).
+pub const MAX_RANGE: u64 = 256;
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+fn read(
+    state: &AppState,
+) -> std::sync::RwLockReadGuard<'_, medproof_ledger::Ledger<medproof_ledger::RocksStore>> {
+    state.ledger.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    tracing::error!("ledger read failed: {e}");
+    ApiError::unavailable(
+        "ledger_unavailable",
+        "the ledger could not be read; try again",
+        5,
+    )
+}
+
+/// `GET /healthz`: the process answers.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+/// `GET /readyz`: the ledger can be written and the writer runs.
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
+    let poisoned = read(&state).is_poisoned();
+    if poisoned || !state.writer.is_alive() {
+        return Err(ApiError::unavailable(
+            "not_ready",
+            "the ledger writer is not running",
+            5,
+        ));
+    }
+    Ok(HttpResponse::Ok().json(json!({ "status": "ready" })))
+}
+
+/// `GET /v1/ledger`: what a party needs to sign submissions and check checkpoints.
+pub async fn ledger_info(state: web::Data<AppState>) -> Result<HttpResponse> {
+    let l = read(&state);
+    let id = l.id().ok_or_else(|| internal("no genesis"))?;
+    let info = LedgerInfo {
+        ledger_id: hex::encode(id),
+        public_key: hex::encode(l.public_key().to_bytes()),
+        entries: l.len(),
+        time: state.clock.now(),
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .json(json!({
+            "ledger_id": info.ledger_id,
+            "public_key": info.public_key,
+            "entries": info.entries,
+            "time": info.time,
+            "registrars": l.registrars().iter().map(hex::encode).collect::<Vec<_>>(),
+        })))
+}
+
+/// `GET /v1/keys/{key}`: a key's role and standing (admission, suspension).
+pub async fn key(state: web::Data<AppState>, key: web::Path<String>) -> Result<HttpResponse> {
+    let k: [u8; 32] =
+        wire::hex_bytes("key", &key).map_err(|e| ApiError::malformed(e.to_string()))?;
+    let standing = read(&state)
+        .key_standing(&k)
+        .ok_or_else(|| ApiError::not_found("the key is not registered"))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .json(json!({
+            "key": hex::encode(k),
+            "role": standing.role.name(),
+            "suspended": standing.suspended,
+        })))
+}
+
+/// `POST /v1/entries`: a signed submission. 201 with the entry's `Location` and the
+/// checkpoint after it; 409 with the existing entry's `Location` for a repeat.
+pub async fn submit(
+    state: web::Data<AppState>,
+    body: web::Json<SubmissionJson>,
+) -> Result<HttpResponse> {
+    let submission = body
+        .parse()
+        .map_err(|e| ApiError::malformed(e.to_string()))?;
+    let kind = submission.action.name();
+    let rx = state.writer.submit(submission).map_err(|e| match e {
+        QueueError::Full => ApiError::unavailable("write_queue_full", "the write queue is full", 1),
+        QueueError::Stopped => ApiError::unavailable("stopping", "the service is stopping", 5),
+    })?;
+    let outcome = rx
+        .await
+        .map_err(|_| ApiError::unavailable("stopping", "the service is stopping", 5))?;
+    match outcome {
+        Outcome::Appended(a, checkpoint) => {
+            tracing::info!(kind, seq = a.seq, "entry appended");
+            Ok(HttpResponse::Created()
+                .insert_header((header::LOCATION, format!("/v1/entries/{}", a.seq)))
+                .json(wire::Appended {
+                    seq: a.seq,
+                    leaf_index: a.leaf_index,
+                    checkpoint: checkpoint.to_json(),
+                }))
+        }
+        Outcome::Refused(refusal, existing) => {
+            tracing::info!(kind, code = refusal.code(), "submission refused");
+            Err(ApiError::refused(&refusal, existing))
+        }
+        Outcome::Failed(_) => Err(ApiError::unavailable(
+            "ledger_unavailable",
+            "the ledger could not write; nothing was appended",
+            5,
+        )),
+    }
+}
+
+/// `GET /v1/entries/{seq}`: one entry; immutable, so cacheable with its hash as `ETag`.
+pub async fn entry(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    seq: web::Path<u64>,
+) -> Result<HttpResponse> {
+    let seq = seq.into_inner();
+    let l = read(&state);
+    let e = l.entry(seq).map_err(internal)?.ok_or_else(|| {
+        ApiError::not_found(format!("no entry {seq} (the ledger has {})", l.len()))
+    })?;
+    drop(l);
+    let etag = format!("\"{}\"", hex::encode(e.hash()));
+    let cached = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    let mut r = match cached {
+        true => HttpResponse::NotModified(),
+        false => HttpResponse::Ok(),
+    };
+    r.insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"));
+    Ok(match cached {
+        true => r.finish(),
+        false => r.json(wire::entry_json(&e)),
+    })
+}
+
+/// The query of `GET /v1/entries`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Range {
+    /// First seq (default 0).
+    #[serde(default)]
+    pub start: u64,
+    /// Entries at most (default and cap [`MAX_RANGE`]).
+    pub limit: Option<u64>,
+}
+
+/// `GET /v1/entries?start=S&limit=N`: a range of entries, capped at [`MAX_RANGE`];
+/// `next` is where the following page starts (absent at the end).
+pub async fn entries(state: web::Data<AppState>, range: web::Query<Range>) -> Result<HttpResponse> {
+    let limit = range.limit.unwrap_or(MAX_RANGE).clamp(1, MAX_RANGE);
+    let l = read(&state);
+    let end = range.start.saturating_add(limit).min(l.len());
+    let mut out = Vec::new();
+    for seq in range.start..end {
+        let e = l
+            .entry(seq)
+            .map_err(internal)?
+            .ok_or_else(|| internal("entry missing"))?;
+        out.push(wire::entry_json(&e));
+    }
+    let next = (end < l.len()).then_some(end.max(range.start));
+    Ok(HttpResponse::Ok().json(json!({ "entries": out, "next": next })))
+}
+
+/// `GET /v1/checkpoints/latest`: never cached.
+pub async fn latest_checkpoint(state: web::Data<AppState>) -> Result<HttpResponse> {
+    let info = read(&state)
+        .latest_checkpoint()
+        .map_err(internal)?
+        .ok_or_else(|| ApiError::not_found("the ledger has no checkpoint yet"))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .json(wire::checkpoint_json(&info)))
+}
+
+/// `GET /v1/checkpoints/{seq}`: the checkpoint entry at seq (its `superseded_at` can
+/// change once, so it is not cached as immutable).
+pub async fn checkpoint(state: web::Data<AppState>, seq: web::Path<u64>) -> Result<HttpResponse> {
+    let seq = seq.into_inner();
+    let info = read(&state)
+        .checkpoint_at(seq)
+        .map_err(internal)?
+        .ok_or_else(|| ApiError::not_found(format!("entry {seq} is not a checkpoint")))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .json(wire::checkpoint_json(&info)))
+}
+
+/// `GET /v1/paths/{commitment}`: where a commitment is, with its Merkle path and the
+/// signed checkpoint it is against, read together.
+pub async fn path(
+    state: web::Data<AppState>,
+    commitment: web::Path<String>,
+) -> Result<HttpResponse> {
+    let c = fr_from_decimal(&commitment)
+        .map_err(|e| ApiError::malformed(format!("commitment: {e}")))?;
+    let doc = wire::path_json(&*read(&state), &c)
+        .map_err(internal)?
+        .ok_or_else(|| ApiError::not_found("the commitment is not on the ledger"))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .json(doc))
+}
+
+/// The body of `POST /v1/verify`.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    /// The proof bundle.
+    pub bundle: ProofBundle,
+    /// The binding the proof must answer (decimal), if the caller issued one.
+    #[serde(default)]
+    pub expect_binding: Option<String>,
+}
+
+/// `POST /v1/verify`: checks a bundle against this ledger (fails closed) and says
+/// which checks passed and why the first failed one did. 200 either way: the verdict is
+/// the answer; 400/422 only for a bundle that cannot be read.
+pub async fn verify(
+    state: web::Data<AppState>,
+    body: web::Json<VerifyRequest>,
+) -> Result<HttpResponse> {
+    let VerifyRequest {
+        bundle,
+        expect_binding,
+    } = body.into_inner();
+    let expect_binding = expect_binding
+        .map(|b| {
+            fr_from_decimal(&b).map_err(|e| ApiError::malformed(format!("expect_binding: {e}")))
+        })
+        .transpose()?;
+    let verdict = web::block(move || {
+        let l = read(&state);
+        let anchor = Anchor {
+            key: Some(l.public_key()),
+            ledger: Some(&*l),
+            rules: state.rules,
+            now: state.clock.now(),
+            expect_binding,
+            allow_unanchored: false,
+        };
+        verify_bundle(&state.verifier, &bundle, &anchor)
+    })
+    .await
+    .map_err(|_| ApiError::unavailable("busy", "try again", 1))?
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_bundle",
+            e.to_string(),
+        )
+    })?;
+    Ok(HttpResponse::Ok().json(verdict))
+}
+
+fn queue_error(e: JobsError) -> ApiError {
+    match e {
+        JobsError::Full => ApiError::unavailable(
+            "proof_queue_full",
+            "the proof queue is full; retry later",
+            2,
+        ),
+        JobsError::Stopped => ApiError::unavailable("stopping", "the prover is stopping", 5),
+    }
+}
+
+fn accepted(id: &str) -> HttpResponse {
+    HttpResponse::Accepted()
+        .insert_header((header::LOCATION, format!("/v1/jobs/{id}")))
+        .json(json!({ "job": id, "status": "queued", "location": format!("/v1/jobs/{id}") }))
+}
+
+/// `POST /v1/proofs/record-inclusion`: the record's opening (see [`crate::input`]);
+/// proved against the ledger's latest checkpoint, which the bundle carries. 202 with
+/// the job's `Location`.
+pub async fn prove_record_inclusion(
+    state: web::Data<AppState>,
+    body: web::Json<RecordInclusionInput>,
+) -> Result<HttpResponse> {
+    let jobs = state
+        .jobs
+        .clone()
+        .ok_or_else(|| ApiError::not_found("this service does not prove"))?;
+    let input = body.into_inner();
+    if input.has_leaves() {
+        return Err(ApiError::malformed(
+            "the service proves against its ledger: send the record's opening without `leaves`",
+        ));
+    }
+    let (request, checkpoint) = {
+        let l = read(&state);
+        input.to_request(Some(&*l)).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "not_provable",
+                format!("{e:#}"),
+            )
+        })?
+    };
+    let checkpoint = checkpoint.ok_or_else(|| internal("no checkpoint with the path"))?;
+    let id = jobs
+        .submit(ProofRequest::RecordInclusion(request), Some(checkpoint))
+        .map_err(queue_error)?;
+    Ok(accepted(&id))
+}
+
+/// `GET /v1/jobs/{id}`: a job's state; when done, its bundle.
+pub async fn job(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse> {
+    let jobs = state
+        .jobs
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("this service does not prove"))?;
+    let s = jobs
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found("no such job (finished jobs are kept 15 minutes)"))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(s))
+}
+
+/// Any path the API does not have.
+pub async fn not_found() -> Result<HttpResponse> {
+    Err(ApiError::not_found("no such resource"))
+}

@@ -1,0 +1,164 @@
+//! A client of `medproof serve`, for `medproof client …`, the demo and the tests: plain
+//! HTTP/1.1 (ureq), JSON in and out. Any status is an answer ([`Reply`]); only a
+//! connection that fails is an error.
+
+use std::time::Duration;
+
+use anyhow::{anyhow, Context, Result};
+use medproof_ledger::{Envelope, Submission};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::wire::{ErrorBody, SubmissionJson};
+
+/// An answer.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// `Location`, if any.
+    pub location: Option<String>,
+    /// `Retry-After` seconds, if any.
+    pub retry_after: Option<u64>,
+    /// The body (JSON, or a string for anything else; `null` when empty).
+    pub body: Value,
+}
+
+impl Reply {
+    /// The error body of a 4xx or 5xx, if it is one.
+    pub fn error(&self) -> Option<ErrorBody> {
+        (self.status >= 400)
+            .then(|| serde_json::from_value(self.body.clone()).ok())
+            .flatten()
+    }
+
+    /// The body, if the status is 2xx; else an error naming the code and message.
+    pub fn ok(self) -> Result<Value> {
+        if (200..300).contains(&self.status) {
+            return Ok(self.body);
+        }
+        Err(match self.error() {
+            Some(e) => anyhow!("{} ({}): {}", self.status, e.error_code, e.error_message),
+            None => anyhow!("HTTP {}: {}", self.status, self.body),
+        })
+    }
+}
+
+/// A client of one service.
+#[derive(Clone)]
+pub struct Client {
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl Client {
+    /// A client of the service at `base` (`http://127.0.0.1:8080`).
+    pub fn new(base: &str) -> Self {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(120)))
+            .build()
+            .into();
+        Self {
+            base: base.trim_end_matches('/').to_string(),
+            agent,
+        }
+    }
+
+    /// The base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// `GET path`.
+    pub fn get(&self, path: &str) -> Result<Reply> {
+        let r = self
+            .agent
+            .get(format!("{}{path}", self.base))
+            .call()
+            .with_context(|| format!("GET {}{path}", self.base))?;
+        reply(r)
+    }
+
+    /// `POST path` with a JSON body.
+    pub fn post<T: Serialize>(&self, path: &str, body: &T) -> Result<Reply> {
+        let r = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .send_json(body)
+            .with_context(|| format!("POST {}{path}", self.base))?;
+        reply(r)
+    }
+
+    /// `POST path` with raw bytes and a content type (tests of malformed input).
+    pub fn post_raw(&self, path: &str, content_type: &str, body: &[u8]) -> Result<Reply> {
+        let r = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .send(body)
+            .with_context(|| format!("POST {}{path}", self.base))?;
+        reply(r)
+    }
+
+    /// The envelope to sign submissions for this ledger with: its id, and an expiry
+    /// `secs` after the ledger's time.
+    pub fn envelope(&self, secs: u64) -> Result<Envelope> {
+        let info = self.get("/v1/ledger")?.ok()?;
+        let id = info["ledger_id"]
+            .as_str()
+            .and_then(|h| crate::wire::hex_bytes::<32>("ledger_id", h).ok())
+            .ok_or_else(|| anyhow!("the service's /v1/ledger has no ledger id"))?;
+        let time = info["time"].as_u64().unwrap_or(0);
+        Ok(Envelope {
+            ledger_id: id,
+            expires: time.saturating_add(secs),
+        })
+    }
+
+    /// `POST /v1/entries`.
+    pub fn submit(&self, submission: &Submission) -> Result<Reply> {
+        self.post("/v1/entries", &SubmissionJson::of(submission))
+    }
+
+    /// Polls a job until it is done or failed (or `timeout` passes).
+    pub fn wait_job(&self, location: &str, timeout: Duration) -> Result<Value> {
+        let start = std::time::Instant::now();
+        loop {
+            let v = self.get(location)?.ok()?;
+            match v["status"].as_str() {
+                Some("done") | Some("failed") => return Ok(v),
+                _ if start.elapsed() > timeout => {
+                    return Err(anyhow!("job {location} not done after {timeout:?}"))
+                }
+                _ => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+}
+
+fn reply(mut r: ureq::http::Response<ureq::Body>) -> Result<Reply> {
+    let header = |name: &str| {
+        r.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let location = header("location");
+    let retry_after = header("retry-after").and_then(|s| s.parse().ok());
+    let status = r.status().as_u16();
+    let text = r
+        .body_mut()
+        .read_to_string()
+        .context("cannot read the answer")?;
+    let body = match text.is_empty() {
+        true => Value::Null,
+        false => serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    };
+    Ok(Reply {
+        status,
+        location,
+        retry_after,
+        body,
+    })
+}

@@ -1,0 +1,381 @@
+//! The JSON documents medproof exchanges, shared by the CLI and the HTTP API so that a
+//! CLI's JSON output and an HTTP response are the same document: signed submissions,
+//! entries, checkpoints, anchored paths, and the error body.
+//!
+//! Conventions: hashes, keys, nonces and signatures in lowercase hex; field elements as
+//! canonical decimal strings (a value at or above the scalar field's modulus is refused);
+//! times in Unix seconds. No document carries an opening: only commitments, keys,
+//! signatures and proof bundles.
+
+use medproof_ledger::entry::Body;
+use medproof_ledger::{Action, CheckpointInfo, Entry, Envelope, Ledger, LedgerError, Role};
+use medproof_ledger::{Store, Submission, TreeId};
+use medproof_verifier::{fr_from_decimal, fr_to_decimal, Fr};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// An error as the API answers it (and as `medproof client` prints it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable and machine-readable: `malformed`, `bad_signature`, `unknown_key`,
+    /// `not_admitted`, `wrong_role`, `replay`, `not_granter`, `expired`, …
+    pub error_code: String,
+    /// For a person; never names a patient or carries a secret.
+    pub error_message: String,
+}
+
+/// A wire value that does not parse; the message names the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{field}`: {reason}")]
+pub struct WireError {
+    /// The field, as a path (`action.commitment`).
+    pub field: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+fn wire_err(field: &str, reason: impl Into<String>) -> WireError {
+    WireError {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+/// Parses `N` bytes of hex.
+pub fn hex_bytes<const N: usize>(field: &str, s: &str) -> Result<[u8; N], WireError> {
+    hex::decode(s)
+        .ok()
+        .and_then(|v| v.try_into().ok())
+        .ok_or_else(|| wire_err(field, format!("expected {} hex digits", 2 * N)))
+}
+
+/// Parses a canonical decimal field element.
+pub fn field(field: &str, s: &str) -> Result<Fr, WireError> {
+    fr_from_decimal(s).map_err(|e| wire_err(field, e.to_string()))
+}
+
+/// A role's name, as [`Role::name`] writes it.
+pub fn role_from_name(field: &str, s: &str) -> Result<Role, WireError> {
+    [
+        Role::Patient,
+        Role::Provider,
+        Role::Insurer,
+        Role::Regulator,
+    ]
+    .into_iter()
+    .find(|r| r.name() == s)
+    .ok_or_else(|| {
+        wire_err(
+            field,
+            format!("unknown role `{s}` (patient, provider, insurer, regulator)"),
+        )
+    })
+}
+
+/// What a submission asks, as JSON (`type` names the action).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ActionJson {
+    /// The signer registers its own key (patients only).
+    RegisterKey {
+        /// `patient`.
+        role: String,
+    },
+    /// A registrar admits a key.
+    AdmitKey {
+        /// Hex Ed25519 public key.
+        key: String,
+        /// `provider`, `insurer` or `regulator`.
+        role: String,
+    },
+    /// A registrar suspends a key.
+    SuspendKey {
+        /// Hex Ed25519 public key.
+        key: String,
+    },
+    /// A provider commits a record commitment.
+    CommitRecord {
+        /// Decimal.
+        commitment: String,
+    },
+    /// A patient grants a consent.
+    GrantConsent {
+        /// Decimal.
+        commitment: String,
+    },
+    /// A patient revokes a consent it granted.
+    RevokeConsent {
+        /// The consent's leaf index.
+        consent_index: u64,
+    },
+    /// An insurer publishes a policy commitment.
+    PublishPolicy {
+        /// Decimal.
+        commitment: String,
+    },
+    /// A provider logs an access with its proof.
+    LogAccess {
+        /// The proof bundle's JSON text, exactly as signed.
+        bundle: String,
+        /// The request's nonce, decimal.
+        nonce: String,
+    },
+    /// An insurer records a claim it accepts.
+    SubmitClaim {
+        /// The policy, decimal.
+        policy: String,
+        /// The claim id, decimal.
+        claim_id: String,
+    },
+}
+
+impl ActionJson {
+    /// From an action.
+    pub fn of(a: &Action) -> Self {
+        match a {
+            Action::RegisterKey { role } => Self::RegisterKey {
+                role: role.name().into(),
+            },
+            Action::AdmitKey { key, role } => Self::AdmitKey {
+                key: hex::encode(key),
+                role: role.name().into(),
+            },
+            Action::SuspendKey { key } => Self::SuspendKey {
+                key: hex::encode(key),
+            },
+            Action::CommitRecord { commitment } => Self::CommitRecord {
+                commitment: fr_to_decimal(commitment),
+            },
+            Action::GrantConsent { commitment } => Self::GrantConsent {
+                commitment: fr_to_decimal(commitment),
+            },
+            Action::RevokeConsent { consent_index } => Self::RevokeConsent {
+                consent_index: *consent_index,
+            },
+            Action::PublishPolicy { commitment } => Self::PublishPolicy {
+                commitment: fr_to_decimal(commitment),
+            },
+            Action::LogAccess { bundle, nonce } => Self::LogAccess {
+                bundle: String::from_utf8_lossy(bundle).into_owned(),
+                nonce: fr_to_decimal(nonce),
+            },
+            Action::SubmitClaim { policy, claim_id } => Self::SubmitClaim {
+                policy: fr_to_decimal(policy),
+                claim_id: fr_to_decimal(claim_id),
+            },
+        }
+    }
+
+    /// To an action, checking every field.
+    pub fn parse(&self) -> Result<Action, WireError> {
+        Ok(match self {
+            Self::RegisterKey { role } => Action::RegisterKey {
+                role: role_from_name("action.role", role)?,
+            },
+            Self::AdmitKey { key, role } => Action::AdmitKey {
+                key: hex_bytes("action.key", key)?,
+                role: role_from_name("action.role", role)?,
+            },
+            Self::SuspendKey { key } => Action::SuspendKey {
+                key: hex_bytes("action.key", key)?,
+            },
+            Self::CommitRecord { commitment } => Action::CommitRecord {
+                commitment: field("action.commitment", commitment)?,
+            },
+            Self::GrantConsent { commitment } => Action::GrantConsent {
+                commitment: field("action.commitment", commitment)?,
+            },
+            Self::RevokeConsent { consent_index } => Action::RevokeConsent {
+                consent_index: *consent_index,
+            },
+            Self::PublishPolicy { commitment } => Action::PublishPolicy {
+                commitment: field("action.commitment", commitment)?,
+            },
+            Self::LogAccess { bundle, nonce } => Action::LogAccess {
+                bundle: bundle.as_bytes().to_vec(),
+                nonce: field("action.nonce", nonce)?,
+            },
+            Self::SubmitClaim { policy, claim_id } => Action::SubmitClaim {
+                policy: field("action.policy", policy)?,
+                claim_id: field("action.claim_id", claim_id)?,
+            },
+        })
+    }
+}
+
+/// A signed submission as JSON: what a party sends to `POST /v1/entries`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmissionJson {
+    /// What to do.
+    pub action: ActionJson,
+    /// The ledger it is signed for (hex; `GET /v1/ledger` gives it).
+    pub ledger_id: String,
+    /// The last ledger time at which it may be appended.
+    pub expires: u64,
+    /// The signer's Ed25519 public key, hex.
+    pub signer: String,
+    /// 16 random bytes, hex.
+    pub nonce: String,
+    /// Ed25519 signature over the submission's canonical bytes, hex.
+    pub signature: String,
+}
+
+impl SubmissionJson {
+    /// From a submission.
+    pub fn of(s: &Submission) -> Self {
+        Self {
+            action: ActionJson::of(&s.action),
+            ledger_id: hex::encode(s.envelope.ledger_id),
+            expires: s.envelope.expires,
+            signer: hex::encode(s.signer),
+            nonce: hex::encode(s.nonce),
+            signature: hex::encode(s.signature),
+        }
+    }
+
+    /// To a submission, checking every field (not the signature: the ledger does).
+    pub fn parse(&self) -> Result<Submission, WireError> {
+        Ok(Submission {
+            action: self.action.parse()?,
+            envelope: Envelope {
+                ledger_id: hex_bytes("ledger_id", &self.ledger_id)?,
+                expires: self.expires,
+            },
+            signer: hex_bytes("signer", &self.signer)?,
+            nonce: hex_bytes("nonce", &self.nonce)?,
+            signature: hex_bytes("signature", &self.signature)?,
+        })
+    }
+}
+
+/// Where a submission landed: the answer to an accepted `POST /v1/entries`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Appended {
+    /// The entry's seq.
+    pub seq: u64,
+    /// Its leaf index in the records or consents tree, if it added a leaf.
+    pub leaf_index: Option<u64>,
+    /// The signed checkpoint that follows it (the receipt).
+    pub checkpoint: medproof_verifier::checkpoint::CheckpointJson,
+}
+
+/// The ledger's identity: what a party needs to sign submissions for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerInfo {
+    /// The ledger id (hash of its genesis), hex: a submission's envelope names it.
+    pub ledger_id: String,
+    /// The key that signs checkpoints, hex: what verifiers trust.
+    pub public_key: String,
+    /// Number of entries.
+    pub entries: u64,
+    /// The ledger's time now (a submission's `expires` is compared with it).
+    pub time: u64,
+}
+
+/// A checkpoint with its place in history, as JSON.
+pub fn checkpoint_json(info: &CheckpointInfo) -> Value {
+    json!({
+        "number": info.number,
+        "superseded_at": info.superseded_at,
+        "checkpoint": info.checkpoint.to_json(),
+    })
+}
+
+/// An entry as JSON: kind, signer and commitments; an access bundle as its JSON.
+pub fn entry_json(e: &Entry) -> Value {
+    let mut v = json!({
+        "seq": e.seq,
+        "time": e.time,
+        "prev": hex::encode(e.prev),
+        "hash": hex::encode(e.hash()),
+    });
+    match &e.body {
+        Body::Genesis(g) => {
+            v["kind"] = "genesis".into();
+            v["ledger_key"] = hex::encode(g.ledger_key).into();
+            v["registrars"] = g
+                .registrars
+                .iter()
+                .map(hex::encode)
+                .collect::<Vec<_>>()
+                .into();
+            v["signature"] = hex::encode(g.signature).into();
+        }
+        Body::Checkpoint {
+            records_root,
+            consents_root,
+            signature,
+        } => {
+            v["kind"] = "checkpoint".into();
+            v["records_root"] = fr_to_decimal(records_root).into();
+            v["consents_root"] = fr_to_decimal(consents_root).into();
+            v["signature"] = hex::encode(signature).into();
+        }
+        Body::Submission(s) => {
+            v["kind"] = s.action.name().into();
+            v["signer"] = hex::encode(s.signer).into();
+            v["nonce"] = hex::encode(s.nonce).into();
+            v["ledger_id"] = hex::encode(s.envelope.ledger_id).into();
+            v["expires"] = s.envelope.expires.into();
+            v["signature"] = hex::encode(s.signature).into();
+            match &s.action {
+                Action::RegisterKey { role } => v["role"] = role.name().into(),
+                Action::CommitRecord { commitment }
+                | Action::GrantConsent { commitment }
+                | Action::PublishPolicy { commitment } => {
+                    v["commitment"] = fr_to_decimal(commitment).into()
+                }
+                Action::RevokeConsent { consent_index } => {
+                    v["consent_index"] = (*consent_index).into()
+                }
+                Action::LogAccess { bundle, nonce } => {
+                    v["bundle"] = serde_json::from_slice(bundle).unwrap_or(Value::Null);
+                    v["request_nonce"] = fr_to_decimal(nonce).into();
+                }
+                Action::AdmitKey { key, role } => {
+                    v["key"] = hex::encode(key).into();
+                    v["role"] = role.name().into();
+                }
+                Action::SuspendKey { key } => v["key"] = hex::encode(key).into(),
+                Action::SubmitClaim { policy, claim_id } => {
+                    v["policy"] = fr_to_decimal(policy).into();
+                    v["claim_id"] = fr_to_decimal(claim_id).into();
+                }
+            }
+        }
+    }
+    v
+}
+
+/// Where `commitment` is: its tree and index and, for records and consents, its path
+/// with the signed checkpoint it is against (read together), the leaf (the commitment
+/// wrapped with the key that added it) and that key. `None` if it is not on the ledger.
+pub fn path_json<S: Store>(
+    ledger: &Ledger<S>,
+    commitment: &Fr,
+) -> Result<Option<Value>, LedgerError> {
+    let Some((tree, index, _)) = ledger.locate(commitment)? else {
+        return Ok(None);
+    };
+    let mut v = json!({ "tree": tree.name(), "index": index });
+    if let Some(a) = ledger.anchored_path(commitment)? {
+        let root = match a.tree {
+            TreeId::Consents => a.checkpoint.consents_root,
+            _ => a.checkpoint.records_root,
+        };
+        v["added_by"] = hex::encode(a.added_by).into();
+        v["leaf"] = fr_to_decimal(&a.leaf).into();
+        v["root"] = fr_to_decimal(&root).into();
+        v["siblings"] = a
+            .path
+            .siblings
+            .iter()
+            .map(fr_to_decimal)
+            .collect::<Vec<_>>()
+            .into();
+        v["current"] = a.path.verify(root, a.leaf).into();
+        v["checkpoint"] = json!(a.checkpoint.to_json());
+    }
+    Ok(Some(v))
+}
