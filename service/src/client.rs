@@ -101,6 +101,30 @@ impl Client {
         reply(r)
     }
 
+    /// Any method, with an optional body and content type (tests of malformed input).
+    pub fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Result<Reply> {
+        let mut req = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base));
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let req = req
+            .body(body.to_vec())
+            .context("cannot build the request")?;
+        let r = self
+            .agent
+            .run(req)
+            .with_context(|| format!("{method} {}{path}", self.base))?;
+        reply(r)
+    }
+
     /// The envelope to sign submissions for this ledger with: its id, and an expiry
     /// `secs` after the ledger's time.
     pub fn envelope(&self, secs: u64) -> Result<Envelope> {

@@ -34,11 +34,10 @@ use medproof_circuits::commit::{ContentDigest, RecordOpening};
 use medproof_ledger::audit::{audit, AuditOptions, DEFAULT_BATCH};
 use medproof_ledger::{Action, Clock, Role, SystemClock};
 use medproof_params::{LoadOptions, Manifest, StatementKeys};
-use medproof_prover::{ProofRequest, Prover, RecordInclusionRequest};
+use medproof_prover::{ProofRequest, Prover};
 use medproof_verifier::bundle::Verifier;
 use medproof_verifier::freshness::Freshness;
 use medproof_verifier::groth16::PreparedVerifyingKey;
-use medproof_verifier::statement::RecordInclusionPublic;
 use medproof_verifier::{fr_to_decimal, Fr, ProofBundle, Statement};
 
 use crate::fhir;
@@ -228,17 +227,12 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
     let requests = records[..opts.proofs]
         .iter()
         .map(|r| {
-            let (_, index, path) = parties
-                .ledger
-                .locate(&r.commitment())?
-                .ok_or_else(|| anyhow!("a committed record is not on the ledger"))?;
-            let path = path.ok_or_else(|| anyhow!("record {index} has no path"))?;
-            Ok(ProofRequest::RecordInclusion(RecordInclusionRequest {
-                public: RecordInclusionPublic::new(checkpoint.records_root, r.category, binding),
-                record: r.clone(),
-                committer: parties.provider_ref(),
-                path,
-            }))
+            let (request, at) =
+                crate::assemble::record_inclusion(&parties.ledger, r.clone(), binding)?;
+            if at != checkpoint {
+                bail!("the ledger moved while the demo assembled its requests");
+            }
+            Ok(ProofRequest::RecordInclusion(request))
         })
         .collect::<Result<Vec<_>>>()?;
     let t = Instant::now();

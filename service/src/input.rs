@@ -1,4 +1,9 @@
-//! The JSON input of `medproof prove record-inclusion`.
+//! The JSON inputs of the proofs: record inclusion (`medproof prove record-inclusion`,
+//! `POST /v1/proofs/record-inclusion`), access ([`AccessInput`]) and claim
+//! ([`ClaimInput`]). Each holds a party's secret openings; the service's prover routes
+//! receive them, which is why those routes can be switched off on a ledger node.
+//!
+//! Record inclusion:
 //!
 //! ```json
 //! {
@@ -25,9 +30,13 @@
 //! checked by whoever knows the tree (`verify --allow-unanchored`).
 
 use anyhow::{anyhow, bail, Context, Result};
-use medproof_circuits::commit::{key_ref, record_leaf, ContentDigest, RecordOpening};
+use medproof_circuits::codes::CodeSet;
+use medproof_circuits::commit::{
+    key_ref, procedure_code, record_leaf, ClaimOpening, ConsentOpening, ContentDigest,
+    PolicyOpening, RecordOpening,
+};
 use medproof_circuits::merkle::MerkleTree;
-use medproof_ledger::{Ledger, RocksStore, TreeId};
+use medproof_ledger::{Ledger, RocksStore};
 use medproof_prover::RecordInclusionRequest;
 use medproof_verifier::statement::RecordInclusionPublic;
 use medproof_verifier::{fr_from_decimal, fr_to_decimal, Checkpoint, Fr};
@@ -163,26 +172,194 @@ impl RecordInclusionInput {
             (None, Some(_), _) => bail!("`index` needs `leaves`"),
             (None, None, None) => bail!("no ledger to prove against, and no `leaves`"),
             (None, None, Some(ledger)) => {
-                let anchored = ledger
-                    .anchored_path(&commitment)?
-                    .ok_or_else(|| anyhow!("the record's commitment is not in a ledger tree"))?;
-                if anchored.tree != TreeId::Records {
-                    bail!("the commitment is on the ledger, but not as a record");
-                }
-                let (checkpoint, path, committer) =
-                    (anchored.checkpoint, anchored.path, anchored.added_by);
-                let public =
-                    RecordInclusionPublic::new(checkpoint.records_root, record.category, binding);
-                Ok((
-                    RecordInclusionRequest {
-                        public,
-                        record,
-                        committer: key_ref(&committer),
-                        path,
-                    },
-                    Some(checkpoint),
-                ))
+                let (request, checkpoint) =
+                    crate::assemble::record_inclusion(ledger, record, binding)?;
+                Ok((request, Some(checkpoint)))
             }
         }
+    }
+}
+
+fn key_hex(name: &str, s: &str) -> Result<[u8; 32]> {
+    crate::wire::hex_bytes(name, s).map_err(anyhow::Error::from)
+}
+
+/// A consent's opening as JSON (the patient shares it with the grantee).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentJson {
+    /// The patient's pseudonym, decimal.
+    pub patient_ref: String,
+    /// The grantee's key_ref, decimal.
+    pub grantee: String,
+    /// Record category code.
+    pub category: u32,
+    /// Purpose code.
+    pub purpose: u32,
+    /// First second of validity.
+    pub valid_from: u64,
+    /// Last second of validity.
+    pub valid_until: u64,
+    /// Blinding, decimal.
+    pub blinding: String,
+}
+
+impl ConsentJson {
+    /// From an opening.
+    pub fn from_opening(c: &ConsentOpening) -> Self {
+        Self {
+            patient_ref: fr_to_decimal(&c.patient_ref),
+            grantee: fr_to_decimal(&c.grantee),
+            category: c.category,
+            purpose: c.purpose,
+            valid_from: c.valid_from,
+            valid_until: c.valid_until,
+            blinding: fr_to_decimal(&c.blinding),
+        }
+    }
+
+    /// To an opening, checking every field.
+    pub fn to_opening(&self) -> Result<ConsentOpening> {
+        Ok(ConsentOpening {
+            patient_ref: field("consent.patient_ref", &self.patient_ref)?,
+            grantee: field("consent.grantee", &self.grantee)?,
+            category: self.category,
+            purpose: self.purpose,
+            valid_from: self.valid_from,
+            valid_until: self.valid_until,
+            blinding: field("consent.blinding", &self.blinding)?,
+        })
+    }
+}
+
+/// The input of an access-authorization proof (`POST /v1/proofs/access`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessInput {
+    /// The provider's Ed25519 public key, hex (the proof names it).
+    pub provider: String,
+    /// The consent's opening.
+    pub consent: ConsentJson,
+    /// Its leaf index in the consents tree.
+    pub consent_index: u64,
+    /// The patient's Ed25519 public key, hex (the consent's granter).
+    pub granter: String,
+    /// The salt of the patient's pseudonym, decimal.
+    pub patient_salt: String,
+    /// The record's opening.
+    pub record: RecordJson,
+    /// The access time, Unix seconds.
+    pub now: u64,
+    /// The data holder's challenge, decimal.
+    pub nonce: String,
+}
+
+impl AccessInput {
+    /// The proof request, against the ledger's latest checkpoint.
+    pub fn to_request<S: medproof_ledger::Store>(
+        &self,
+        ledger: &Ledger<S>,
+    ) -> Result<(medproof_prover::AccessRequest, Checkpoint)> {
+        let openings = crate::assemble::AccessOpenings {
+            consent: self.consent.to_opening()?,
+            consent_index: self.consent_index,
+            granter: key_hex("granter", &self.granter)?,
+            patient_salt: field("patient_salt", &self.patient_salt)?,
+            record: self.record.to_opening()?,
+        };
+        crate::assemble::access(
+            ledger,
+            &key_hex("provider", &self.provider)?,
+            openings,
+            self.now,
+            field("nonce", &self.nonce)?,
+        )
+    }
+}
+
+/// A claim record's opening as JSON.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimJson {
+    /// The patient's pseudonym, decimal.
+    pub patient_ref: String,
+    /// The procedure code (e.g. `99213`), as billed.
+    pub code: String,
+    /// Date of service, Unix seconds.
+    pub service_date: u64,
+    /// Amount claimed, in cents.
+    pub amount: u64,
+    /// SHA-256 of the claim document, hex.
+    pub content_sha256: String,
+    /// Blinding, decimal.
+    pub blinding: String,
+}
+
+/// A policy's opening as JSON, with its covered codes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyJson {
+    /// The policyholder's pseudonym, decimal.
+    pub policyholder: String,
+    /// The covered procedure codes (their tree's root is in the commitment).
+    pub codes: Vec<String>,
+    /// First second of cover.
+    pub period_start: u64,
+    /// Last second of cover.
+    pub period_end: u64,
+    /// Largest amount covered, in cents.
+    pub limit: u64,
+    /// Blinding, decimal.
+    pub blinding: String,
+}
+
+/// The input of a claim-compliance proof (`POST /v1/proofs/claim`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimInput {
+    /// The provider's Ed25519 public key, hex (it committed the claim record).
+    pub provider: String,
+    /// The claim record's opening.
+    pub claim: ClaimJson,
+    /// The policy's opening.
+    pub policy: PolicyJson,
+    /// The insurer's challenge, decimal.
+    pub binding: String,
+}
+
+impl ClaimInput {
+    /// The proof request, against the ledger's latest checkpoint.
+    pub fn to_request<S: medproof_ledger::Store>(
+        &self,
+        ledger: &Ledger<S>,
+    ) -> Result<(medproof_prover::ClaimRequest, Checkpoint)> {
+        let c = &self.claim;
+        let digest: [u8; 32] = key_hex("claim.content_sha256", &c.content_sha256)?;
+        let claim = ClaimOpening {
+            patient_ref: field("claim.patient_ref", &c.patient_ref)?,
+            code: procedure_code(&c.code).map_err(|e| anyhow!("`claim.code`: {e}"))?,
+            service_date: c.service_date,
+            amount: c.amount,
+            content_digest: ContentDigest(digest),
+            blinding: field("claim.blinding", &c.blinding)?,
+        };
+        let p = &self.policy;
+        let codes = CodeSet::new(&p.codes).map_err(|e| anyhow!("`policy.codes`: {e}"))?;
+        let policy = PolicyOpening {
+            policyholder: field("policy.policyholder", &p.policyholder)?,
+            codes_root: codes.root(),
+            period_start: p.period_start,
+            period_end: p.period_end,
+            limit: p.limit,
+            blinding: field("policy.blinding", &p.blinding)?,
+        };
+        crate::assemble::claim(
+            ledger,
+            &key_hex("provider", &self.provider)?,
+            claim,
+            policy,
+            &codes,
+            field("binding", &self.binding)?,
+        )
     }
 }

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod assemble;
 pub mod client;
 pub mod demo;
 pub mod fhir;

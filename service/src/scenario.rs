@@ -12,17 +12,15 @@
 use anyhow::{anyhow, bail, Context, Result};
 use ark_ff::UniformRand;
 use ed25519_dalek::SigningKey;
-use medproof_circuits::access::AccessWitness;
-use medproof_circuits::claim::ClaimWitness;
 use medproof_circuits::codes::CodeSet;
 use medproof_circuits::commit::{
-    key_ref, patient_ref, procedure_code, provider_ref, request_binding, ClaimOpening,
-    ConsentOpening, ContentDigest, PolicyOpening, RecordOpening,
+    key_ref, patient_ref, procedure_code, provider_ref, ClaimOpening, ConsentOpening,
+    ContentDigest, PolicyOpening, RecordOpening,
 };
-use medproof_ledger::{Action, Ledger, Role, Store, Submission, TreeId};
+use medproof_ledger::{Action, Ledger, Role, Store, Submission};
 use medproof_prover::{AccessRequest, ClaimRequest};
 use medproof_verifier::checkpoint::fr_to_be32;
-use medproof_verifier::statement::{AccessPublic, ClaimPublic};
+use medproof_verifier::statement::ClaimPublic;
 use medproof_verifier::{Checkpoint, Fr, ProofBundle};
 use rand::{CryptoRng, RngCore};
 use std::collections::HashMap;
@@ -360,35 +358,24 @@ impl<S: Store> Parties<S> {
         now: u64,
         nonce: Fr,
     ) -> Result<(AccessRequest, Checkpoint)> {
-        // The path of the provider's consent and the checkpoint it is against, read
-        // together; the prover judges whether the opening fits it.
-        let (checkpoint, path, _) = self
-            .ledger
-            .path_with_checkpoint(TreeId::Consents, consent.index)?;
-        let record_commitment = record.commitment();
-        let provider = self.provider_ref();
-        let binding = request_binding(provider, record_commitment, now, nonce);
+        let (request, checkpoint) = crate::assemble::access(
+            &self.ledger,
+            &self.provider.verifying_key().to_bytes(),
+            crate::assemble::AccessOpenings {
+                consent: consent.opening.clone(),
+                consent_index: consent.index,
+                granter: self.patient.key.verifying_key().to_bytes(),
+                patient_salt: self.patient.salt,
+                record: record.clone(),
+            },
+            now,
+            nonce,
+        )?;
         self.nonces
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(fr_to_be32(&binding), nonce);
-        let public = AccessPublic {
-            consents_root: checkpoint.consents_root,
-            provider_ref: provider,
-            category: record.category,
-            purpose: consent.opening.purpose,
-            now,
-            request_binding: binding,
-            record: record_commitment,
-        };
-        let witness = AccessWitness {
-            consent: consent.opening.clone(),
-            granter: self.patient.key_ref(),
-            patient_salt: self.patient.salt,
-            path,
-            record: record.clone(),
-        };
-        Ok((AccessRequest { public, witness }, checkpoint))
+            .insert(fr_to_be32(&request.public.request_binding), nonce);
+        Ok((request, checkpoint))
     }
 
     /// The provider's request to prove that `claim` meets `policy`, against the latest
@@ -400,38 +387,14 @@ impl<S: Store> Parties<S> {
         policy: &Policy,
         binding: Fr,
     ) -> Result<(ClaimRequest, Checkpoint)> {
-        let Some(anchored) = self
-            .ledger
-            .anchored_path(&claim.commitment())?
-            .filter(|a| a.tree == TreeId::Records)
-        else {
-            bail!("the claim record is not on the ledger");
-        };
-        let (checkpoint, record_path) = (anchored.checkpoint, anchored.path);
-        // A code outside the set gets no path; the request then carries an empty one,
-        // and the prover refuses the witness.
-        let code_path = policy.codes.path(claim.code).unwrap_or_else(|| {
-            medproof_circuits::merkle::MerklePath {
-                index: 0,
-                siblings: vec![Fr::from(0u64); medproof_circuits::codes::CODES_DEPTH],
-            }
-        });
-        let policy_commitment = policy.opening.commitment();
-        let public = ClaimPublic {
-            records_root: checkpoint.records_root,
-            policy: policy_commitment,
-            claimed_amount: claim.amount,
-            claim_id: claim.claim_id(policy_commitment),
-            provider: self.provider_ref(),
+        crate::assemble::claim(
+            &self.ledger,
+            &self.provider.verifying_key().to_bytes(),
+            claim.clone(),
+            policy.opening.clone(),
+            &policy.codes,
             binding,
-        };
-        let witness = ClaimWitness {
-            claim: claim.clone(),
-            record_path,
-            policy: policy.opening.clone(),
-            code_path,
-        };
-        Ok((ClaimRequest { public, witness }, checkpoint))
+        )
     }
 
     /// The provider logs an access with its proof bundle. Returns the entry's seq.

@@ -302,3 +302,1001 @@ fn every_story_over_http() {
     let r = c.post("/v1/proofs/record-inclusion", &stranger).unwrap();
     assert_eq!((r.status, code(&r).as_str()), (422, "not_provable"));
 }
+
+const MODULUS: &str =
+    "21888242871839275222246405745257275088548364400416034343698204186575808495617";
+
+/// A request and the 4xx it must get.
+struct Case {
+    name: &'static str,
+    method: &'static str,
+    path: String,
+    content_type: Option<&'static str>,
+    body: Vec<u8>,
+    status: u16,
+    code: &'static str,
+}
+
+fn case(
+    name: &'static str,
+    method: &'static str,
+    path: &str,
+    body: Value,
+    status: u16,
+    code: &'static str,
+) -> Case {
+    Case {
+        name,
+        method,
+        path: path.into(),
+        content_type: Some("application/json"),
+        body: match body {
+            Value::Null => Vec::new(),
+            v => v.to_string().into_bytes(),
+        },
+        status,
+        code,
+    }
+}
+
+fn raw(
+    name: &'static str,
+    method: &'static str,
+    path: &str,
+    ct: Option<&'static str>,
+    body: &[u8],
+    status: u16,
+    code: &'static str,
+) -> Case {
+    Case {
+        name,
+        method,
+        path: path.into(),
+        content_type: ct,
+        body: body.to_vec(),
+        status,
+        code,
+    }
+}
+
+/// A submission as JSON, edited.
+fn submission_with(s: &Submission, f: impl FnOnce(&mut Value)) -> Value {
+    let mut v = serde_json::to_value(medproof_service::wire::SubmissionJson::of(s)).unwrap();
+    f(&mut v);
+    v
+}
+
+#[test]
+fn malformed_requests_get_a_4xx_with_a_reason_and_the_service_stays_up() {
+    let c = client();
+    let key = SigningKey::generate(&mut OsRng);
+    let good = sign(
+        &c,
+        Action::RegisterKey {
+            role: Role::Patient,
+        },
+        &key,
+    );
+    let with = |f: &dyn Fn(&mut Value)| submission_with(&good, f);
+    let commit_with = |commitment: &str| {
+        let s = sign(
+            &c,
+            Action::CommitRecord {
+                commitment: Fr::from(1u64),
+            },
+            &key,
+        );
+        let commitment = commitment.to_string();
+        submission_with(&s, move |v| v["action"]["commitment"] = json!(commitment))
+    };
+    let info = c.get("/v1/ledger").unwrap().ok().unwrap();
+    let time = info["time"].as_u64().unwrap();
+    let envelope = c.envelope(600).unwrap();
+    let other_ledger = Submission::sign(
+        Action::RegisterKey {
+            role: Role::Patient,
+        },
+        &key,
+        medproof_ledger::Envelope {
+            ledger_id: [7u8; 32],
+            expires: envelope.expires,
+        },
+    );
+    let expired = Submission::sign(
+        Action::RegisterKey {
+            role: Role::Patient,
+        },
+        &key,
+        medproof_ledger::Envelope {
+            ledger_id: envelope.ledger_id,
+            expires: time - 100,
+        },
+    );
+    // An admitted provider, so that its access entries reach the bundle checks.
+    let provider = SigningKey::generate(&mut OsRng);
+    c.submit(&sign(
+        &c,
+        Action::AdmitKey {
+            key: provider.verifying_key().to_bytes(),
+            role: Role::Provider,
+        },
+        &registrar(&data_dir()),
+    ))
+    .unwrap()
+    .ok()
+    .unwrap();
+    let log = |bundle: &str| {
+        json_of(&sign(
+            &c,
+            Action::LogAccess {
+                bundle: bundle.as_bytes().to_vec(),
+                nonce: Fr::from(1u64),
+            },
+            &provider,
+        ))
+    };
+    let bad_point = base64_of(&[0xffu8; 128]);
+    let bundle = json!({
+        "statement": "record-inclusion", "version": 2,
+        "public_inputs": { "records_root": "1", "category": "3", "binding": "2" },
+        "proof": bad_point, "vk_id": "00"
+    });
+    let record = json!({
+        "patient_ref": "1", "category": 3, "content_sha256": "00".repeat(32),
+        "created_at": 1, "blinding": "2"
+    });
+    let unknown_key = hex::encode([0x11u8; 32]);
+    let big = vec![b' '; 70 * 1024];
+
+    let cases = vec![
+        // Submissions: the body.
+        raw(
+            "not JSON",
+            "POST",
+            "/v1/entries",
+            Some("application/json"),
+            b"{",
+            400,
+            "malformed",
+        ),
+        raw(
+            "empty body",
+            "POST",
+            "/v1/entries",
+            Some("application/json"),
+            b"",
+            400,
+            "malformed",
+        ),
+        raw(
+            "text/plain",
+            "POST",
+            "/v1/entries",
+            Some("text/plain"),
+            b"{}",
+            415,
+            "unsupported_media_type",
+        ),
+        raw(
+            "xml",
+            "POST",
+            "/v1/entries",
+            Some("application/xml"),
+            b"<a/>",
+            415,
+            "unsupported_media_type",
+        ),
+        raw(
+            "no content type",
+            "POST",
+            "/v1/entries",
+            None,
+            b"{}",
+            415,
+            "unsupported_media_type",
+        ),
+        raw(
+            "too large",
+            "POST",
+            "/v1/entries",
+            Some("application/json"),
+            &big,
+            413,
+            "too_large",
+        ),
+        case(
+            "an array",
+            "POST",
+            "/v1/entries",
+            json!([]),
+            400,
+            "malformed",
+        ),
+        case(
+            "a number",
+            "POST",
+            "/v1/entries",
+            json!(5),
+            400,
+            "malformed",
+        ),
+        case(
+            "missing signature",
+            "POST",
+            "/v1/entries",
+            with(&|v| {
+                v.as_object_mut().unwrap().remove("signature");
+            }),
+            400,
+            "malformed",
+        ),
+        case(
+            "unknown field",
+            "POST",
+            "/v1/entries",
+            with(&|v| v["extra"] = json!(1)),
+            400,
+            "malformed",
+        ),
+        case(
+            "unknown action",
+            "POST",
+            "/v1/entries",
+            with(&|v| v["action"] = json!({"type": "delete-everything"})),
+            400,
+            "malformed",
+        ),
+        case(
+            "action without type",
+            "POST",
+            "/v1/entries",
+            with(&|v| v["action"] = json!({"role": "patient"})),
+            400,
+            "malformed",
+        ),
+        case(
+            "unknown action field",
+            "POST",
+            "/v1/entries",
+            with(&|v| v["action"]["x"] = json!(1)),
+            400,
+            "malformed",
+        ),
+        case(
+            "expires as a string",
+            "POST",
+            "/v1/entries",
+            with(&|v| v["expires"] = json!("soon")),
+            400,
+            "malformed",
+        ),
+        case(
+            "negative expires",
+            "POST",
+            "/v1/entries",
+            with(&|v| v["expires"] = json!(-1)),
+            400,
+            "malformed",
+        ),
+        case(
+            "expires past u64",
+            "POST",
+            "/v1/entries",
+            with(&|v| v["expires"] = json!(18446744073709551616u128 as f64)),
+            400,
+            "malformed",
+        ),
+        case(
+            "short signer",
+            "POST",
+            "/v1/entries",
+            with(&|v| v["signer"] = json!("abcd")),
+            400,
+            "malformed",
+        ),
+        case(
+            "signer not hex",
+            "POST",
+            "/v1/entries",
+            with(&|v| v["signer"] = json!("zz".repeat(32))),
+            400,
+            "malformed",
+        ),
+        case(
+            "short signature",
+            "POST",
+            "/v1/entries",
+            with(&|v| v["signature"] = json!("00".repeat(63))),
+            400,
+            "malformed",
+        ),
+        case(
+            "short nonce",
+            "POST",
+            "/v1/entries",
+            with(&|v| v["nonce"] = json!("00")),
+            400,
+            "malformed",
+        ),
+        case(
+            "unknown role",
+            "POST",
+            "/v1/entries",
+            with(&|v| v["action"]["role"] = json!("admin")),
+            400,
+            "malformed",
+        ),
+        case(
+            "commitment = modulus",
+            "POST",
+            "/v1/entries",
+            commit_with(MODULUS),
+            400,
+            "malformed",
+        ),
+        case(
+            "commitment > modulus",
+            "POST",
+            "/v1/entries",
+            commit_with(&format!("{MODULUS}0")),
+            400,
+            "malformed",
+        ),
+        case(
+            "commitment in hex",
+            "POST",
+            "/v1/entries",
+            commit_with("0x12"),
+            400,
+            "malformed",
+        ),
+        case(
+            "commitment with leading zero",
+            "POST",
+            "/v1/entries",
+            commit_with("012"),
+            400,
+            "malformed",
+        ),
+        case(
+            "commitment negative",
+            "POST",
+            "/v1/entries",
+            commit_with("-1"),
+            400,
+            "malformed",
+        ),
+        // Submissions: well-formed, refused by the rules.
+        case(
+            "bad signature",
+            "POST",
+            "/v1/entries",
+            with(&|v| v["signature"] = json!("11".repeat(64))),
+            400,
+            "bad_signature",
+        ),
+        case(
+            "signer not a curve point",
+            "POST",
+            "/v1/entries",
+            with(&|v| v["signer"] = json!("ff".repeat(32))),
+            400,
+            "bad_signature",
+        ),
+        case(
+            "changed after signing",
+            "POST",
+            "/v1/entries",
+            with(&|v| v["expires"] = json!(v["expires"].as_u64().unwrap() + 1)),
+            400,
+            "bad_signature",
+        ),
+        case(
+            "another ledger",
+            "POST",
+            "/v1/entries",
+            json_of(&other_ledger),
+            422,
+            "other_ledger",
+        ),
+        case(
+            "expired",
+            "POST",
+            "/v1/entries",
+            json_of(&expired),
+            422,
+            "expired",
+        ),
+        case(
+            "access bundle not JSON",
+            "POST",
+            "/v1/entries",
+            log("not a bundle"),
+            422,
+            "bad_bundle",
+        ),
+        case(
+            "access bundle with an invalid point",
+            "POST",
+            "/v1/entries",
+            log(&bundle.to_string()),
+            422,
+            "bad_bundle",
+        ),
+        // Reads.
+        raw(
+            "entry seq not a number",
+            "GET",
+            "/v1/entries/abc",
+            None,
+            b"",
+            400,
+            "malformed",
+        ),
+        raw(
+            "entry seq negative",
+            "GET",
+            "/v1/entries/-1",
+            None,
+            b"",
+            400,
+            "malformed",
+        ),
+        raw(
+            "entry seq past u64",
+            "GET",
+            "/v1/entries/18446744073709551616",
+            None,
+            b"",
+            400,
+            "malformed",
+        ),
+        raw(
+            "entry past the end",
+            "GET",
+            "/v1/entries/99999999",
+            None,
+            b"",
+            404,
+            "not_found",
+        ),
+        raw(
+            "range start not a number",
+            "GET",
+            "/v1/entries?start=x",
+            None,
+            b"",
+            400,
+            "malformed",
+        ),
+        raw(
+            "range limit negative",
+            "GET",
+            "/v1/entries?limit=-5",
+            None,
+            b"",
+            400,
+            "malformed",
+        ),
+        raw(
+            "range unknown parameter",
+            "GET",
+            "/v1/entries?bogus=1",
+            None,
+            b"",
+            400,
+            "malformed",
+        ),
+        raw(
+            "checkpoint at the genesis",
+            "GET",
+            "/v1/checkpoints/0",
+            None,
+            b"",
+            404,
+            "not_found",
+        ),
+        raw(
+            "checkpoint seq not a number",
+            "GET",
+            "/v1/checkpoints/abc",
+            None,
+            b"",
+            400,
+            "malformed",
+        ),
+        raw(
+            "path of the modulus",
+            "GET",
+            &format!("/v1/paths/{MODULUS}"),
+            None,
+            b"",
+            400,
+            "malformed",
+        ),
+        raw(
+            "path not decimal",
+            "GET",
+            "/v1/paths/abc",
+            None,
+            b"",
+            400,
+            "malformed",
+        ),
+        raw(
+            "path of an unknown commitment",
+            "GET",
+            "/v1/paths/12345",
+            None,
+            b"",
+            404,
+            "not_found",
+        ),
+        raw(
+            "key not hex",
+            "GET",
+            "/v1/keys/zz",
+            None,
+            b"",
+            400,
+            "malformed",
+        ),
+        raw(
+            "key unknown",
+            "GET",
+            &format!("/v1/keys/{unknown_key}"),
+            None,
+            b"",
+            404,
+            "not_found",
+        ),
+        raw(
+            "no such route",
+            "GET",
+            "/v1/nope",
+            None,
+            b"",
+            404,
+            "not_found",
+        ),
+        raw(
+            "no such job",
+            "GET",
+            "/v1/jobs/00",
+            None,
+            b"",
+            404,
+            "not_found",
+        ),
+        // Methods.
+        raw(
+            "DELETE entries",
+            "DELETE",
+            "/v1/entries",
+            None,
+            b"",
+            405,
+            "method_not_allowed",
+        ),
+        raw(
+            "PUT verify",
+            "PUT",
+            "/v1/verify",
+            Some("application/json"),
+            b"{}",
+            405,
+            "method_not_allowed",
+        ),
+        raw(
+            "GET verify",
+            "GET",
+            "/v1/verify",
+            None,
+            b"",
+            405,
+            "method_not_allowed",
+        ),
+        raw(
+            "POST an entry",
+            "POST",
+            "/v1/entries/1",
+            Some("application/json"),
+            b"{}",
+            405,
+            "method_not_allowed",
+        ),
+        // Verify.
+        case(
+            "verify without bundle",
+            "POST",
+            "/v1/verify",
+            json!({}),
+            400,
+            "malformed",
+        ),
+        case(
+            "verify, bundle a string",
+            "POST",
+            "/v1/verify",
+            json!({"bundle": "x"}),
+            400,
+            "malformed",
+        ),
+        case(
+            "verify, unknown statement",
+            "POST",
+            "/v1/verify",
+            json!({"bundle": {"statement": "x", "version": 2, "public_inputs": {}, "proof": "", "vk_id": ""}}),
+            422,
+            "bad_bundle",
+        ),
+        case(
+            "verify, invalid curve point",
+            "POST",
+            "/v1/verify",
+            json!({"bundle": bundle}),
+            422,
+            "bad_bundle",
+        ),
+        case(
+            "verify, proof not base64",
+            "POST",
+            "/v1/verify",
+            json!({"bundle": {"statement": "record-inclusion", "version": 2, "public_inputs": {"records_root": "1", "category": "3", "binding": "2"}, "proof": "!!!", "vk_id": "00"}}),
+            422,
+            "bad_bundle",
+        ),
+        case(
+            "verify, input = modulus",
+            "POST",
+            "/v1/verify",
+            json!({"bundle": {"statement": "record-inclusion", "version": 2, "public_inputs": {"records_root": MODULUS, "category": "3", "binding": "2"}, "proof": bad_point, "vk_id": "00"}}),
+            422,
+            "bad_bundle",
+        ),
+        case(
+            "verify, input missing",
+            "POST",
+            "/v1/verify",
+            json!({"bundle": {"statement": "record-inclusion", "version": 2, "public_inputs": {"category": "3", "binding": "2"}, "proof": bad_point, "vk_id": "00"}}),
+            422,
+            "bad_bundle",
+        ),
+        case(
+            "verify, binding not decimal",
+            "POST",
+            "/v1/verify",
+            json!({"bundle": bundle, "expect_binding": "x"}),
+            400,
+            "malformed",
+        ),
+        // Proof jobs.
+        case(
+            "prove without record",
+            "POST",
+            "/v1/proofs/record-inclusion",
+            json!({"binding": "1"}),
+            400,
+            "malformed",
+        ),
+        case(
+            "prove with leaves",
+            "POST",
+            "/v1/proofs/record-inclusion",
+            json!({"record": record, "binding": "1", "leaves": ["1"], "index": 0}),
+            422,
+            "not_provable",
+        ),
+        case(
+            "prove, digest not hex",
+            "POST",
+            "/v1/proofs/record-inclusion",
+            json!({"record": {"patient_ref": "1", "category": 3, "content_sha256": "x", "created_at": 1, "blinding": "2"}, "binding": "1"}),
+            422,
+            "not_provable",
+        ),
+        case(
+            "prove, blinding = modulus",
+            "POST",
+            "/v1/proofs/record-inclusion",
+            json!({"record": {"patient_ref": "1", "category": 3, "content_sha256": "00".repeat(32), "created_at": 1, "blinding": MODULUS}, "binding": "1"}),
+            422,
+            "not_provable",
+        ),
+        case(
+            "prove, record not on the ledger",
+            "POST",
+            "/v1/proofs/record-inclusion",
+            json!({"record": record, "binding": "1"}),
+            422,
+            "not_provable",
+        ),
+    ];
+    assert!(cases.len() >= 40);
+    let mut failures = Vec::new();
+    for k in &cases {
+        let r = c.raw(k.method, &k.path, k.content_type, &k.body).unwrap();
+        let got = r.error().map(|e| (e.error_code, e.error_message));
+        match &got {
+            Some((code, message))
+                if r.status == k.status && code == k.code && !message.is_empty() => {}
+            _ => failures.push(format!(
+                "{}: expected {} {}, got {} {}",
+                k.name, k.status, k.code, r.status, r.body
+            )),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // None of them was written (the key they were signed with is still unknown), and
+    // the service is up.
+    let standing = c
+        .get(&format!(
+            "/v1/keys/{}",
+            hex::encode(key.verifying_key().to_bytes())
+        ))
+        .unwrap();
+    assert_eq!(standing.status, 404);
+    assert_eq!(c.get("/healthz").unwrap().status, 200);
+    assert_eq!(c.get("/readyz").unwrap().status, 200);
+}
+
+fn json_of(s: &Submission) -> Value {
+    serde_json::to_value(medproof_service::wire::SubmissionJson::of(s)).unwrap()
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A second service with a freshness window of `window` seconds, on keys copied from
+/// the first (so no second key generation).
+fn short_window_service(window: u64) -> (Running, tempfile::TempDir) {
+    let _ = service();
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("data/keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    for f in std::fs::read_dir(data_dir().join("keys")).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), keys.join(f.file_name())).unwrap();
+    }
+    let mut config = Config::new(dir.path().join("data"));
+    config.bind = "127.0.0.1:0".into();
+    config.prover_threads = 2;
+    config.http_workers = 2;
+    config.rules = medproof_verifier::freshness::Freshness {
+        window_secs: window,
+        skew_secs: 300,
+    };
+    (api::spawn(config).unwrap(), dir)
+}
+
+fn prove(c: &Client, statement: &str, input: &Value) -> Value {
+    let r = c.post(&format!("/v1/proofs/{statement}"), input).unwrap();
+    assert_eq!(r.status, 202, "{}", r.body);
+    c.wait_job(r.location.as_deref().unwrap(), Duration::from_secs(120))
+        .unwrap()
+}
+
+fn verdict(c: &Client, bundle: &Value) -> Value {
+    c.post("/v1/verify", &json!({ "bundle": bundle }))
+        .unwrap()
+        .ok()
+        .unwrap()
+}
+
+#[test]
+fn access_revocation_and_claims_over_http() {
+    use ark_ff::UniformRand;
+    use medproof_circuits::commit::{key_ref, procedure_code, ClaimOpening, ConsentOpening};
+    use medproof_service::input::{AccessInput, ClaimInput, ClaimJson, ConsentJson, PolicyJson};
+
+    const WINDOW: u64 = 3;
+    let (running, dir) = short_window_service(WINDOW);
+    let c = Client::new(&running.url());
+    let registrar = registrar(&dir.path().join("data"));
+    let ok = |s: &Submission| {
+        let r = c.submit(s).unwrap();
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.body
+    };
+    let patient = Patient::generate(&mut OsRng);
+    let provider = SigningKey::generate(&mut OsRng);
+    let insurer = SigningKey::generate(&mut OsRng);
+    ok(&sign(
+        &c,
+        Action::RegisterKey {
+            role: Role::Patient,
+        },
+        &patient.key,
+    ));
+    for (k, role) in [(&provider, Role::Provider), (&insurer, Role::Insurer)] {
+        ok(&sign(
+            &c,
+            Action::AdmitKey {
+                key: k.verifying_key().to_bytes(),
+                role,
+            },
+            &registrar,
+        ));
+    }
+    let opening = record(&patient);
+    ok(&sign(
+        &c,
+        Action::CommitRecord {
+            commitment: opening.commitment(),
+        },
+        &provider,
+    ));
+    let now = c.get("/v1/ledger").unwrap().ok().unwrap()["time"]
+        .as_u64()
+        .unwrap();
+    let consent = ConsentOpening {
+        patient_ref: patient.patient_ref(),
+        grantee: key_ref(&provider.verifying_key().to_bytes()),
+        category: opening.category,
+        purpose: 1,
+        valid_from: now - 100,
+        valid_until: now + 86_400,
+        blinding: Fr::rand(&mut OsRng),
+    };
+    let granted = ok(&sign(
+        &c,
+        Action::GrantConsent {
+            commitment: consent.commitment(),
+        },
+        &patient.key,
+    ));
+    let access = |nonce: u64| AccessInput {
+        provider: hex::encode(provider.verifying_key().to_bytes()),
+        consent: ConsentJson::from_opening(&consent),
+        consent_index: granted["leaf_index"].as_u64().unwrap(),
+        granter: hex::encode(patient.key.verifying_key().to_bytes()),
+        patient_salt: fr_to_decimal(&patient.salt),
+        record: RecordJson::from_opening(&opening),
+        now,
+        nonce: nonce.to_string(),
+    };
+
+    // The provider proves its access and logs it; the same proof is logged once.
+    let job = prove(&c, "access", &serde_json::to_value(access(77)).unwrap());
+    assert_eq!(job["status"], "done", "{job}");
+    let bundle = job["bundle"].clone();
+    assert_eq!(verdict(&c, &bundle)["valid"], true);
+    let log = |nonce: u64| {
+        sign(
+            &c,
+            Action::LogAccess {
+                bundle: bundle.to_string().into_bytes(),
+                nonce: Fr::from(nonce),
+            },
+            &provider,
+        )
+    };
+    let logged = ok(&log(77));
+    let r = c.submit(&log(77)).unwrap();
+    assert_eq!((r.status, code(&r).as_str()), (409, "duplicate_binding"));
+    assert_eq!(r.location, Some(format!("/v1/entries/{}", logged["seq"])));
+    // Logged under another nonce than the proof answers: refused.
+    let r = c.submit(&log(78)).unwrap();
+    assert_eq!((r.status, code(&r).as_str()), (422, "binding_mismatch"));
+
+    // The patient revokes: no new proof can be made, and the old one is refused once
+    // the window has passed.
+    ok(&sign(
+        &c,
+        Action::RevokeConsent {
+            consent_index: granted["leaf_index"].as_u64().unwrap(),
+        },
+        &patient.key,
+    ));
+    let job = prove(&c, "access", &serde_json::to_value(access(79)).unwrap());
+    assert_eq!(job["status"], "failed", "{job}");
+    std::thread::sleep(Duration::from_secs(WINDOW + 1));
+    let v = verdict(&c, &bundle);
+    assert_eq!(v["valid"], false, "{v}");
+    let failed = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["passed"] == false)
+        .unwrap()
+        .clone();
+    assert_eq!(failed["name"], "freshness", "{v}");
+
+    // Claims: the insurer publishes a policy, the provider commits a claim record and
+    // proves it meets the policy; the insurer submits the claim once.
+    let codes = vec!["99213".to_string(), "99214".to_string()];
+    let policy = PolicyJson {
+        policyholder: fr_to_decimal(&patient.patient_ref()),
+        codes: codes.clone(),
+        period_start: now - 86_400,
+        period_end: now + 86_400,
+        limit: 50_000,
+        blinding: fr_to_decimal(&Fr::rand(&mut OsRng)),
+    };
+    let policy_opening = medproof_circuits::commit::PolicyOpening {
+        policyholder: patient.patient_ref(),
+        codes_root: medproof_circuits::codes::CodeSet::new(&codes)
+            .unwrap()
+            .root(),
+        period_start: policy.period_start,
+        period_end: policy.period_end,
+        limit: policy.limit,
+        blinding: medproof_verifier::fr_from_decimal(&policy.blinding).unwrap(),
+    };
+    let published = Action::PublishPolicy {
+        commitment: policy_opening.commitment(),
+    };
+    // Only an insurer publishes policies.
+    let r = c.submit(&sign(&c, published.clone(), &provider)).unwrap();
+    assert_eq!((r.status, code(&r).as_str()), (403, "wrong_role"));
+    ok(&sign(&c, published, &insurer));
+    let claim = ClaimOpening {
+        patient_ref: patient.patient_ref(),
+        code: procedure_code("99213").unwrap(),
+        service_date: now - 10,
+        amount: 12_000,
+        content_digest: ContentDigest([9u8; 32]),
+        blinding: Fr::rand(&mut OsRng),
+    };
+    ok(&sign(
+        &c,
+        Action::CommitRecord {
+            commitment: claim.commitment(),
+        },
+        &provider,
+    ));
+    let input = ClaimInput {
+        provider: hex::encode(provider.verifying_key().to_bytes()),
+        claim: ClaimJson {
+            patient_ref: fr_to_decimal(&claim.patient_ref),
+            code: "99213".into(),
+            service_date: claim.service_date,
+            amount: claim.amount,
+            content_sha256: hex::encode([9u8; 32]),
+            blinding: fr_to_decimal(&claim.blinding),
+        },
+        policy,
+        binding: "31337".into(),
+    };
+    let job = prove(&c, "claim", &serde_json::to_value(&input).unwrap());
+    assert_eq!(job["status"], "done", "{job}");
+    let bundle = job["bundle"].clone();
+    assert_eq!(verdict(&c, &bundle)["valid"], true);
+    let inputs = &bundle["public_inputs"];
+    let submit = sign(
+        &c,
+        Action::SubmitClaim {
+            policy: medproof_verifier::fr_from_decimal(inputs["policy"].as_str().unwrap()).unwrap(),
+            claim_id: medproof_verifier::fr_from_decimal(inputs["claim_id"].as_str().unwrap())
+                .unwrap(),
+        },
+        &insurer,
+    );
+    let first = ok(&submit);
+    let again = sign(&c, submit.action.clone(), &insurer);
+    let r = c.submit(&again).unwrap();
+    assert_eq!(
+        (r.status, code(&r).as_str()),
+        (409, "claim_already_submitted")
+    );
+    assert_eq!(r.location, Some(format!("/v1/entries/{}", first["seq"])));
+    // A claim (on the ledger) for a code the policy does not cover cannot be proved.
+    let mut uncovered = input.clone();
+    uncovered.claim.code = "00000".into();
+    ok(&sign(
+        &c,
+        Action::CommitRecord {
+            commitment: ClaimOpening {
+                code: procedure_code("00000").unwrap(),
+                ..claim.clone()
+            }
+            .commitment(),
+        },
+        &provider,
+    ));
+    let job = prove(&c, "claim", &serde_json::to_value(&uncovered).unwrap());
+    assert_eq!(job["status"], "failed", "{job}");
+    running.stop().unwrap();
+}

@@ -17,7 +17,7 @@
 //! | `GET /v1/checkpoints/latest`, `GET /v1/checkpoints/{seq}` | signed checkpoints |
 //! | `GET /v1/paths/{commitment}` | Merkle path with the checkpoint it is against |
 //! | `POST /v1/verify` | a bundle's verdict against this ledger |
-//! | `POST /v1/proofs/record-inclusion` | a proof job: 202 + `Location` (prover routes) |
+//! | `POST /v1/proofs/{record-inclusion,access,claim}` | a proof job from a party's openings: 202 + `Location` (prover routes) |
 //! | `GET /v1/jobs/{id}` | a job's state and, when done, its bundle |
 
 pub mod error;
@@ -216,14 +216,20 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize, prover: bool) {
     let json = web::JsonConfig::default()
         .limit(max_body)
         .error_handler(|err, _| {
-            // Keep the status (413 too large, 415 not JSON, 400 malformed).
-            let status = err.status_code();
-            let code = match status.as_u16() {
-                413 => "too_large",
-                415 => "unsupported_media_type",
-                _ => "malformed",
+            use actix_web::error::JsonPayloadError as E;
+            let e = match &err {
+                E::ContentType => ApiError::new(
+                    actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "the body must be JSON, sent with Content-Type: application/json",
+                ),
+                // Keep the status: 413 for a body over the limit.
+                E::Overflow { .. } | E::OverflowKnownLength { .. } => {
+                    ApiError::new(err.status_code(), "too_large", err.to_string())
+                }
+                _ => ApiError::malformed(err.to_string()),
             };
-            ApiError::new(status, code, err.to_string()).into()
+            e.into()
         });
     let path_config = web::PathConfig::default()
         .error_handler(|err, _| ApiError::malformed(format!("path: {err}")).into());
@@ -247,10 +253,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize, prover: bool) {
         .service(resource("/v1/paths/{commitment}", "GET").route(web::get().to(path)))
         .service(resource("/v1/verify", "POST").route(web::post().to(verify)));
     if prover {
+        use crate::input::{AccessInput, ClaimInput, RecordInclusionInput};
         cfg.service(
             resource("/v1/proofs/record-inclusion", "POST")
-                .route(web::post().to(prove_record_inclusion)),
+                .route(web::post().to(prove::<RecordInclusionInput>)),
         )
+        .service(resource("/v1/proofs/access", "POST").route(web::post().to(prove::<AccessInput>)))
+        .service(resource("/v1/proofs/claim", "POST").route(web::post().to(prove::<ClaimInput>)))
         .service(resource("/v1/jobs/{id}", "GET").route(web::get().to(job)));
     }
     cfg.default_service(web::to(not_found));

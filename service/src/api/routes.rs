@@ -12,9 +12,11 @@ use super::error::ApiError;
 use super::jobs::JobsError;
 use super::writer::{Outcome, QueueError};
 use super::AppState;
-use crate::input::RecordInclusionInput;
+use crate::input::{AccessInput, ClaimInput, RecordInclusionInput};
 use crate::verify::{verify_bundle, Anchor};
 use crate::wire::{self, LedgerInfo, SubmissionJson};
+use medproof_ledger::{Ledger, RocksStore};
+use medproof_verifier::Checkpoint;
 
 /// Entries a range answers at most (a longer range is truncated, not refused).
 pub const MAX_RANGE: u64 = 256;
@@ -298,36 +300,60 @@ fn accepted(id: &str) -> HttpResponse {
         .json(json!({ "job": id, "status": "queued", "location": format!("/v1/jobs/{id}") }))
 }
 
-/// `POST /v1/proofs/record-inclusion`: the record's opening (see [`crate::input`]);
-/// proved against the ledger's latest checkpoint, which the bundle carries. 202 with
-/// the job's `Location`.
-pub async fn prove_record_inclusion(
+/// A proof input the service proves against its ledger's latest checkpoint.
+pub trait ProofInput: serde::de::DeserializeOwned + 'static {
+    /// The request and the checkpoint its roots are from.
+    fn request(&self, ledger: &Ledger<RocksStore>) -> anyhow::Result<(ProofRequest, Checkpoint)>;
+}
+
+impl ProofInput for RecordInclusionInput {
+    fn request(&self, ledger: &Ledger<RocksStore>) -> anyhow::Result<(ProofRequest, Checkpoint)> {
+        if self.has_leaves() {
+            anyhow::bail!(
+                "the service proves against its ledger: send the record's opening without `leaves`"
+            );
+        }
+        match self.to_request(Some(ledger))? {
+            (r, Some(cp)) => Ok((ProofRequest::RecordInclusion(r), cp)),
+            (_, None) => anyhow::bail!("no checkpoint with the path"),
+        }
+    }
+}
+
+impl ProofInput for AccessInput {
+    fn request(&self, ledger: &Ledger<RocksStore>) -> anyhow::Result<(ProofRequest, Checkpoint)> {
+        let (r, cp) = self.to_request(ledger)?;
+        Ok((ProofRequest::Access(r), cp))
+    }
+}
+
+impl ProofInput for ClaimInput {
+    fn request(&self, ledger: &Ledger<RocksStore>) -> anyhow::Result<(ProofRequest, Checkpoint)> {
+        let (r, cp) = self.to_request(ledger)?;
+        Ok((ProofRequest::Claim(r), cp))
+    }
+}
+
+/// `POST /v1/proofs/{statement}`: a party's openings (see [`crate::input`]), proved
+/// against the ledger's latest checkpoint, which the bundle carries. 202 with the job's
+/// `Location`; 422 `not_provable` when the openings do not fit the ledger.
+pub async fn prove<I: ProofInput>(
     state: web::Data<AppState>,
-    body: web::Json<RecordInclusionInput>,
+    body: web::Json<I>,
 ) -> Result<HttpResponse> {
     let jobs = state
         .jobs
         .clone()
         .ok_or_else(|| ApiError::not_found("this service does not prove"))?;
-    let input = body.into_inner();
-    if input.has_leaves() {
-        return Err(ApiError::malformed(
-            "the service proves against its ledger: send the record's opening without `leaves`",
-        ));
-    }
-    let (request, checkpoint) = {
-        let l = read(&state);
-        input.to_request(Some(&*l)).map_err(|e| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "not_provable",
-                format!("{e:#}"),
-            )
-        })?
-    };
-    let checkpoint = checkpoint.ok_or_else(|| internal("no checkpoint with the path"))?;
+    let (request, checkpoint) = body.request(&read(&state)).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_provable",
+            format!("{e:#}"),
+        )
+    })?;
     let id = jobs
-        .submit(ProofRequest::RecordInclusion(request), Some(checkpoint))
+        .submit(request, Some(checkpoint))
         .map_err(queue_error)?;
     Ok(accepted(&id))
 }
