@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
+use ed25519_dalek::SigningKey;
 use medproof_ledger::{Envelope, Submission};
 use serde::Serialize;
 use serde_json::Value;
@@ -109,11 +110,45 @@ impl Client {
         content_type: Option<&str>,
         body: &[u8],
     ) -> Result<Reply> {
+        self.raw_signed(method, path, content_type, body, None)
+    }
+
+    /// `GET path`, signed by `key` (a private read).
+    pub fn signed_get(&self, path: &str, key: &SigningKey) -> Result<Reply> {
+        self.raw_signed("GET", path, None, b"", Some(key))
+    }
+
+    /// `POST path` with a JSON body, signed by `key`.
+    pub fn signed_post<T: Serialize>(
+        &self,
+        path: &str,
+        body: &T,
+        key: &SigningKey,
+    ) -> Result<Reply> {
+        let bytes = serde_json::to_vec(body)?;
+        self.raw_signed("POST", path, Some("application/json"), &bytes, Some(key))
+    }
+
+    /// Any request, signed by `key` if given (see [`crate::auth`]).
+    pub fn raw_signed(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+        key: Option<&SigningKey>,
+    ) -> Result<Reply> {
         let mut req = ureq::http::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base));
         if let Some(ct) = content_type {
             req = req.header("content-type", ct);
+        }
+        if let Some(key) = key {
+            let now = medproof_ledger::Clock::now(&medproof_ledger::SystemClock);
+            for (name, value) in crate::auth::headers(key, method, path, body, now) {
+                req = req.header(name, value);
+            }
         }
         let req = req
             .body(body.to_vec())
@@ -145,11 +180,12 @@ impl Client {
         self.post("/v1/entries", &SubmissionJson::of(submission))
     }
 
-    /// Polls a job until it is done or failed (or `timeout` passes).
-    pub fn wait_job(&self, location: &str, timeout: Duration) -> Result<Value> {
+    /// Polls a job (as its owner, `key`) until it is done or failed (or `timeout`
+    /// passes).
+    pub fn wait_job(&self, location: &str, key: &SigningKey, timeout: Duration) -> Result<Value> {
         let start = std::time::Instant::now();
         loop {
-            let v = self.get(location)?.ok()?;
+            let v = self.signed_get(location, key)?.ok()?;
             match v["status"].as_str() {
                 Some("done") | Some("failed") => return Ok(v),
                 _ if start.elapsed() > timeout => {

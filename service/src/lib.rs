@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod assemble;
+pub mod auth;
 pub mod client;
 pub mod demo;
 pub mod fhir;

@@ -261,10 +261,20 @@ fn every_story_over_http() {
         record: RecordJson::from_opening(&opening),
         binding: fr_to_decimal(&binding),
     };
+    // Proof jobs are signed requests, and only their creator reads them.
     let r = c.post("/v1/proofs/record-inclusion", &input).unwrap();
+    assert_eq!((r.status, code(&r).as_str()), (401, "unauthenticated"));
+    let r = c
+        .signed_post("/v1/proofs/record-inclusion", &input, &provider)
+        .unwrap();
     assert_eq!(r.status, 202, "{}", r.body);
+    let location = r.location.clone().unwrap();
+    let r = c.signed_get(&location, &patient.key).unwrap();
+    assert_eq!((r.status, code(&r).as_str()), (403, "forbidden"));
+    let r = c.get(&location).unwrap();
+    assert_eq!((r.status, code(&r).as_str()), (401, "unauthenticated"));
     let job = c
-        .wait_job(r.location.as_deref().unwrap(), Duration::from_secs(120))
+        .wait_job(&location, &provider, Duration::from_secs(120))
         .unwrap();
     assert_eq!(job["status"], "done", "{job}");
     let bundle = job["bundle"].clone();
@@ -299,7 +309,9 @@ fn every_story_over_http() {
     // A record that is not on the ledger cannot be proved.
     let mut stranger = input.clone();
     stranger.record = RecordJson::from_opening(&record(&patient));
-    let r = c.post("/v1/proofs/record-inclusion", &stranger).unwrap();
+    let r = c
+        .signed_post("/v1/proofs/record-inclusion", &stranger, &provider)
+        .unwrap();
     assert_eq!((r.status, code(&r).as_str()), (422, "not_provable"));
 }
 
@@ -309,6 +321,7 @@ const MODULUS: &str =
 /// A request and the 4xx it must get.
 struct Case {
     name: &'static str,
+    signed: bool,
     method: &'static str,
     path: String,
     content_type: Option<&'static str>,
@@ -327,6 +340,7 @@ fn case(
 ) -> Case {
     Case {
         name,
+        signed: false,
         method,
         path: path.into(),
         content_type: Some("application/json"),
@@ -350,6 +364,7 @@ fn raw(
 ) -> Case {
     Case {
         name,
+        signed: false,
         method,
         path: path.into(),
         content_type: ct,
@@ -1011,11 +1026,42 @@ fn malformed_requests_get_a_4xx_with_a_reason_and_the_service_stays_up() {
             422,
             "not_provable",
         ),
+        case(
+            "prove, unsigned",
+            "POST",
+            "/v1/proofs/record-inclusion",
+            json!({"record": record, "binding": "1"}),
+            401,
+            "unauthenticated",
+        ),
+        raw(
+            "job, unsigned",
+            "GET",
+            "/v1/jobs/00",
+            None,
+            b"",
+            401,
+            "unauthenticated",
+        ),
     ];
+    // Private routes get signed requests (but for the unsigned cases).
+    let mut cases = cases;
+    for k in cases.iter_mut() {
+        k.signed = (k.path.starts_with("/v1/proofs/") || k.path.starts_with("/v1/jobs/"))
+            && !k.name.ends_with("unsigned");
+    }
     assert!(cases.len() >= 40);
     let mut failures = Vec::new();
     for k in &cases {
-        let r = c.raw(k.method, &k.path, k.content_type, &k.body).unwrap();
+        let r = c
+            .raw_signed(
+                k.method,
+                &k.path,
+                k.content_type,
+                &k.body,
+                k.signed.then_some(&key),
+            )
+            .unwrap();
         let got = r.error().map(|e| (e.error_code, e.error_message));
         match &got {
             Some((code, message))
@@ -1071,11 +1117,17 @@ fn short_window_service(window: u64) -> (Running, tempfile::TempDir) {
     (api::spawn(config).unwrap(), dir)
 }
 
-fn prove(c: &Client, statement: &str, input: &Value) -> Value {
-    let r = c.post(&format!("/v1/proofs/{statement}"), input).unwrap();
+fn prove(c: &Client, statement: &str, input: &Value, key: &SigningKey) -> Value {
+    let r = c
+        .signed_post(&format!("/v1/proofs/{statement}"), input, key)
+        .unwrap();
     assert_eq!(r.status, 202, "{}", r.body);
-    c.wait_job(r.location.as_deref().unwrap(), Duration::from_secs(120))
-        .unwrap()
+    c.wait_job(
+        r.location.as_deref().unwrap(),
+        key,
+        Duration::from_secs(120),
+    )
+    .unwrap()
 }
 
 fn verdict(c: &Client, bundle: &Value) -> Value {
@@ -1159,7 +1211,12 @@ fn access_revocation_and_claims_over_http() {
     };
 
     // The provider proves its access and logs it; the same proof is logged once.
-    let job = prove(&c, "access", &serde_json::to_value(access(77)).unwrap());
+    let job = prove(
+        &c,
+        "access",
+        &serde_json::to_value(access(77)).unwrap(),
+        &provider,
+    );
     assert_eq!(job["status"], "done", "{job}");
     let bundle = job["bundle"].clone();
     assert_eq!(verdict(&c, &bundle)["valid"], true);
@@ -1190,7 +1247,12 @@ fn access_revocation_and_claims_over_http() {
         },
         &patient.key,
     ));
-    let job = prove(&c, "access", &serde_json::to_value(access(79)).unwrap());
+    let job = prove(
+        &c,
+        "access",
+        &serde_json::to_value(access(79)).unwrap(),
+        &provider,
+    );
     assert_eq!(job["status"], "failed", "{job}");
     std::thread::sleep(Duration::from_secs(WINDOW + 1));
     let v = verdict(&c, &bundle);
@@ -1260,7 +1322,12 @@ fn access_revocation_and_claims_over_http() {
         policy,
         binding: "31337".into(),
     };
-    let job = prove(&c, "claim", &serde_json::to_value(&input).unwrap());
+    let job = prove(
+        &c,
+        "claim",
+        &serde_json::to_value(&input).unwrap(),
+        &provider,
+    );
     assert_eq!(job["status"], "done", "{job}");
     let bundle = job["bundle"].clone();
     assert_eq!(verdict(&c, &bundle)["valid"], true);
@@ -1296,7 +1363,12 @@ fn access_revocation_and_claims_over_http() {
         },
         &provider,
     ));
-    let job = prove(&c, "claim", &serde_json::to_value(&uncovered).unwrap());
+    let job = prove(
+        &c,
+        "claim",
+        &serde_json::to_value(&uncovered).unwrap(),
+        &provider,
+    );
     assert_eq!(job["status"], "failed", "{job}");
     running.stop().unwrap();
 }

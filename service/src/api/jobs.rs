@@ -40,6 +40,7 @@ pub enum JobState {
 }
 
 struct Slot {
+    owner: [u8; 32],
     state: JobState,
     finished: Option<Instant>,
 }
@@ -105,6 +106,7 @@ impl Jobs {
         &self,
         request: ProofRequest,
         checkpoint: Option<Checkpoint>,
+        owner: [u8; 32],
     ) -> Result<String, JobsError> {
         let mut id = [0u8; 16];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut id);
@@ -121,6 +123,7 @@ impl Jobs {
             table.insert(
                 id.clone(),
                 Slot {
+                    owner,
                     state: JobState::Queued,
                     finished: None,
                 },
@@ -145,9 +148,11 @@ impl Jobs {
         }
     }
 
-    /// A job's state.
-    pub fn get(&self, id: &str) -> Option<JobState> {
-        lock(&self.table).get(id).map(|s| s.state.clone())
+    /// A job's owner (the key that signed its request) and state.
+    pub fn get(&self, id: &str) -> Option<([u8; 32], JobState)> {
+        lock(&self.table)
+            .get(id)
+            .map(|s| (s.owner, s.state.clone()))
     }
 
     /// Jobs waiting for a prover thread.

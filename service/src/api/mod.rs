@@ -23,6 +23,7 @@
 pub mod error;
 pub mod jobs;
 pub mod routes;
+pub mod signed;
 pub mod writer;
 
 use std::net::SocketAddr;
@@ -96,6 +97,8 @@ pub struct AppState {
     pub rules: Freshness,
     /// The service's clock.
     pub clock: Arc<dyn Clock>,
+    /// Checks signed requests (private reads).
+    pub auth: crate::auth::Authenticator,
 }
 
 /// The opened service: state, writer and prover threads.
@@ -141,6 +144,7 @@ impl Service {
             jobs,
             rules: config.rules,
             clock,
+            auth: crate::auth::Authenticator::new(config.rules.skew_secs),
         });
         Ok(Self {
             state,
@@ -236,6 +240,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize, prover: bool) {
     let query = web::QueryConfig::default()
         .error_handler(|err, _| ApiError::malformed(format!("query: {err}")).into());
     cfg.app_data(json)
+        .app_data(web::PayloadConfig::new(max_body))
         .app_data(path_config)
         .app_data(query)
         .service(resource("/healthz", "GET").route(web::get().to(healthz)))

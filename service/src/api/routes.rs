@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::error::ApiError;
 use super::jobs::JobsError;
+use super::signed::{Signed, Signer};
 use super::writer::{Outcome, QueueError};
 use super::AppState;
 use crate::input::{AccessInput, ClaimInput, RecordInclusionInput};
@@ -302,6 +303,12 @@ fn accepted(id: &str) -> HttpResponse {
 
 /// A proof input the service proves against its ledger's latest checkpoint.
 pub trait ProofInput: serde::de::DeserializeOwned + 'static {
+    /// The provider the proof will name (hex key), if the statement names one: only
+    /// that key may ask for it.
+    fn provider(&self) -> Option<&str> {
+        None
+    }
+
     /// The request and the checkpoint its roots are from.
     fn request(&self, ledger: &Ledger<RocksStore>) -> anyhow::Result<(ProofRequest, Checkpoint)>;
 }
@@ -321,6 +328,10 @@ impl ProofInput for RecordInclusionInput {
 }
 
 impl ProofInput for AccessInput {
+    fn provider(&self) -> Option<&str> {
+        Some(&self.provider)
+    }
+
     fn request(&self, ledger: &Ledger<RocksStore>) -> anyhow::Result<(ProofRequest, Checkpoint)> {
         let (r, cp) = self.to_request(ledger)?;
         Ok((ProofRequest::Access(r), cp))
@@ -328,19 +339,36 @@ impl ProofInput for AccessInput {
 }
 
 impl ProofInput for ClaimInput {
+    fn provider(&self) -> Option<&str> {
+        Some(&self.provider)
+    }
+
     fn request(&self, ledger: &Ledger<RocksStore>) -> anyhow::Result<(ProofRequest, Checkpoint)> {
         let (r, cp) = self.to_request(ledger)?;
         Ok((ProofRequest::Claim(r), cp))
     }
 }
 
-/// `POST /v1/proofs/{statement}`: a party's openings (see [`crate::input`]), proved
-/// against the ledger's latest checkpoint, which the bundle carries. 202 with the job's
-/// `Location`; 422 `not_provable` when the openings do not fit the ledger.
+/// `POST /v1/proofs/{statement}`, a signed request: a party's openings (see
+/// [`crate::input`]), proved against the ledger's latest checkpoint, which the bundle
+/// carries. 202 with the job's `Location`, readable by the signer only; 403 when the
+/// input names another provider than the signer; 422 `not_provable` when the openings
+/// do not fit the ledger.
 pub async fn prove<I: ProofInput>(
     state: web::Data<AppState>,
-    body: web::Json<I>,
+    signed: Signed<I>,
 ) -> Result<HttpResponse> {
+    let Signed { signer, body } = signed;
+    if body
+        .provider()
+        .is_some_and(|p| !p.eq_ignore_ascii_case(&hex::encode(signer)))
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "a provider proves in its own name: sign the request with the key the input names",
+        ));
+    }
     let jobs = state
         .jobs
         .clone()
@@ -353,20 +381,32 @@ pub async fn prove<I: ProofInput>(
         )
     })?;
     let id = jobs
-        .submit(request, Some(checkpoint))
+        .submit(request, Some(checkpoint), signer)
         .map_err(queue_error)?;
     Ok(accepted(&id))
 }
 
-/// `GET /v1/jobs/{id}`: a job's state; when done, its bundle.
-pub async fn job(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse> {
+/// `GET /v1/jobs/{id}`, a signed request by the key that created the job: its state;
+/// when done, its bundle.
+pub async fn job(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    signer: Signer,
+) -> Result<HttpResponse> {
     let jobs = state
         .jobs
         .as_ref()
         .ok_or_else(|| ApiError::not_found("this service does not prove"))?;
-    let s = jobs
+    let (owner, s) = jobs
         .get(&id)
         .ok_or_else(|| ApiError::not_found("no such job (finished jobs are kept 15 minutes)"))?;
+    if owner != signer.0 {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "the job belongs to another key",
+        ));
+    }
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(s))

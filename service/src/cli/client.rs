@@ -77,6 +77,9 @@ enum Command {
     /// Prove a record's inclusion (the input of `prove record-inclusion`, without
     /// `leaves`) on the service's prover, and wait for the bundle.
     ProveRecordInclusion {
+        /// The key file to sign the request with (the job is readable by it only).
+        #[arg(long)]
+        key: PathBuf,
         /// The input JSON.
         #[arg(long)]
         input: PathBuf,
@@ -182,16 +185,17 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 )),
             }
         }
-        Command::ProveRecordInclusion { input, out } => {
+        Command::ProveRecordInclusion { key, input, out } => {
+            let key = keyfile::load(&key).map_err(anyhow::Error::from)?;
             let input: Value = serde_json::from_str(&read(&input)?).context("input")?;
-            let r = c.post("/v1/proofs/record-inclusion", &input)?;
+            let r = c.signed_post("/v1/proofs/record-inclusion", &input, &key)?;
             if r.status != 202 {
                 return answer(r);
             }
             let location = r
                 .location
                 .ok_or_else(|| anyhow!("the service gave no job location"))?;
-            let job = c.wait_job(&location, std::time::Duration::from_secs(600))?;
+            let job = c.wait_job(&location, &key, std::time::Duration::from_secs(600))?;
             if job["status"] != "done" {
                 return Err(anyhow!("the proof job failed: {}", job["error"]).into());
             }
