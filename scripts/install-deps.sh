@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages medproof needs when they are missing (Debian/Ubuntu):
-# a C toolchain, libclang (bindgen, for the rocksdb crate), Node.js and npm (interop
-# checks only). Does nothing when everything is there.
+# a C toolchain, libclang (bindgen, for the rocksdb crate), and for the interop checks
+# only Node.js, npm, python3-venv (schemathesis) and curl. Does nothing when everything is there.
 set -euo pipefail
 need() { command -v "$1" >/dev/null 2>&1; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif need sudo; then sudo "$@"; else "$@"; fi; }
@@ -14,6 +14,9 @@ fi
 if [ "${1:-}" = "--with-node" ]; then
   need node || missing+=(nodejs)
   need npm || missing+=(npm)
+  # schemathesis runs from a virtual environment.
+  python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+  need curl || missing+=(curl)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"

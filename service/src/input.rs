@@ -43,7 +43,7 @@ use medproof_verifier::{fr_from_decimal, fr_to_decimal, Checkpoint, Fr};
 use serde::{Deserialize, Serialize};
 
 /// A record's opening as JSON.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordJson {
     /// The patient's pseudonym, decimal.
@@ -59,7 +59,7 @@ pub struct RecordJson {
 }
 
 /// The whole input.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordInclusionInput {
     /// Leaves of the records tree, decimal (without a ledger).
@@ -185,7 +185,7 @@ fn key_hex(name: &str, s: &str) -> Result<[u8; 32]> {
 }
 
 /// A consent's opening as JSON (the patient shares it with the grantee).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentJson {
     /// The patient's pseudonym, decimal.
@@ -233,7 +233,7 @@ impl ConsentJson {
 }
 
 /// The input of an access-authorization proof (`POST /v1/proofs/access`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccessInput {
     /// The provider's Ed25519 public key, hex (the proof names it).
@@ -278,7 +278,7 @@ impl AccessInput {
 }
 
 /// A claim record's opening as JSON.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimJson {
     /// The patient's pseudonym, decimal.
@@ -296,7 +296,7 @@ pub struct ClaimJson {
 }
 
 /// A policy's opening as JSON, with its covered codes.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyJson {
     /// The policyholder's pseudonym, decimal.
@@ -314,7 +314,7 @@ pub struct PolicyJson {
 }
 
 /// The input of a claim-compliance proof (`POST /v1/proofs/claim`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimInput {
     /// The provider's Ed25519 public key, hex (it committed the claim record).

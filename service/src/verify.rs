@@ -35,7 +35,7 @@ pub struct Anchor<'a, S: Store> {
 }
 
 /// One check and its outcome.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Check {
     /// Its name: `binding`, `checkpoint`, `freshness`, `references` or `proof`.
     pub name: &'static str,
@@ -46,7 +46,7 @@ pub struct Check {
 }
 
 /// How freshness was judged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FreshnessRule {
     /// By the ledger's checkpoint history.
@@ -58,7 +58,7 @@ pub enum FreshnessRule {
 }
 
 /// The outcome of checking a well-formed bundle.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Verdict {
     /// The statement.
     pub statement: String,
@@ -69,6 +69,7 @@ pub struct Verdict {
     /// How freshness was judged.
     pub freshness: FreshnessRule,
     /// The checkpoint's seq and time, when the bundle carries a trusted one.
+    #[schema(value_type = Option<Vec<u64>>)]
     pub checkpoint: Option<(u64, u64)>,
 }
 

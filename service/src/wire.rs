@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 /// An error as the API answers it (and as `medproof client` prints it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// Stable and machine-readable: `malformed`, `bad_signature`, `unknown_key`,
     /// `not_admitted`, `wrong_role`, `replay`, `not_granter`, `expired`, …
@@ -73,7 +73,7 @@ pub fn role_from_name(field: &str, s: &str) -> Result<Role, WireError> {
 }
 
 /// What a submission asks, as JSON (`type` names the action).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum ActionJson {
     /// The signer registers its own key (patients only).
@@ -204,7 +204,7 @@ impl ActionJson {
 }
 
 /// A signed submission as JSON: what a party sends to `POST /v1/entries`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmissionJson {
     /// What to do.
@@ -250,18 +250,19 @@ impl SubmissionJson {
 }
 
 /// Where a submission landed: the answer to an accepted `POST /v1/entries`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Appended {
     /// The entry's seq.
     pub seq: u64,
     /// Its leaf index in the records or consents tree, if it added a leaf.
     pub leaf_index: Option<u64>,
     /// The signed checkpoint that follows it (the receipt).
+    #[schema(value_type = Object)]
     pub checkpoint: medproof_verifier::checkpoint::CheckpointJson,
 }
 
 /// The ledger's identity: what a party needs to sign submissions for it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LedgerInfo {
     /// The ledger id (hash of its genesis), hex: a submission's envelope names it.
     pub ledger_id: String,

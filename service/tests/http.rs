@@ -1372,3 +1372,33 @@ fn access_revocation_and_claims_over_http() {
     assert_eq!(job["status"], "failed", "{job}");
     running.stop().unwrap();
 }
+
+#[test]
+fn the_openapi_document_and_swagger_ui_are_served_offline() {
+    let c = client();
+    let doc = c.get("/openapi.json").unwrap().ok().unwrap();
+    let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
+    for p in [
+        "/v1/entries",
+        "/v1/entries/{seq}",
+        "/v1/checkpoints/latest",
+        "/v1/paths/{commitment}",
+        "/v1/verify",
+        "/v1/proofs/access",
+        "/v1/jobs/{id}",
+    ] {
+        assert!(paths.iter().any(|q| q.as_str() == p), "{p} missing");
+    }
+    assert!(doc["components"]["schemas"]["SubmissionJson"].is_object());
+    let page = c.get("/docs/").unwrap();
+    assert_eq!(page.status, 200);
+    let html = page.body.as_str().unwrap();
+    // The page's scripts come from the binary, not a CDN.
+    assert!(html.contains("swagger-ui-bundle.js"));
+    assert!(!html.contains("https://"), "a remote asset: {html}");
+    assert_eq!(c.get("/docs/swagger-ui-bundle.js").unwrap().status, 200);
+    assert_eq!(
+        c.raw("POST", "/openapi.json", None, b"").unwrap().status,
+        405
+    );
+}

@@ -20,7 +20,7 @@ use serde::Serialize;
 pub const KEEP_FINISHED: Duration = Duration::from_secs(15 * 60);
 
 /// A job's state, as `GET /v1/jobs/{id}` answers it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum JobState {
     /// Waiting for a prover thread.
@@ -30,6 +30,7 @@ pub enum JobState {
     /// Proved.
     Done {
         /// The proof bundle.
+        #[schema(value_type = Object)]
         bundle: ProofBundle,
     },
     /// Not proved.

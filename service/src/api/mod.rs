@@ -22,6 +22,7 @@
 
 pub mod error;
 pub mod jobs;
+pub mod openapi;
 pub mod routes;
 pub mod signed;
 pub mod writer;
@@ -258,15 +259,23 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize, prover: bool) {
         .service(resource("/v1/paths/{commitment}", "GET").route(web::get().to(path)))
         .service(resource("/v1/verify", "POST").route(web::post().to(verify)));
     if prover {
-        use crate::input::{AccessInput, ClaimInput, RecordInclusionInput};
         cfg.service(
             resource("/v1/proofs/record-inclusion", "POST")
-                .route(web::post().to(prove::<RecordInclusionInput>)),
+                .route(web::post().to(prove_record_inclusion)),
         )
-        .service(resource("/v1/proofs/access", "POST").route(web::post().to(prove::<AccessInput>)))
-        .service(resource("/v1/proofs/claim", "POST").route(web::post().to(prove::<ClaimInput>)))
+        .service(resource("/v1/proofs/access", "POST").route(web::post().to(prove_access)))
+        .service(resource("/v1/proofs/claim", "POST").route(web::post().to(prove_claim)))
         .service(resource("/v1/jobs/{id}", "GET").route(web::get().to(job)));
     }
+    let doc = openapi::spec(prover)
+        .to_json()
+        .unwrap_or_else(|_| "{}".into());
+    cfg.app_data(web::Data::new(openapi::Document(doc)))
+        .service(resource("/openapi.json", "GET").route(web::get().to(openapi::document)))
+        .service(
+            utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
+                .config(utoipa_swagger_ui::Config::from("/openapi.json")),
+        );
     cfg.default_service(web::to(not_found));
 }
 

@@ -15,7 +15,7 @@ use super::writer::{Outcome, QueueError};
 use super::AppState;
 use crate::input::{AccessInput, ClaimInput, RecordInclusionInput};
 use crate::verify::{verify_bundle, Anchor};
-use crate::wire::{self, LedgerInfo, SubmissionJson};
+use crate::wire::{self, ErrorBody, LedgerInfo, SubmissionJson};
 use medproof_ledger::{Ledger, RocksStore};
 use medproof_verifier::Checkpoint;
 
@@ -40,11 +40,13 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
 }
 
 /// `GET /healthz`: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The process answers")))]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
 /// `GET /readyz`: the ledger can be written and the writer runs.
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Ready"), (status = 503, description = "The writer is not running", body = ErrorBody)))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
     let poisoned = read(&state).is_poisoned();
     if poisoned || !state.writer.is_alive() {
@@ -58,6 +60,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
 }
 
 /// `GET /v1/ledger`: what a party needs to sign submissions and check checkpoints.
+#[utoipa::path(get, path = "/v1/ledger", tag = "ledger", responses((status = 200, description = "The ledger's identity", body = LedgerInfo)))]
 pub async fn ledger_info(state: web::Data<AppState>) -> Result<HttpResponse> {
     let l = read(&state);
     let id = l.id().ok_or_else(|| internal("no genesis"))?;
@@ -79,6 +82,7 @@ pub async fn ledger_info(state: web::Data<AppState>) -> Result<HttpResponse> {
 }
 
 /// `GET /v1/keys/{key}`: a key's role and standing (admission, suspension).
+#[utoipa::path(get, path = "/v1/keys/{key}", tag = "ledger", params(("key" = String, Path, description = "Ed25519 public key, 64 hex digits")), responses((status = 200, description = "Role and standing", body = Object), (status = 400, description = "Malformed", body = ErrorBody), (status = 404, description = "Not registered", body = ErrorBody)))]
 pub async fn key(state: web::Data<AppState>, key: web::Path<String>) -> Result<HttpResponse> {
     let k: [u8; 32] =
         wire::hex_bytes("key", &key).map_err(|e| ApiError::malformed(e.to_string()))?;
@@ -96,6 +100,7 @@ pub async fn key(state: web::Data<AppState>, key: web::Path<String>) -> Result<H
 
 /// `POST /v1/entries`: a signed submission. 201 with the entry's `Location` and the
 /// checkpoint after it; 409 with the existing entry's `Location` for a repeat.
+#[utoipa::path(post, path = "/v1/entries", tag = "ledger", request_body = SubmissionJson, responses((status = 201, description = "Appended; Location names the entry", body = crate::wire::Appended), (status = 400, description = "Malformed", body = ErrorBody), (status = 403, description = "The signer may not do this", body = ErrorBody), (status = 409, description = "Done before; Location names the entry", body = ErrorBody), (status = 413, description = "Too large", body = ErrorBody), (status = 415, description = "Not JSON", body = ErrorBody), (status = 422, description = "Cannot apply", body = ErrorBody), (status = 503, description = "Write queue full; Retry-After", body = ErrorBody)))]
 pub async fn submit(
     state: web::Data<AppState>,
     body: web::Json<SubmissionJson>,
@@ -135,6 +140,7 @@ pub async fn submit(
 }
 
 /// `GET /v1/entries/{seq}`: one entry; immutable, so cacheable with its hash as `ETag`.
+#[utoipa::path(get, path = "/v1/entries/{seq}", tag = "ledger", params(("seq" = u64, Path, description = "Sequence number")), responses((status = 200, description = "The entry; ETag is its hash", body = Object), (status = 304, description = "Not modified"), (status = 400, description = "Malformed", body = ErrorBody), (status = 404, description = "No such entry", body = ErrorBody)))]
 pub async fn entry(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -165,8 +171,9 @@ pub async fn entry(
 }
 
 /// The query of `GET /v1/entries`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct Range {
     /// First seq (default 0).
     #[serde(default)]
@@ -177,6 +184,7 @@ pub struct Range {
 
 /// `GET /v1/entries?start=S&limit=N`: a range of entries, capped at [`MAX_RANGE`];
 /// `next` is where the following page starts (absent at the end).
+#[utoipa::path(get, path = "/v1/entries", tag = "ledger", params(Range), responses((status = 200, description = "Entries and the next page's start", body = Object), (status = 400, description = "Malformed", body = ErrorBody)))]
 pub async fn entries(state: web::Data<AppState>, range: web::Query<Range>) -> Result<HttpResponse> {
     let limit = range.limit.unwrap_or(MAX_RANGE).clamp(1, MAX_RANGE);
     let l = read(&state);
@@ -194,6 +202,7 @@ pub async fn entries(state: web::Data<AppState>, range: web::Query<Range>) -> Re
 }
 
 /// `GET /v1/checkpoints/latest`: never cached.
+#[utoipa::path(get, path = "/v1/checkpoints/latest", tag = "ledger", responses((status = 200, description = "The latest signed checkpoint", body = Object), (status = 404, description = "None yet", body = ErrorBody)))]
 pub async fn latest_checkpoint(state: web::Data<AppState>) -> Result<HttpResponse> {
     let info = read(&state)
         .latest_checkpoint()
@@ -206,6 +215,7 @@ pub async fn latest_checkpoint(state: web::Data<AppState>) -> Result<HttpRespons
 
 /// `GET /v1/checkpoints/{seq}`: the checkpoint entry at seq (its `superseded_at` can
 /// change once, so it is not cached as immutable).
+#[utoipa::path(get, path = "/v1/checkpoints/{seq}", tag = "ledger", params(("seq" = u64, Path, description = "A checkpoint entry's seq")), responses((status = 200, description = "The checkpoint", body = Object), (status = 400, description = "Malformed", body = ErrorBody), (status = 404, description = "Not a checkpoint", body = ErrorBody)))]
 pub async fn checkpoint(state: web::Data<AppState>, seq: web::Path<u64>) -> Result<HttpResponse> {
     let seq = seq.into_inner();
     let info = read(&state)
@@ -219,6 +229,7 @@ pub async fn checkpoint(state: web::Data<AppState>, seq: web::Path<u64>) -> Resu
 
 /// `GET /v1/paths/{commitment}`: where a commitment is, with its Merkle path and the
 /// signed checkpoint it is against, read together.
+#[utoipa::path(get, path = "/v1/paths/{commitment}", tag = "ledger", params(("commitment" = String, Path, description = "Decimal field element")), responses((status = 200, description = "Tree, index, path and the checkpoint it is against", body = Object), (status = 400, description = "Malformed", body = ErrorBody), (status = 404, description = "Not on the ledger", body = ErrorBody)))]
 pub async fn path(
     state: web::Data<AppState>,
     commitment: web::Path<String>,
@@ -234,10 +245,11 @@ pub async fn path(
 }
 
 /// The body of `POST /v1/verify`.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
     /// The proof bundle.
+    #[schema(value_type = Object)]
     pub bundle: ProofBundle,
     /// The binding the proof must answer (decimal), if the caller issued one.
     #[serde(default)]
@@ -247,6 +259,7 @@ pub struct VerifyRequest {
 /// `POST /v1/verify`: checks a bundle against this ledger (fails closed) and says
 /// which checks passed and why the first failed one did. 200 either way: the verdict is
 /// the answer; 400/422 only for a bundle that cannot be read.
+#[utoipa::path(post, path = "/v1/verify", tag = "verify", request_body = VerifyRequest, responses((status = 200, description = "The verdict: each check and why the first failed one did", body = crate::verify::Verdict), (status = 400, description = "Malformed", body = ErrorBody), (status = 415, description = "Not JSON", body = ErrorBody), (status = 422, description = "The bundle cannot be read", body = ErrorBody)))]
 pub async fn verify(
     state: web::Data<AppState>,
     body: web::Json<VerifyRequest>,
@@ -386,8 +399,36 @@ pub async fn prove<I: ProofInput>(
     Ok(accepted(&id))
 }
 
+/// `POST /v1/proofs/record-inclusion`: see [`prove`].
+#[utoipa::path(post, path = "/v1/proofs/record-inclusion", tag = "proofs", request_body = RecordInclusionInput, responses((status = 202, description = "Queued; Location names the job", body = Object), (status = 400, description = "Malformed", body = ErrorBody), (status = 401, description = "Not a signed request", body = ErrorBody), (status = 403, description = "The input names another provider", body = ErrorBody), (status = 422, description = "The openings do not fit the ledger", body = ErrorBody), (status = 503, description = "Queue full; Retry-After", body = ErrorBody)))]
+pub async fn prove_record_inclusion(
+    state: web::Data<AppState>,
+    signed: Signed<RecordInclusionInput>,
+) -> Result<HttpResponse> {
+    prove(state, signed).await
+}
+
+/// `POST /v1/proofs/access`: see [`prove`].
+#[utoipa::path(post, path = "/v1/proofs/access", tag = "proofs", request_body = AccessInput, responses((status = 202, description = "Queued; Location names the job", body = Object), (status = 400, description = "Malformed", body = ErrorBody), (status = 401, description = "Not a signed request", body = ErrorBody), (status = 403, description = "The input names another provider", body = ErrorBody), (status = 422, description = "The openings do not fit the ledger", body = ErrorBody), (status = 503, description = "Queue full; Retry-After", body = ErrorBody)))]
+pub async fn prove_access(
+    state: web::Data<AppState>,
+    signed: Signed<AccessInput>,
+) -> Result<HttpResponse> {
+    prove(state, signed).await
+}
+
+/// `POST /v1/proofs/claim`: see [`prove`].
+#[utoipa::path(post, path = "/v1/proofs/claim", tag = "proofs", request_body = ClaimInput, responses((status = 202, description = "Queued; Location names the job", body = Object), (status = 400, description = "Malformed", body = ErrorBody), (status = 401, description = "Not a signed request", body = ErrorBody), (status = 403, description = "The input names another provider", body = ErrorBody), (status = 422, description = "The openings do not fit the ledger", body = ErrorBody), (status = 503, description = "Queue full; Retry-After", body = ErrorBody)))]
+pub async fn prove_claim(
+    state: web::Data<AppState>,
+    signed: Signed<ClaimInput>,
+) -> Result<HttpResponse> {
+    prove(state, signed).await
+}
+
 /// `GET /v1/jobs/{id}`, a signed request by the key that created the job: its state;
 /// when done, its bundle.
+#[utoipa::path(get, path = "/v1/jobs/{id}", tag = "proofs", params(("id" = String, Path, description = "Job id")), responses((status = 200, description = "The job's state; when done, its bundle", body = super::jobs::JobState), (status = 401, description = "Not a signed request", body = ErrorBody), (status = 403, description = "Another key's job", body = ErrorBody), (status = 404, description = "No such job", body = ErrorBody)))]
 pub async fn job(
     state: web::Data<AppState>,
     id: web::Path<String>,
