@@ -83,10 +83,13 @@ pub struct Presented<'a> {
     pub signature: Option<&'a str>,
 }
 
+/// A request nonce under its signer's key.
+type SeenNonce = ([u8; 32], [u8; 16]);
+
 /// Checks signed requests and remembers their nonces for the skew.
 pub struct Authenticator {
     skew: u64,
-    seen: Mutex<HashMap<([u8; 32], [u8; 16]), u64>>,
+    seen: Mutex<HashMap<SeenNonce, u64>>,
 }
 
 /// Nonces remembered at most; beyond, the oldest are dropped early (a request older
