@@ -1098,6 +1098,16 @@ fn base64_of(bytes: &[u8]) -> String {
 /// A second service with a freshness window of `window` seconds, on keys copied from
 /// the first (so no second key generation).
 fn short_window_service(window: u64) -> (Running, tempfile::TempDir) {
+    another_service(|config| {
+        config.rules = medproof_verifier::freshness::Freshness {
+            window_secs: window,
+            skew_secs: 300,
+        }
+    })
+}
+
+/// Another service, configured by `f`, on keys copied from the first.
+fn another_service(f: impl FnOnce(&mut Config)) -> (Running, tempfile::TempDir) {
     let _ = service();
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("data/keys");
@@ -1110,10 +1120,7 @@ fn short_window_service(window: u64) -> (Running, tempfile::TempDir) {
     config.bind = "127.0.0.1:0".into();
     config.prover_threads = 2;
     config.http_workers = 2;
-    config.rules = medproof_verifier::freshness::Freshness {
-        window_secs: window,
-        skew_secs: 300,
-    };
+    f(&mut config);
     (api::spawn(config).unwrap(), dir)
 }
 
@@ -1401,4 +1408,85 @@ fn the_openapi_document_and_swagger_ui_are_served_offline() {
         c.raw("POST", "/openapi.json", None, b"").unwrap().status,
         405
     );
+}
+
+#[test]
+fn a_full_proof_queue_answers_503_and_metrics_name_the_limit() {
+    let (running, dir) = another_service(|config| {
+        config.prover_threads = 1;
+        config.proof_queue = 1;
+    });
+    let c = Client::new(&running.url());
+    let registrar = registrar(&dir.path().join("data"));
+    let provider = SigningKey::generate(&mut OsRng);
+    c.submit(&sign(
+        &c,
+        Action::AdmitKey {
+            key: provider.verifying_key().to_bytes(),
+            role: Role::Provider,
+        },
+        &registrar,
+    ))
+    .unwrap()
+    .ok()
+    .unwrap();
+    let patient = Patient::generate(&mut OsRng);
+    let opening = record(&patient);
+    c.submit(&sign(
+        &c,
+        Action::CommitRecord {
+            commitment: opening.commitment(),
+        },
+        &provider,
+    ))
+    .unwrap()
+    .ok()
+    .unwrap();
+    let input = RecordInclusionInput {
+        leaves: None,
+        index: None,
+        committer: None,
+        record: RecordJson::from_opening(&opening),
+        binding: "1".into(),
+    };
+    // One proving, one queued: the rest are turned away at once, with Retry-After.
+    let replies: Vec<Reply> = (0..8)
+        .map(|_| {
+            c.signed_post("/v1/proofs/record-inclusion", &input, &provider)
+                .unwrap()
+        })
+        .collect();
+    let full: Vec<&Reply> = replies.iter().filter(|r| r.status == 503).collect();
+    assert!(
+        !full.is_empty(),
+        "no 503 among {:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    assert!(replies.iter().all(|r| r.status == 202 || r.status == 503));
+    assert_eq!(code(full[0]), "proof_queue_full");
+    assert!(full[0].retry_after.is_some());
+    // Accepted jobs finish; nothing acknowledged is lost.
+    for r in replies.iter().filter(|r| r.status == 202) {
+        let job = c
+            .wait_job(
+                r.location.as_deref().unwrap(),
+                &provider,
+                Duration::from_secs(120),
+            )
+            .unwrap();
+        assert_eq!(job["status"], "done", "{job}");
+    }
+    let metrics = c.get("/metrics").unwrap();
+    assert_eq!(metrics.status, 200);
+    let text = metrics.body.as_str().unwrap();
+    for line in [
+        "medproof_refusals_total{reason=\"proof_queue_full\"}",
+        "medproof_proofs_total{outcome=\"ok\",statement=\"record-inclusion\"}",
+        "medproof_http_requests_total{method=\"POST\",route=\"/v1/proofs/record-inclusion\",status=\"202\"}",
+        "medproof_proof_queue_depth",
+        "medproof_ledger_entries",
+    ] {
+        assert!(text.contains(line), "{line} not in metrics");
+    }
+    running.stop().unwrap();
 }

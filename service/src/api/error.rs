@@ -127,6 +127,7 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        super::metrics::refused(&self.body.error_code);
         let mut r = HttpResponse::build(self.status);
         r.insert_header((header::CACHE_CONTROL, "no-store"));
         if let Some(l) = &self.location {

@@ -207,6 +207,11 @@ fn dispatch(
                 error: e.to_string(),
             },
         };
+        super::metrics::proved(
+            job.request.statement().name(),
+            matches!(state, JobState::Done { .. }),
+            started.elapsed().as_secs_f64(),
+        );
         tracing::info!(
             statement = %job.request.statement(),
             ok = matches!(state, JobState::Done { .. }),

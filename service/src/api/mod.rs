@@ -9,6 +9,8 @@
 //! | method and path | what |
 //! | --- | --- |
 //! | `GET /healthz`, `GET /readyz` | liveness; the writer runs and the ledger can be written |
+//! | `GET /metrics` | Prometheus: HTTP by route, proofs, queue depth, refusals by reason, height |
+//! | `GET /openapi.json`, `GET /docs/` | the OpenAPI document; Swagger UI (offline) |
 //! | `GET /v1/ledger` | ledger id, public key, length, time, registrars |
 //! | `GET /v1/keys/{key}` | a key's role and whether it is suspended |
 //! | `POST /v1/entries` | a signed submission: 201 + `Location`, 409 + `Location` for a repeat |
@@ -22,6 +24,7 @@
 
 pub mod error;
 pub mod jobs;
+pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod signed;
@@ -172,6 +175,7 @@ impl Service {
         let prover = self.config.prover;
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(metrics::observe))
                 .app_data(state.clone())
                 .configure(|cfg| configure(cfg, max_body, prover))
         })
@@ -246,6 +250,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize, prover: bool) {
         .app_data(query)
         .service(resource("/healthz", "GET").route(web::get().to(healthz)))
         .service(resource("/readyz", "GET").route(web::get().to(readyz)))
+        .service(resource("/metrics", "GET").route(web::get().to(metrics::metrics)))
         .service(resource("/v1/ledger", "GET").route(web::get().to(ledger_info)))
         .service(resource("/v1/keys/{key}", "GET").route(web::get().to(key)))
         .service(

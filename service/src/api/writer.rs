@@ -187,6 +187,7 @@ fn write(ledger: &RwLock<Ledger<RocksStore>>, jobs: Vec<Job>) {
         .filter(|o| matches!(o, Outcome::Appended(..)))
         .count();
     tracing::debug!(batch = replies.len(), appended, "batch written");
+    super::metrics::batch(replies.len());
     for (reply, outcome) in replies.into_iter().zip(outcomes) {
         // A client that went away still has its entry on the ledger.
         let _ = reply.send(outcome);
