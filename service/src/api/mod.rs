@@ -292,10 +292,12 @@ pub fn serve(config: Config) -> Result<()> {
     }))
 }
 
-/// A service running on its own thread (tests, the demo).
+/// A service running on its own thread (tests, the demo, the load generator).
 pub struct Running {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Its shared state (the ledger, the verifier).
+    pub state: web::Data<AppState>,
     handle: actix_web::dev::ServerHandle,
     thread: Option<std::thread::JoinHandle<Result<()>>>,
 }
@@ -330,6 +332,7 @@ impl Drop for Running {
 /// Opens `config` and serves it on a thread of its own; returns once it listens.
 pub fn spawn(config: Config) -> Result<Running> {
     let service = Service::open(config)?;
+    let state = service.state().clone();
     let (tx, rx) = std::sync::mpsc::channel();
     let thread = std::thread::Builder::new()
         .name("medproof-http".into())
@@ -341,6 +344,7 @@ pub fn spawn(config: Config) -> Result<Running> {
     match rx.recv() {
         Ok((addr, handle)) => Ok(Running {
             addr,
+            state,
             handle,
             thread: Some(thread),
         }),

@@ -1,0 +1,113 @@
+//! `medproof verify`: fails closed (see the command's help).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::anyhow;
+use medproof_service::ledger_cli;
+use medproof_service::verify::{verify_bundle, Anchor, FreshnessRule};
+use medproof_verifier::{fr_from_decimal, Statement};
+
+use super::{read_bundle, verifier_for, Failure, FreshnessArgs};
+
+/// Flags.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The bundle (JSON).
+    pub bundle: PathBuf,
+    /// Data dir holding the verifying keys (and, if present, the ledger).
+    #[arg(long, default_value = "data")]
+    pub data_dir: PathBuf,
+    /// The trusted ledger public key, hex (default: DATA_DIR/ledger.pub).
+    #[arg(long)]
+    pub ledger_key: Option<String>,
+    /// Check the proof alone when the bundle carries no checkpoint: its root is then
+    /// whatever the prover chose. For those who know what they are doing.
+    #[arg(long)]
+    pub allow_unanchored: bool,
+    /// The binding the proof must answer (decimal): the challenge this verifier
+    /// issued for record inclusion and claims, the request binding it computed for
+    /// access (provider, record, time and its nonce). Another binding is not valid.
+    #[arg(long)]
+    pub expect_binding: Option<String>,
+    #[command(flatten)]
+    pub freshness: FreshnessArgs,
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> Result<(), Failure> {
+    run_with(
+        &args.bundle,
+        &args.data_dir,
+        args.ledger_key.as_deref(),
+        args.allow_unanchored,
+        args.expect_binding.as_deref(),
+        args.freshness,
+    )
+}
+
+/// `medproof verify`: fails closed (see the command's help).
+pub fn run_with(
+    path: &Path,
+    data_dir: &Path,
+    ledger_key: Option<&str>,
+    allow_unanchored: bool,
+    expect_binding: Option<&str>,
+    freshness: FreshnessArgs,
+) -> Result<(), Failure> {
+    let bundle = read_bundle(path)?;
+    let statement = Statement::from_name(&bundle.statement)
+        .ok_or_else(|| anyhow!("unknown statement `{}`", bundle.statement))?;
+    let verifier = verifier_for(data_dir, statement)?;
+    let expect_binding = expect_binding
+        .map(|b| fr_from_decimal(b).map_err(|e| anyhow!("--expect-binding: {e}")))
+        .transpose()?;
+    // The ledger's key is needed only to check a checkpoint; the database only when the
+    // data dir holds it.
+    let anchored = bundle.checkpoint.is_some();
+    let key = match anchored {
+        true => Some(ledger_cli::trusted_key(data_dir, ledger_key)?),
+        false => None,
+    };
+    let with_database = anchored && medproof_ledger::db_dir(data_dir).is_dir();
+    // A bundle from another ledger is a verdict, whatever ledger this data dir holds:
+    // the database (which would not open under another key) is opened only for a
+    // checkpoint the trusted key signed; `verify_bundle` then checks it in full.
+    let untrusted = key.is_some_and(|key| {
+        bundle
+            .checkpoint
+            .as_ref()
+            .and_then(|c| c.parse().ok())
+            .is_some_and(|cp| cp.verify(&key).is_err())
+    });
+    let ledger = match with_database && !untrusted {
+        true => Some(ledger_cli::open_existing(data_dir, ledger_key)?),
+        false => None,
+    };
+    let anchor = Anchor {
+        key,
+        ledger: ledger.as_ref(),
+        rules: freshness.rules(),
+        now: medproof_ledger::Clock::now(&medproof_ledger::SystemClock),
+        expect_binding,
+        allow_unanchored,
+    };
+    let verdict = verify_bundle(&verifier, &bundle, &anchor).map_err(anyhow::Error::from)?;
+    if !verdict.valid {
+        return Err(Failure::Invalid(
+            verdict.reason().unwrap_or("not valid").to_string(),
+        ));
+    }
+    match verdict.freshness {
+        FreshnessRule::Unanchored => {
+            eprintln!("warning: no ledger checkpoint: the proof's root was NOT checked against any ledger (--allow-unanchored)");
+            println!("valid (unanchored): {statement} proof verifies against the roots it names");
+        }
+        FreshnessRule::History | FreshnessRule::Light => {
+            for c in &verdict.checks {
+                println!("{:<10} {}", c.name, c.detail);
+            }
+            println!("valid: {statement} proof verifies");
+        }
+    }
+    Ok(())
+}
