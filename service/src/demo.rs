@@ -1,5 +1,7 @@
-//! `medproof demo`: medproof's four stories end to end on synthetic data, on the ledger
-//! in the data dir (keys generated on first start).
+//! `medproof demo`: medproof's four stories end to end on synthetic data, told through
+//! the real HTTP API: the demo starts `medproof serve` on a loopback port over the data
+//! dir (keys and ledger created on first start) and every party acts as a client of it,
+//! signing its submissions and its proof requests.
 //!
 //! 1. **Records.** A provider, a patient and an insurer register their keys. The
 //!    provider commits the patient's records (a FHIR Observation from `samples/fhir` and
@@ -20,30 +22,39 @@
 //! refused as stale once the freshness window has passed (the demo asks the verifier
 //! what it would say at that time, rather than waiting ten minutes).
 //!
-//! Nothing here is real patient data. The openings never leave memory; only their
-//! commitments, signatures and proof bundles reach the ledger and the out dir.
+//! Nothing here is real patient data. The openings go only to the provider's prover
+//! (the service's prover routes); only commitments, signatures and proof bundles reach
+//! the ledger and the out dir.
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use ark_ff::UniformRand;
-use medproof_circuits::commit::{ContentDigest, RecordOpening};
+use ed25519_dalek::SigningKey;
+use medproof_circuits::codes::CodeSet;
+use medproof_circuits::commit::{
+    key_ref, procedure_code, ClaimOpening, ConsentOpening, PolicyOpening, RecordOpening,
+};
 use medproof_ledger::audit::{audit, AuditOptions, DEFAULT_BATCH};
-use medproof_ledger::{Action, Clock, Role, SystemClock};
+use medproof_ledger::{Action, Clock, Role, Submission, SystemClock};
 use medproof_params::{LoadOptions, Manifest, StatementKeys};
-use medproof_prover::{ProofRequest, Prover};
 use medproof_verifier::bundle::Verifier;
 use medproof_verifier::freshness::Freshness;
 use medproof_verifier::groth16::PreparedVerifyingKey;
-use medproof_verifier::{fr_to_decimal, Fr, ProofBundle, Statement};
+use medproof_verifier::statement::ClaimPublic;
+use medproof_verifier::{fr_from_decimal, fr_to_decimal, Fr, ProofBundle, Statement};
+use serde_json::Value;
 
+use crate::api;
+use crate::client::Client;
 use crate::fhir;
-use crate::input::{RecordInclusionInput, RecordJson};
+use crate::input::{
+    AccessInput, ClaimInput, ClaimJson, ConsentJson, PolicyJson, RecordInclusionInput, RecordJson,
+};
 use crate::keys_dir;
-use crate::scenario::{ConsentTerms, GrantedConsent, Parties};
+use crate::scenario::{Patient, SUBMISSION_VALIDITY_SECS};
 
 /// Demo settings.
 #[derive(Debug, Clone)]
@@ -137,11 +148,10 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
     }
     let started = Instant::now();
     let (keys, generated) = ensure_keys(&opts.data_dir)?;
-    let key_dir = keys_dir(&opts.data_dir);
     println!(
         "keys      {} in {}: {}",
         if generated { "generated" } else { "loaded" },
-        key_dir.display(),
+        keys_dir(&opts.data_dir).display(),
         keys.iter()
             .map(|k| format!("{} ({} constraints)", k.statement, k.shape.num_constraints))
             .collect::<Vec<_>>()
@@ -154,100 +164,271 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
             PreparedVerifyingKey::new(k.verifying_key.clone())?,
         )?;
     }
-    let prover = Prover::new(keys, opts.threads)?;
+    drop(keys);
+    let mut config = api::Config::new(opts.data_dir.clone());
+    config.bind = "127.0.0.1:0".into();
+    config.prover_threads = opts.threads;
+    config.proof_queue = opts.proofs.max(16) * 2;
+    let running = api::spawn(config)?;
+    let result = stories(opts, &running, &verifier, started);
+    running.stop()?;
+    result
+}
+
+/// The parties, each a client of the service with its own key.
+struct Demo<'a> {
+    c: Client,
+    provider: SigningKey,
+    insurer: SigningKey,
+    patient: Patient,
+    registrar: SigningKey,
+    out: &'a Path,
+    paths: Vec<PathBuf>,
+}
+
+impl Demo<'_> {
+    fn sign(&self, action: Action, key: &SigningKey) -> Result<Submission> {
+        Ok(Submission::sign(
+            action,
+            key,
+            self.c.envelope(SUBMISSION_VALIDITY_SECS)?,
+        ))
+    }
+
+    /// Submits; the entry's answer, or the refusal as an error.
+    fn submit(&self, action: Action, key: &SigningKey) -> Result<Value> {
+        self.c.submit(&self.sign(action, key)?)?.ok()
+    }
+
+    /// Submits; whether the ledger refused it (4xx).
+    fn refused(&self, action: Action, key: &SigningKey) -> Result<bool> {
+        let r = self.c.submit(&self.sign(action, key)?)?;
+        Ok((400..500).contains(&r.status))
+    }
+
+    /// Queues a proof job signed by `key`; its location.
+    fn queue(&self, statement: &str, input: &Value, key: &SigningKey) -> Result<String> {
+        let r = self
+            .c
+            .signed_post(&format!("/v1/proofs/{statement}"), input, key)?;
+        if r.status != 202 {
+            return Err(r.ok().err().unwrap_or_else(|| anyhow!("no job")));
+        }
+        r.location
+            .ok_or_else(|| anyhow!("the service gave no job location"))
+    }
+
+    /// Waits for a job: its bundle, or `None` if the prover refused the witness.
+    fn bundle(&self, location: &str, key: &SigningKey) -> Result<Option<ProofBundle>> {
+        let job = self.c.wait_job(location, key, Duration::from_secs(600))?;
+        match job["status"].as_str() {
+            Some("done") => Ok(Some(serde_json::from_value(job["bundle"].clone())?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Proves many, as concurrent jobs; every one must be made.
+    fn prove_all(
+        &self,
+        statement: &str,
+        inputs: &[Value],
+        key: &SigningKey,
+    ) -> Result<Vec<ProofBundle>> {
+        let locations = inputs
+            .iter()
+            .map(|i| self.queue(statement, i, key))
+            .collect::<Result<Vec<_>>>()?;
+        locations
+            .iter()
+            .map(|l| {
+                self.bundle(l, key)?
+                    .ok_or_else(|| anyhow!("a {statement} proof job failed"))
+            })
+            .collect()
+    }
+
+    /// Asks the service for a bundle's verdict.
+    fn valid(&self, bundle: &ProofBundle) -> Result<bool> {
+        let v = self
+            .c
+            .post("/v1/verify", &serde_json::json!({ "bundle": bundle }))?
+            .ok()?;
+        Ok(v["valid"] == true)
+    }
+
+    fn write(&mut self, name: String, text: String) -> Result<()> {
+        let path = self.out.join(name);
+        fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        self.paths.push(path);
+        Ok(())
+    }
+
+    fn entries(&self) -> Result<u64> {
+        let info = self.c.get("/v1/ledger")?.ok()?;
+        info["entries"]
+            .as_u64()
+            .ok_or_else(|| anyhow!("the service's /v1/ledger has no length"))
+    }
+}
+
+fn hex_key(k: &SigningKey) -> String {
+    hex::encode(k.verifying_key().to_bytes())
+}
+
+fn stories(
+    opts: &DemoOptions,
+    running: &api::Running,
+    verifier: &Verifier,
+    started: Instant,
+) -> Result<DemoReport> {
     let rules = Freshness::default();
     let clock = SystemClock;
     let mut rng = rand::thread_rng();
     let mut ok = true;
-    let mut paths = Vec::new();
     fs::create_dir_all(&opts.out)
         .with_context(|| format!("cannot create {}", opts.out.display()))?;
-    let mut write = |name: String, text: String| -> Result<()> {
-        let path = opts.out.join(name);
-        fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
-        paths.push(path);
-        Ok(())
-    };
-
-    // 1. Records.
-    let ledger = medproof_ledger::open_dir(&opts.data_dir, Arc::new(SystemClock))?;
-    // The demo acts as the registrar that the data dir's genesis names.
     let registrar =
         medproof_ledger::keyfile::load(&medproof_ledger::registrar_key_path(&opts.data_dir))
             .context(
                 "the demo admits its provider and insurer with the data dir's registrar key",
             )?;
-    let mut parties = Parties::register(ledger, registrar, &mut rng)?;
-    let ledger_key = parties.ledger.public_key();
+    let mut d = Demo {
+        c: Client::new(&running.url()),
+        provider: SigningKey::generate(&mut rng),
+        insurer: SigningKey::generate(&mut rng),
+        patient: Patient::generate(&mut rng),
+        registrar,
+        out: &opts.out,
+        paths: Vec::new(),
+    };
+    let ledger_key =
+        medproof_ledger::keyfile::load_public(&medproof_ledger::public_key_path(&opts.data_dir))?;
+    let info = d.c.get("/v1/ledger")?.ok()?;
+    if info["public_key"].as_str() != Some(hex::encode(ledger_key.to_bytes()).as_str()) {
+        bail!("the service signs with another key than the data dir's ledger.pub");
+    }
+
+    // 1. Records. The patient registers itself; the registrar admits the provider and
+    // the insurer.
+    d.submit(
+        Action::RegisterKey {
+            role: Role::Patient,
+        },
+        &d.patient.key,
+    )?;
+    for (key, role) in [(&d.provider, Role::Provider), (&d.insurer, Role::Insurer)] {
+        d.submit(
+            Action::AdmitKey {
+                key: key.verifying_key().to_bytes(),
+                role,
+            },
+            &d.registrar,
+        )?;
+    }
     println!(
-        "ledger    {} entries; the registrar admitted the provider and the insurer, the patient registered itself; ledger key {}",
-        parties.ledger.len(),
+        "service   {} over {}: the registrar admitted the provider and the insurer, the patient registered itself; {} entries; ledger key {}",
+        running.url(),
+        opts.data_dir.display(),
+        d.entries()?,
         &hex::encode(ledger_key.to_bytes())[..16]
     );
     let now = clock.now();
-    let resources: Vec<(u32, String)> = (0..opts.records)
+    let records: Vec<RecordOpening> = (0..opts.records)
         .map(|i| {
-            if i == 0 {
+            let (category, resource) = if i == 0 {
                 (1, OBSERVATION.to_string())
             } else {
                 let name = CATEGORY_CYCLE[i % CATEGORY_CYCLE.len()];
-                let category = fhir::category_number(name).unwrap_or(0);
-                (category, synthetic_resource(i, name))
-            }
-        })
-        .collect();
-    let digests = resources
-        .iter()
-        .map(|(_, r)| fhir::content_digest(r))
-        .collect::<Result<Vec<ContentDigest>, _>>()?;
-    let t = Instant::now();
-    let records = parties.commit_records_with_digests(
-        &resources
-            .iter()
-            .zip(&digests)
-            .enumerate()
-            .map(|(i, ((category, _), digest))| {
                 (
-                    *category,
-                    *digest,
-                    now.saturating_sub(86_400 * (opts.records - i) as u64),
+                    fhir::category_number(name).unwrap_or(0),
+                    synthetic_resource(i, name),
                 )
+            };
+            Ok(RecordOpening {
+                patient_ref: d.patient.patient_ref(),
+                category,
+                content_digest: fhir::content_digest(&resource)?,
+                created_at: now.saturating_sub(86_400 * (opts.records - i) as u64),
+                blinding: Fr::rand(&mut rng),
             })
-            .collect::<Vec<_>>(),
-        &mut rng,
-    )?;
-    let checkpoint = parties.checkpoint()?;
-    println!(
-        "records   {} committed as signed entries in {}; checkpoint at seq {}",
-        records.len(),
-        ms(t.elapsed()),
-        checkpoint.seq
-    );
-    let binding = Fr::rand(&mut rng);
-    let requests = records[..opts.proofs]
+        })
+        .collect::<Result<_>>()?;
+    // The provider commits them concurrently: the service's one writer appends what
+    // arrives together in one batch, with one checkpoint.
+    let t = Instant::now();
+    let submissions = records
         .iter()
         .map(|r| {
-            let (request, at) =
-                crate::assemble::record_inclusion(&parties.ledger, r.clone(), binding)?;
-            if at != checkpoint {
-                bail!("the ledger moved while the demo assembled its requests");
-            }
-            Ok(ProofRequest::RecordInclusion(request))
+            d.sign(
+                Action::CommitRecord {
+                    commitment: r.commitment(),
+                },
+                &d.provider,
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let answers: Vec<Result<Value>> = std::thread::scope(|s| {
+        let handles: Vec<_> = submissions
+            .chunks(submissions.len().div_ceil(8))
+            .map(|chunk| {
+                let c = d.c.clone();
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|sub| c.submit(sub)?.ok())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| vec![Err(anyhow!("a client thread panicked"))])
+            })
+            .collect()
+    });
+    let answers = answers.into_iter().collect::<Result<Vec<_>>>()?;
+    let batches: std::collections::BTreeSet<u64> = answers
+        .iter()
+        .filter_map(|a| a["checkpoint"]["seq"].as_u64())
+        .collect();
+    println!(
+        "records   {} committed as signed entries over HTTP in {} by 8 concurrent clients; the writer appended them in {} batches",
+        records.len(),
+        ms(t.elapsed()),
+        batches.len()
+    );
+    let binding = Fr::rand(&mut rng);
+    let inputs = records[..opts.proofs]
+        .iter()
+        .map(|r| {
+            Ok(serde_json::to_value(RecordInclusionInput {
+                leaves: None,
+                index: None,
+                committer: None,
+                record: RecordJson::from_opening(r),
+                binding: fr_to_decimal(&binding),
+            })?)
         })
         .collect::<Result<Vec<_>>>()?;
     let t = Instant::now();
-    let inclusion: Vec<ProofBundle> = prover
-        .prove_many(&requests)
-        .into_iter()
-        .map(|r| r.map(|b| b.with_checkpoint(&checkpoint)))
-        .collect::<Result<_, _>>()?;
+    let inclusion = d.prove_all("record-inclusion", &inputs, &d.provider)?;
     let prove_time = t.elapsed();
     println!(
-        "prove     {} inclusion proofs in parallel: {} ({} per proof)",
+        "prove     {} record-inclusion proofs as parallel jobs on the service's prover in {} ({} per proof)",
         inclusion.len(),
         ms(prove_time),
         ms(prove_time / inclusion.len() as u32)
     );
+    // The verifier checks them against the ledger through the API, and as one batch
+    // with its own keys.
+    let t = Instant::now();
+    let mut against_ledger = true;
+    for b in &inclusion {
+        against_ledger &= d.valid(b)?;
+    }
+    let http_time = t.elapsed();
     let decoded = inclusion
         .iter()
         .map(ProofBundle::decode)
@@ -255,48 +436,29 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
     let pvk = verifier
         .key(Statement::RecordInclusion)
         .ok_or_else(|| anyhow!("no record-inclusion key"))?;
-    let t = Instant::now();
-    let mut single_ok = true;
-    for d in &decoded {
-        single_ok &= pvk.verify(&d.inputs, &d.proof)?;
-    }
-    let single_time = t.elapsed();
     let items: Vec<(&[Fr], &_)> = decoded
         .iter()
-        .map(|d| (d.inputs.as_slice(), &d.proof))
+        .map(|x| (x.inputs.as_slice(), &x.proof))
         .collect();
     let t = Instant::now();
     let batch_ok = pvk.verify_batch(&items)?;
     let batch_time = t.elapsed();
-    let mut against_ledger = true;
-    for b in &inclusion {
-        against_ledger &= verifier
-            .verify_fresh(b, &ledger_key, &parties.ledger, &rules, clock.now())?
-            .0;
-    }
     println!(
-        "verify    one by one: {} ({} per proof); as one batch: {} ({} per proof); signed checkpoint and fresh root: {}",
-        ms(single_time),
-        ms(single_time / decoded.len() as u32),
-        ms(batch_time),
-        ms(batch_time / decoded.len() as u32),
-        yes(against_ledger)
+        "verify    POST /v1/verify (signed checkpoint, fresh root, proof): {} in {} ({} per bundle); as one batch locally: {} in {}",
+        yes(against_ledger),
+        ms(http_time),
+        ms(http_time / inclusion.len() as u32),
+        yes(batch_ok),
+        ms(batch_time)
     );
-    ok &= single_ok && batch_ok && against_ledger;
+    ok &= against_ledger && batch_ok;
     for (i, b) in inclusion.iter().enumerate() {
-        write(format!("record-inclusion-{i}.json"), b.to_json())?;
+        d.write(format!("record-inclusion-{i}.json"), b.to_json())?;
     }
-    // An example input for `medproof prove record-inclusion` (synthetic data).
-    let example = RecordInclusionInput {
-        leaves: None,
-        index: None,
-        committer: None,
-        record: RecordJson::from_opening(&records[0]),
-        binding: fr_to_decimal(&binding),
-    };
-    write(
+    // An example input for `medproof client prove-record-inclusion` (synthetic data).
+    d.write(
         "prove-input-example.json".into(),
-        serde_json::to_string_pretty(&example)?,
+        serde_json::to_string_pretty(&inputs[0])?,
     )?;
 
     // 2. Consent and access.
@@ -307,65 +469,99 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
     if mapped.grantee != PROVIDER_REFERENCE {
         bail!("the sample consent names another provider");
     }
-    let consent = parties.grant(
-        ConsentTerms {
-            category: mapped.category,
-            purpose: mapped.purpose,
-            valid_from: mapped.valid_from,
-            valid_until: mapped.valid_until,
+    let consent = ConsentOpening {
+        patient_ref: d.patient.patient_ref(),
+        grantee: key_ref(&d.provider.verifying_key().to_bytes()),
+        category: mapped.category,
+        purpose: mapped.purpose,
+        valid_from: mapped.valid_from,
+        valid_until: mapped.valid_until,
+        blinding: Fr::rand(&mut rng),
+    };
+    let granted = d.submit(
+        Action::GrantConsent {
+            commitment: consent.commitment(),
         },
-        &mut rng,
+        &d.patient.key,
     )?;
+    let consent_index = granted["leaf_index"]
+        .as_u64()
+        .ok_or_else(|| anyhow!("a grant adds a leaf"))?;
     println!(
-        "consent   granted from a FHIR Consent (laboratory, TREAT, {} to {}) as consent #{}",
+        "consent   granted from a FHIR Consent (laboratory, TREAT, {} to {}) as consent #{consent_index}",
         fhir_date(mapped.valid_from)?,
         fhir_date(mapped.valid_until)?,
-        consent.index
     );
+    // The patient shares the opening and its pseudonym's salt with the provider, which
+    // proves each access with a fresh challenge from the data holder.
+    let (provider_hex, salt) = (hex_key(&d.provider), d.patient.salt);
+    let access_input = |record: &RecordOpening,
+                        granter: &SigningKey,
+                        consent: &ConsentOpening,
+                        index: u64,
+                        nonce: Fr| {
+        serde_json::to_value(AccessInput {
+            provider: provider_hex.clone(),
+            consent: ConsentJson::from_opening(consent),
+            consent_index: index,
+            granter: hex_key(granter),
+            patient_salt: fr_to_decimal(&salt),
+            record: RecordJson::from_opening(record),
+            now: clock.now(),
+            nonce: fr_to_decimal(&nonce),
+        })
+    };
     let lab: Vec<&RecordOpening> = records
         .iter()
         .filter(|r| r.category == mapped.category)
         .take(opts.proofs)
         .collect();
-    let access_time = clock.now();
-    let mut access_requests = Vec::new();
-    let mut access_checkpoint = None;
-    for r in &lab {
-        let (request, cp) = parties.access_request(&consent, r, access_time, &mut rng)?;
-        access_requests.push(ProofRequest::Access(request));
-        access_checkpoint = Some(cp);
-    }
-    let access_checkpoint =
-        access_checkpoint.ok_or_else(|| anyhow!("the demo has no lab record"))?;
+    let nonces: Vec<Fr> = lab.iter().map(|_| Fr::rand(&mut rng)).collect();
+    let inputs = lab
+        .iter()
+        .zip(&nonces)
+        .map(|(r, n)| access_input(r, &d.patient.key, &consent, consent_index, *n))
+        .collect::<Result<Vec<_>, _>>()?;
     let t = Instant::now();
-    let access: Vec<ProofBundle> = prover
-        .prove_many(&access_requests)
-        .into_iter()
-        .map(|r| r.map(|b| b.with_checkpoint(&access_checkpoint)))
-        .collect::<Result<_, _>>()?;
-    let access_time_taken = t.elapsed();
+    let access = d.prove_all("access", &inputs, &d.provider)?;
+    let access_time = t.elapsed();
     let mut access_ok = true;
     for b in &access {
-        access_ok &= verifier
-            .verify_fresh(b, &ledger_key, &parties.ledger, &rules, clock.now())?
-            .0;
+        access_ok &= d.valid(b)?;
     }
-    let audit_from = parties.ledger.len();
-    let logged = parties.log_accesses(&access)?;
-    let audit_to = parties.ledger.len();
+    let audit_from = d.entries()?;
+    let mut logged = Vec::new();
+    for (b, nonce) in access.iter().zip(&nonces) {
+        let a = d.submit(
+            Action::LogAccess {
+                bundle: b.to_json().into_bytes(),
+                nonce: *nonce,
+            },
+            &d.provider,
+        )?;
+        logged.push(a["seq"].as_u64().unwrap_or(0));
+    }
+    let audit_to = d.entries()?;
     println!(
         "access    {} access proofs in {} ({} per proof), valid and fresh: {}; logged at seq {}..={}",
         access.len(),
-        ms(access_time_taken),
-        ms(access_time_taken / access.len() as u32),
+        ms(access_time),
+        ms(access_time / access.len().max(1) as u32),
         yes(access_ok),
         logged.first().copied().unwrap_or(0),
         logged.last().copied().unwrap_or(0)
     );
     ok &= access_ok;
     if let Some(imaging) = records.iter().find(|r| r.category != mapped.category) {
-        let (request, _) = parties.access_request(&consent, imaging, clock.now(), &mut rng)?;
-        let refused = prover.prove(&ProofRequest::Access(request)).is_err();
+        let input = access_input(
+            imaging,
+            &d.patient.key,
+            &consent,
+            consent_index,
+            Fr::rand(&mut rng),
+        )?;
+        let job = d.queue("access", &input, &d.provider)?;
+        let refused = d.bundle(&job, &d.provider)?.is_none();
         println!(
             "access    to a record of another category under the lab consent: {}",
             if refused { "refused" } else { "ACCEPTED" }
@@ -373,13 +569,38 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
         ok &= refused;
     }
     for (i, b) in access.iter().enumerate() {
-        write(format!("access-{i}.json"), b.to_json())?;
+        d.write(format!("access-{i}.json"), b.to_json())?;
     }
     // The forgery the trust model stops: the provider registers a second key as a
     // patient and grants itself a consent in the patient's name (it knows the patient's
     // pseudonym from the records it committed). The ledger wraps the consent with the
-    // forger's key, and the patient's pseudonym is not derived from it: no proof.
-    let forged_refused = forged_consent_refused(&mut parties, &prover, &consent, lab[0], &mut rng)?;
+    // forger's key, and the patient's pseudonym is not derived from it: no proof, with
+    // the patient's key as granter or with the forger's.
+    let forger = SigningKey::generate(&mut rng);
+    d.submit(
+        Action::RegisterKey {
+            role: Role::Patient,
+        },
+        &forger,
+    )?;
+    let forged = ConsentOpening {
+        blinding: Fr::rand(&mut rng),
+        ..consent.clone()
+    };
+    let forged_index = d.submit(
+        Action::GrantConsent {
+            commitment: forged.commitment(),
+        },
+        &forger,
+    )?["leaf_index"]
+        .as_u64()
+        .ok_or_else(|| anyhow!("a grant adds a leaf"))?;
+    let mut forged_refused = true;
+    for granter in [&d.patient.key, &forger] {
+        let input = access_input(lab[0], granter, &forged, forged_index, Fr::rand(&mut rng))?;
+        let job = d.queue("access", &input, &d.provider)?;
+        forged_refused &= d.bundle(&job, &d.provider)?.is_none();
+    }
     println!(
         "forgery   a consent granted in the patient's name by another key: {}",
         if forged_refused {
@@ -390,53 +611,81 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
     );
     ok &= forged_refused;
 
-    // 3. Claim.
-    let policy = parties.publish_policy(
-        &["99213", "99214", "80053"],
-        (
-            fhir::fhir_time("2026-01-01", "period.start", false)?,
-            fhir::fhir_time("2026-12-31", "period.end", true)?,
-        ),
-        50_000,
-        &mut rng,
+    // 3. Claim. The insurer publishes a policy for the patient.
+    let codes = ["99213", "99214", "80053"];
+    let policy = PolicyJson {
+        policyholder: fr_to_decimal(&d.patient.patient_ref()),
+        codes: codes.iter().map(|c| c.to_string()).collect(),
+        period_start: fhir::fhir_time("2026-01-01", "period.start", false)?,
+        period_end: fhir::fhir_time("2026-12-31", "period.end", true)?,
+        limit: 50_000,
+        blinding: fr_to_decimal(&Fr::rand(&mut rng)),
+    };
+    let policy_opening = PolicyOpening {
+        policyholder: d.patient.patient_ref(),
+        codes_root: CodeSet::new(&codes)?.root(),
+        period_start: policy.period_start,
+        period_end: policy.period_end,
+        limit: policy.limit,
+        blinding: fr_from_decimal(&policy.blinding)?,
+    };
+    d.submit(
+        Action::PublishPolicy {
+            commitment: policy_opening.commitment(),
+        },
+        &d.insurer,
     )?;
+    // The provider commits the claim record from a FHIR Claim and proves it meets the
+    // policy, bound to the insurer's challenge.
     let claim = fhir::claim_from_fhir(CLAIM)?;
-    let opening = parties.commit_claim_digest(
-        &claim.code,
-        claim.service_date,
-        claim.amount,
-        claim.content_digest,
-        &mut rng,
+    let opening = ClaimOpening {
+        patient_ref: d.patient.patient_ref(),
+        code: procedure_code(&claim.code)?,
+        service_date: claim.service_date,
+        amount: claim.amount,
+        content_digest: claim.content_digest,
+        blinding: Fr::rand(&mut rng),
+    };
+    d.submit(
+        Action::CommitRecord {
+            commitment: opening.commitment(),
+        },
+        &d.provider,
     )?;
-    // The insurer's challenge binds the proof to this request.
-    let (request, cp) = parties.claim_request(&opening, &policy, Fr::rand(&mut rng))?;
+    let input = serde_json::to_value(ClaimInput {
+        provider: hex_key(&d.provider),
+        claim: ClaimJson {
+            patient_ref: fr_to_decimal(&opening.patient_ref),
+            code: claim.code.clone(),
+            service_date: opening.service_date,
+            amount: opening.amount,
+            content_sha256: hex::encode(opening.content_digest.0),
+            blinding: fr_to_decimal(&opening.blinding),
+        },
+        policy,
+        binding: fr_to_decimal(&Fr::rand(&mut rng)),
+    })?;
     let t = Instant::now();
-    let claim_bundle = prover
-        .prove(&ProofRequest::Claim(request))?
-        .with_checkpoint(&cp);
+    let job = d.queue("claim", &input, &d.provider)?;
+    let claim_bundle = d
+        .bundle(&job, &d.provider)?
+        .ok_or_else(|| anyhow!("the claim proof job failed"))?;
     let claim_time = t.elapsed();
-    let claim_ok = verifier
-        .verify_fresh(
-            &claim_bundle,
-            &ledger_key,
-            &parties.ledger,
-            &rules,
-            clock.now(),
-        )?
-        .0
-        && parties
-            .ledger
-            .locate(&policy.opening.commitment())?
-            .is_some();
+    let claim_ok = d.valid(&claim_bundle)?;
     // The proof names the provider that committed the claim record: the insurer pays
     // only providers it knows.
     let named = claim_bundle
         .public_inputs
         .get("provider")
         .map(String::as_str)
-        == Some(fr_to_decimal(&parties.provider_ref()).as_str());
-    let submitted = parties.submit_claim(&claim_bundle).is_ok();
-    let paid_twice = parties.submit_claim(&claim_bundle).is_ok();
+        == Some(fr_to_decimal(&key_ref(&d.provider.verifying_key().to_bytes())).as_str());
+    let decoded = claim_bundle.decode()?;
+    let submit = Action::SubmitClaim {
+        policy: decoded.inputs[ClaimPublic::POLICY],
+        claim_id: decoded.inputs[ClaimPublic::CLAIM_ID],
+    };
+    let submitted = d.submit(submit.clone(), &d.insurer).is_ok();
+    let paid_twice = !d.refused(submit, &d.insurer)?;
     println!(
         "claim     FHIR Claim ({} USD) proved to meet the published policy in {}; insurer's check: {}; names the provider: {}; submitted once: {}, a second time: {}",
         claim.amount as f64 / 100.0,
@@ -444,38 +693,55 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
         yes(claim_ok),
         yes(named),
         yes(submitted),
-        if paid_twice { "ACCEPTED" } else { "refused" }
+        if paid_twice { "ACCEPTED" } else { "refused (409)" }
     );
     ok &= claim_ok && named && submitted && !paid_twice;
     // The forgery the trust model stops: the policyholder tries to attest a service
     // itself, as a provider. Only a registrar admits providers, and a patient's key
     // commits no record.
-    let forged_claim_refused = forged_claim_refused(&mut parties)?;
+    let as_patient = d.refused(
+        Action::CommitRecord {
+            commitment: Fr::from(0xc1a1u64),
+        },
+        &d.patient.key,
+    )?;
+    let own = SigningKey::generate(&mut rng);
+    let self_admitted = d.refused(
+        Action::RegisterKey {
+            role: Role::Provider,
+        },
+        &own,
+    )?;
+    let forged_claim_refused = as_patient && self_admitted;
     println!(
         "forgery   a claim record committed by the policyholder's own key: {}",
         if forged_claim_refused {
-            "refused by the ledger"
+            "refused by the ledger (403)"
         } else {
             "ACCEPTED"
         }
     );
     ok &= forged_claim_refused;
-    write("claim.json".into(), claim_bundle.to_json())?;
+    d.write("claim.json".into(), claim_bundle.to_json())?;
 
-    // 4. Audit.
+    // 4. Audit: a regulator reads the ledger read-only (while the service appends), with
+    // the ledger's public key only.
     let t = Instant::now();
-    let report = audit(
-        &parties.ledger,
-        &verifier,
-        &ledger_key,
-        &AuditOptions {
-            from: audit_from,
-            to: audit_to,
-            rules,
-            batch: DEFAULT_BATCH,
-        },
-        &|_, _| {},
-    )?;
+    let report = {
+        let ledger = medproof_ledger::open_dir_read_only(&opts.data_dir, Some(ledger_key))?;
+        audit(
+            &ledger,
+            verifier,
+            &ledger_key,
+            &AuditOptions {
+                from: audit_from,
+                to: audit_to,
+                rules,
+                batch: DEFAULT_BATCH,
+            },
+            &|_, _| {},
+        )?
+    };
     println!(
         "audit     entries {}..{}: {} accesses, {} valid, {} invalid, {} stale; chain {} ({})",
         report.from,
@@ -488,24 +754,39 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
         ms(t.elapsed())
     );
     ok &= report.passed();
-    write(
+    d.write(
         "audit-report.json".into(),
         serde_json::to_string_pretty(&report)?,
     )?;
 
-    // The patient revokes.
-    let revoked = parties.revoke(&consent)?;
-    let (request, _) = parties.access_request(&consent, lab[0], clock.now(), &mut rng)?;
-    let new_refused = prover.prove(&ProofRequest::Access(request)).is_err();
-    let later = revoked.time + rules.window_secs;
-    let stale = matches!(
-        verifier.verify_fresh(&access[0], &ledger_key, &parties.ledger, &rules, later),
-        Err(medproof_verifier::BundleError::Freshness(_))
-    );
+    // The patient revokes; the answer carries the receipt.
+    let revoked = d.submit(Action::RevokeConsent { consent_index }, &d.patient.key)?;
+    let receipt = serde_json::from_value::<medproof_verifier::checkpoint::CheckpointJson>(
+        revoked["checkpoint"].clone(),
+    )?
+    .parse()?;
+    receipt.verify(&ledger_key)?;
+    let input = access_input(
+        lab[0],
+        &d.patient.key,
+        &consent,
+        consent_index,
+        Fr::rand(&mut rng),
+    )?;
+    let job = d.queue("access", &input, &d.provider)?;
+    let new_refused = d.bundle(&job, &d.provider)?.is_none();
+    // What a verifier would say once the window has passed (rather than waiting).
+    let later = receipt.time + rules.window_secs;
+    let stale = {
+        let ledger = medproof_ledger::open_dir_read_only(&opts.data_dir, Some(ledger_key))?;
+        matches!(
+            verifier.verify_fresh(&access[0], &ledger_key, &ledger, &rules, later),
+            Err(medproof_verifier::BundleError::Freshness(_))
+        )
+    };
     println!(
-        "revoke    consent #{} revoked at seq {}: a new access proof is {}; the earlier one, checked {} s later, is {}",
-        consent.index,
-        revoked.seq,
+        "revoke    consent #{consent_index} revoked at seq {}: a new access proof is {}; the earlier one, checked {} s later, is {}",
+        revoked["seq"],
         if new_refused { "refused" } else { "MADE" },
         rules.window_secs,
         if stale { "refused as stale" } else { "ACCEPTED" }
@@ -513,15 +794,15 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
     ok &= new_refused && stale;
     // The revocation's receipt: the signed checkpoint that contains it. The patient keeps
     // it; `medproof ledger check-receipt` shows a rollback or an equivocation later.
-    write(
+    d.write(
         "revocation-receipt.json".into(),
-        serde_json::to_string_pretty(&serde_json::json!({ "checkpoint": revoked.to_json() }))?,
+        serde_json::to_string_pretty(&serde_json::json!({ "checkpoint": receipt.to_json() }))?,
     )?;
 
     let proofs = inclusion.len() + access.len() + 1;
     println!(
         "bundles   {} written to {}",
-        paths.len(),
+        d.paths.len(),
         opts.out.display()
     );
     println!(
@@ -534,7 +815,7 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
         started.elapsed().as_secs_f64()
     );
     Ok(DemoReport {
-        bundles: paths,
+        bundles: d.paths,
         all_valid: ok,
     })
 }
@@ -545,71 +826,4 @@ fn yes(b: bool) -> &'static str {
     } else {
         "NO"
     }
-}
-
-/// The provider's forged consent (see the demo): a second key registered as a patient
-/// grants the provider a consent in the real patient's name. Returns whether the proof
-/// was refused.
-fn forged_consent_refused<R: rand::RngCore + rand::CryptoRng>(
-    parties: &mut Parties<medproof_ledger::RocksStore>,
-    prover: &Prover,
-    consent: &GrantedConsent,
-    record: &RecordOpening,
-    rng: &mut R,
-) -> Result<bool> {
-    let forger = ed25519_dalek::SigningKey::generate(rng);
-    let register = parties.sign(
-        Action::RegisterKey {
-            role: Role::Patient,
-        },
-        &forger,
-    )?;
-    parties.ledger.append_one(register)?;
-    // The same terms, in the real patient's name, with a fresh blinding.
-    let mut opening = consent.opening.clone();
-    opening.blinding = Fr::rand(rng);
-    let grant = parties.sign(
-        Action::GrantConsent {
-            commitment: opening.commitment(),
-        },
-        &forger,
-    )?;
-    let receipt = parties.ledger.append_one(grant)?;
-    let forged = GrantedConsent {
-        opening,
-        index: receipt.leaf_indices[0].ok_or_else(|| anyhow!("a grant adds a leaf"))?,
-    };
-    // The provider knows the patient's salt (the patient gave it for the real consent):
-    // with it and the patient's key the wrapped leaf is not found; with the forger's key
-    // the pseudonym does not match.
-    let (request, _) = parties.access_request(&forged, record, SystemClock.now(), rng)?;
-    let with_patient_key = prover
-        .prove(&ProofRequest::Access(request.clone()))
-        .is_err();
-    let mut as_forger = request;
-    as_forger.witness.granter =
-        medproof_circuits::commit::key_ref(&forger.verifying_key().to_bytes());
-    let with_forger_key = prover.prove(&ProofRequest::Access(as_forger)).is_err();
-    Ok(with_patient_key && with_forger_key)
-}
-
-/// The policyholder's forged claim (see the demo). Returns whether the ledger refused
-/// both ways in.
-fn forged_claim_refused(parties: &mut Parties<medproof_ledger::RocksStore>) -> Result<bool> {
-    let commit = parties.sign(
-        Action::CommitRecord {
-            commitment: Fr::from(0xc1a1u64),
-        },
-        &parties.patient.key,
-    )?;
-    let as_patient = parties.ledger.append_one(commit).is_err();
-    let own = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
-    let register = parties.sign(
-        Action::RegisterKey {
-            role: Role::Provider,
-        },
-        &own,
-    )?;
-    let self_admitted = parties.ledger.append_one(register).is_err();
-    Ok(as_patient && self_admitted)
 }

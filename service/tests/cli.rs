@@ -252,20 +252,28 @@ fn ledger_commands_and_checkpoint_checks() {
         )),
         2
     );
-    // Seq 0 is the genesis (naming the data dir's registrar), 1 its checkpoint, 2..=4
-    // admit and register the parties' keys, 5 is a checkpoint, 6 the first record.
+    // Seq 0 is the genesis (naming the data dir's registrar), 1 its checkpoint; the
+    // demo's clients submit one at a time over HTTP, each followed by a checkpoint: 2 the
+    // patient registers, 4 the registrar admits the provider, 6 the insurer; 8 is the
+    // first record.
     let o = medproof(&["ledger", "entry", "0", "--data-dir", "data"], dir);
     let genesis: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(genesis["kind"], "genesis");
     let registrar_pub = std::fs::read_to_string(dir.join("data/registrar.pub")).unwrap();
     assert_eq!(genesis["registrars"][0], registrar_pub.trim());
     let o = medproof(&["ledger", "entry", "2", "--data-dir", "data"], dir);
+    let registered: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (registered["kind"].as_str(), registered["role"].as_str()),
+        (Some("register-key"), Some("patient"))
+    );
+    let o = medproof(&["ledger", "entry", "4", "--data-dir", "data"], dir);
     let admitted: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(
         (admitted["kind"].as_str(), admitted["role"].as_str()),
         (Some("admit-key"), Some("provider"))
     );
-    let o = medproof(&["ledger", "entry", "6", "--data-dir", "data"], dir);
+    let o = medproof(&["ledger", "entry", "8", "--data-dir", "data"], dir);
     let entry: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(entry["kind"], "commit-record");
     let commitment = entry["commitment"].as_str().unwrap().to_string();
@@ -284,7 +292,13 @@ fn ledger_commands_and_checkpoint_checks() {
     assert_eq!(path["checkpoint"], cp["checkpoint"]);
     assert_eq!(
         code(&medproof(
-            &["ledger", "entry", "99", "--data-dir", "data"],
+            &[
+                "ledger",
+                "entry",
+                &(entries + 5).to_string(),
+                "--data-dir",
+                "data"
+            ],
             dir
         )),
         2
