@@ -39,10 +39,8 @@ use medproof_circuits::commit::{
 };
 use medproof_ledger::audit::{audit, AuditOptions, DEFAULT_BATCH};
 use medproof_ledger::{Action, Clock, Role, Submission, SystemClock};
-use medproof_params::{LoadOptions, Manifest, StatementKeys};
 use medproof_verifier::bundle::Verifier;
 use medproof_verifier::freshness::Freshness;
-use medproof_verifier::groth16::PreparedVerifyingKey;
 use medproof_verifier::statement::ClaimPublic;
 use medproof_verifier::{fr_from_decimal, fr_to_decimal, Fr, ProofBundle, Statement};
 use serde_json::Value;
@@ -111,43 +109,13 @@ fn fhir_date(unix: u64) -> Result<String> {
     ))
 }
 
-/// Loads the keys of every statement, generating them first if the dir has none (or
-/// has keys for fewer statements than this version proves).
-pub fn ensure_keys(data_dir: &Path) -> Result<(Vec<StatementKeys>, bool)> {
-    let dir = keys_dir(data_dir);
-    let complete = medproof_params::exists(&dir)
-        && Manifest::read(&dir)
-            .map(|m| Statement::ALL.iter().all(|s| m.entry(*s).is_ok()))
-            .unwrap_or(false);
-    let generated = !complete;
-    if generated {
-        if medproof_params::exists(&dir) {
-            eprintln!(
-                "keys in {} lack a statement of this version: generating a full set",
-                dir.display()
-            );
-        }
-        let statements = Statement::ALL;
-        medproof_params::setup(
-            &dir,
-            &statements,
-            &crate::progress::SetupBar::new(statements.len()),
-        )?;
-    }
-    let keys = Statement::ALL
-        .iter()
-        .map(|s| medproof_params::load(&dir, *s, LoadOptions::default()))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((keys, generated))
-}
-
 /// Runs the demo, printing a summary to stdout.
 pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
     if opts.records == 0 || opts.proofs == 0 || opts.proofs > opts.records {
         bail!("need at least one record and one proof, and no more proofs than records");
     }
     let started = Instant::now();
-    let (keys, generated) = ensure_keys(&opts.data_dir)?;
+    let (keys, generated) = crate::ensure_keys(&opts.data_dir)?;
     println!(
         "keys      {} in {}: {}",
         if generated { "generated" } else { "loaded" },
@@ -157,13 +125,7 @@ pub fn run(opts: &DemoOptions) -> Result<DemoReport> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let mut verifier = Verifier::new();
-    for k in &keys {
-        verifier.insert(
-            k.statement,
-            PreparedVerifyingKey::new(k.verifying_key.clone())?,
-        )?;
-    }
+    let verifier = crate::verifier_of(&keys)?;
     drop(keys);
     let mut config = api::Config::new(opts.data_dir.clone());
     config.bind = "127.0.0.1:0".into();
@@ -225,6 +187,12 @@ impl Demo<'_> {
             Some("done") => Ok(Some(serde_json::from_value(job["bundle"].clone())?)),
             _ => Ok(None),
         }
+    }
+
+    /// Whether the service's prover refuses to prove `input` (its job fails).
+    fn unprovable(&self, statement: &str, input: &Value, key: &SigningKey) -> Result<bool> {
+        let job = self.queue(statement, input, key)?;
+        Ok(self.bundle(&job, key)?.is_none())
     }
 
     /// Proves many, as concurrent jobs; every one must be made.
@@ -560,8 +528,7 @@ fn stories(
             consent_index,
             Fr::rand(&mut rng),
         )?;
-        let job = d.queue("access", &input, &d.provider)?;
-        let refused = d.bundle(&job, &d.provider)?.is_none();
+        let refused = d.unprovable("access", &input, &d.provider)?;
         println!(
             "access    to a record of another category under the lab consent: {}",
             if refused { "refused" } else { "ACCEPTED" }
@@ -598,8 +565,7 @@ fn stories(
     let mut forged_refused = true;
     for granter in [&d.patient.key, &forger] {
         let input = access_input(lab[0], granter, &forged, forged_index, Fr::rand(&mut rng))?;
-        let job = d.queue("access", &input, &d.provider)?;
-        forged_refused &= d.bundle(&job, &d.provider)?.is_none();
+        forged_refused &= d.unprovable("access", &input, &d.provider)?;
     }
     println!(
         "forgery   a consent granted in the patient's name by another key: {}",
@@ -773,8 +739,7 @@ fn stories(
         consent_index,
         Fr::rand(&mut rng),
     )?;
-    let job = d.queue("access", &input, &d.provider)?;
-    let new_refused = d.bundle(&job, &d.provider)?.is_none();
+    let new_refused = d.unprovable("access", &input, &d.provider)?;
     // What a verifier would say once the window has passed (rather than waiting).
     let later = receipt.time + rules.window_secs;
     let stale = {

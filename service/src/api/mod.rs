@@ -40,7 +40,6 @@ use medproof_ledger::{Clock, Ledger, RocksStore, SystemClock};
 use medproof_prover::Prover;
 use medproof_verifier::bundle::Verifier;
 use medproof_verifier::freshness::Freshness;
-use medproof_verifier::groth16::PreparedVerifyingKey;
 
 use self::error::ApiError;
 use self::jobs::Jobs;
@@ -118,14 +117,8 @@ impl Service {
     pub fn open(config: Config) -> Result<Self> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
-        let (keys, _) = crate::demo::ensure_keys(&config.data_dir)?;
-        let mut verifier = Verifier::new();
-        for k in &keys {
-            verifier.insert(
-                k.statement,
-                PreparedVerifyingKey::new(k.verifying_key.clone())?,
-            )?;
-        }
+        let (keys, _) = crate::ensure_keys(&config.data_dir)?;
+        let verifier = crate::verifier_of(&keys)?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let ledger = medproof_ledger::open_dir(&config.data_dir, clock.clone())?;
         let ledger = Arc::new(RwLock::new(ledger));
