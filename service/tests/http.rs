@@ -1490,3 +1490,65 @@ fn a_full_proof_queue_answers_503_and_metrics_name_the_limit() {
     }
     running.stop().unwrap();
 }
+
+#[test]
+fn a_key_over_its_proof_quota_gets_429_and_an_audit_runs_over_http() {
+    let (running, dir) = another_service(|config| config.proof_quota = 2);
+    let c = Client::new(&running.url());
+    let registrar = registrar(&dir.path().join("data"));
+    let provider = SigningKey::generate(&mut OsRng);
+    c.submit(&sign(
+        &c,
+        Action::AdmitKey {
+            key: provider.verifying_key().to_bytes(),
+            role: Role::Provider,
+        },
+        &registrar,
+    ))
+    .unwrap()
+    .ok()
+    .unwrap();
+    let input = json!({"record": {"patient_ref": "1", "category": 3, "content_sha256": "00".repeat(32), "created_at": 1, "blinding": "2"}, "binding": "1"});
+    // Two are within the quota (and refused for what they ask); the third is over it.
+    for _ in 0..2 {
+        let r = c
+            .signed_post("/v1/proofs/record-inclusion", &input, &provider)
+            .unwrap();
+        assert_eq!((r.status, code(&r).as_str()), (422, "not_provable"));
+    }
+    let r = c
+        .signed_post("/v1/proofs/record-inclusion", &input, &provider)
+        .unwrap();
+    assert_eq!((r.status, code(&r).as_str()), (429, "over_quota"));
+    assert!(r.retry_after.unwrap() >= 1);
+    // Another key has its own quota.
+    let other = SigningKey::generate(&mut OsRng);
+    let r = c
+        .signed_post("/v1/proofs/record-inclusion", &input, &other)
+        .unwrap();
+    assert_eq!(r.status, 422);
+    let metrics = c.get("/metrics").unwrap();
+    assert!(metrics
+        .body
+        .as_str()
+        .unwrap()
+        .contains("medproof_refusals_total{reason=\"over_quota\"}"));
+
+    // The audit of the whole (short) ledger passes; a period past the end or too long
+    // is a 422 with a reason.
+    let entries = c.get("/v1/ledger").unwrap().ok().unwrap()["entries"]
+        .as_u64()
+        .unwrap();
+    let report = c.get("/v1/audit?from=0").unwrap().ok().unwrap();
+    assert_eq!(report["chain_ok"], true, "{report}");
+    assert_eq!(report["to"], entries);
+    let r = c
+        .get(&format!("/v1/audit?from=0&to={}", entries + 10))
+        .unwrap();
+    assert_eq!((r.status, code(&r).as_str()), (422, "not_auditable"));
+    let r = c.get("/v1/audit?from=0&to=100000").unwrap();
+    assert_eq!((r.status, code(&r).as_str()), (422, "range_too_long"));
+    let r = c.get("/v1/audit").unwrap();
+    assert_eq!((r.status, code(&r).as_str()), (400, "malformed"));
+    running.stop().unwrap();
+}

@@ -56,6 +56,18 @@ impl ApiError {
         e
     }
 
+    /// 429 `over_quota`: the client used up its quota; it may retry after `retry_after`
+    /// seconds.
+    pub fn over_quota(retry_after: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "over_quota",
+            "this key started more proof jobs than its quota allows; retry later",
+        );
+        e.retry_after = Some(retry_after);
+        e
+    }
+
     /// 405 with the methods the resource allows.
     pub fn method_not_allowed(allow: &'static str) -> Self {
         let mut e = Self::new(

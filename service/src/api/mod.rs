@@ -19,6 +19,7 @@
 //! | `GET /v1/checkpoints/latest`, `GET /v1/checkpoints/{seq}` | signed checkpoints |
 //! | `GET /v1/paths/{commitment}` | Merkle path with the checkpoint it is against |
 //! | `POST /v1/verify` | a bundle's verdict against this ledger |
+//! | `GET /v1/audit?from=F&to=T` | a period's audit report (at most 4,096 entries a request, on the audit pool) |
 //! | `POST /v1/proofs/{record-inclusion,access,claim}` | a proof job from a party's openings: 202 + `Location` (prover routes) |
 //! | `GET /v1/jobs/{id}` | a job's state and, when done, its bundle |
 
@@ -26,6 +27,7 @@ pub mod error;
 pub mod jobs;
 pub mod metrics;
 pub mod openapi;
+pub mod quota;
 pub mod routes;
 pub mod signed;
 pub mod writer;
@@ -64,13 +66,18 @@ pub struct Config {
     pub max_body: usize,
     /// HTTP worker threads (0: one per core).
     pub http_workers: usize,
+    /// Audit threads (0: one per core).
+    pub audit_threads: usize,
+    /// Proof jobs one key may start per minute (over it: 429 with Retry-After).
+    pub proof_quota: u32,
     /// Freshness window and skew.
     pub rules: Freshness,
 }
 
 impl Config {
     /// Defaults for a data dir: loopback port 8080, prover on, one prover thread per
-    /// core, 64 jobs and 4,096 submissions queued, 256 KiB bodies.
+    /// core, 64 jobs and 4,096 submissions queued, 256 KiB bodies, 600 proof jobs per
+    /// key and minute.
     pub fn new(data_dir: PathBuf) -> Self {
         Self {
             data_dir,
@@ -81,6 +88,8 @@ impl Config {
             write_queue: 4096,
             max_body: 256 * 1024,
             http_workers: 0,
+            audit_threads: 0,
+            proof_quota: 600,
             rules: Freshness::default(),
         }
     }
@@ -102,6 +111,10 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Checks signed requests (private reads).
     pub auth: crate::auth::Authenticator,
+    /// Audits run here, apart from the provers.
+    pub audit_pool: rayon::ThreadPool,
+    /// Proof jobs a key may start, per minute.
+    pub quota: quota::Quota,
 }
 
 /// The opened service: state, writer and prover threads.
@@ -142,6 +155,11 @@ impl Service {
             rules: config.rules,
             clock,
             auth: crate::auth::Authenticator::new(config.rules.skew_secs),
+            audit_pool: rayon::ThreadPoolBuilder::new()
+                .num_threads(config.audit_threads)
+                .thread_name(|i| format!("medproof-audit-{i}"))
+                .build()?,
+            quota: quota::Quota::per_minute(config.proof_quota),
         });
         Ok(Self {
             state,
@@ -255,7 +273,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize, prover: bool) {
         .service(resource("/v1/checkpoints/latest", "GET").route(web::get().to(latest_checkpoint)))
         .service(resource("/v1/checkpoints/{seq}", "GET").route(web::get().to(checkpoint)))
         .service(resource("/v1/paths/{commitment}", "GET").route(web::get().to(path)))
-        .service(resource("/v1/verify", "POST").route(web::post().to(verify)));
+        .service(resource("/v1/verify", "POST").route(web::post().to(verify)))
+        .service(resource("/v1/audit", "GET").route(web::get().to(audit)));
     if prover {
         cfg.service(
             resource("/v1/proofs/record-inclusion", "POST")

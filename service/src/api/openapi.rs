@@ -25,6 +25,7 @@ use super::routes;
         routes::checkpoint,
         routes::path,
         routes::verify,
+        routes::audit,
         routes::prove_record_inclusion,
         routes::prove_access,
         routes::prove_claim,

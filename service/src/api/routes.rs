@@ -372,6 +372,9 @@ pub async fn prove<I: ProofInput>(
     signed: Signed<I>,
 ) -> Result<HttpResponse> {
     let Signed { signer, body } = signed;
+    if let Err(wait) = state.quota.take(&signer) {
+        return Err(ApiError::over_quota(wait.as_secs().max(1)));
+    }
     if body
         .provider()
         .is_some_and(|p| !p.eq_ignore_ascii_case(&hex::encode(signer)))
@@ -451,6 +454,67 @@ pub async fn job(
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(s))
+}
+
+/// Entries one audit request covers at most (the audit holds the ledger's read lock, so
+/// the writer waits for it; a longer period is audited page by page).
+pub const MAX_AUDIT: u64 = 4096;
+
+/// The query of `GET /v1/audit`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditRange {
+    /// First entry of the period.
+    pub from: u64,
+    /// One past the last entry (at most `from` + 4,096; default: that or the end).
+    pub to: Option<u64>,
+}
+
+/// `GET /v1/audit?from=F&to=T`: a regulator's audit of a period of the access log (the
+/// chain between signed checkpoints, every access proof batch-verified and fresh at its
+/// entry's time), on the audit pool so that it does not take the provers' threads.
+#[utoipa::path(get, path = "/v1/audit", tag = "verify", params(AuditRange), responses((status = 200, description = "The audit report", body = Object), (status = 400, description = "Malformed", body = ErrorBody), (status = 422, description = "The period cannot be audited (past the end, too long, no closing checkpoint)", body = ErrorBody)))]
+pub async fn audit(
+    state: web::Data<AppState>,
+    range: web::Query<AuditRange>,
+) -> Result<HttpResponse> {
+    let from = range.from;
+    let to = match range.to {
+        Some(to) if to.saturating_sub(from) > MAX_AUDIT => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "range_too_long",
+                format!("an audit request covers at most {MAX_AUDIT} entries: audit the period page by page"),
+            ))
+        }
+        Some(to) => to,
+        None => from.saturating_add(MAX_AUDIT).min(read(&state).len()),
+    };
+    let report = web::block(move || {
+        let l = read(&state);
+        let opts = medproof_ledger::audit::AuditOptions {
+            from,
+            to,
+            rules: state.rules,
+            batch: medproof_ledger::audit::DEFAULT_BATCH,
+        };
+        let key = l.public_key();
+        state
+            .audit_pool
+            .install(|| medproof_ledger::audit::audit(&l, &state.verifier, &key, &opts, &|_, _| {}))
+    })
+    .await
+    .map_err(|_| ApiError::unavailable("busy", "try again", 1))?
+    .map_err(|e| match e {
+        medproof_ledger::audit::AuditError::Ledger(e) => internal(e),
+        e => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_auditable",
+            e.to_string(),
+        ),
+    })?;
+    Ok(HttpResponse::Ok().json(report))
 }
 
 /// Any path the API does not have.

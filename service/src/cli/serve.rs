@@ -30,6 +30,13 @@ pub struct Args {
     /// HTTP worker threads (0: one per core).
     #[arg(long, env = "MEDPROOF_HTTP_WORKERS", default_value_t = 0)]
     http_workers: usize,
+    /// Audit threads, apart from the provers (0: one per core).
+    #[arg(long, env = "MEDPROOF_AUDIT_THREADS", default_value_t = 0)]
+    audit_threads: usize,
+    /// Proof jobs one key may start per minute (over it: 429 with Retry-After; 0: no
+    /// quota).
+    #[arg(long, env = "MEDPROOF_PROOF_QUOTA", default_value_t = 600)]
+    proof_quota: u32,
     /// Freshness window, seconds: a root is accepted until this long after it was
     /// superseded; a heartbeat checkpoint is signed every half window while quiet.
     #[arg(long, env = "MEDPROOF_WINDOW", default_value_t = medproof_verifier::freshness::DEFAULT_WINDOW_SECS)]
@@ -48,6 +55,8 @@ pub fn run(args: Args) -> Result<()> {
     config.proof_queue = args.proof_queue;
     config.max_body = args.max_body;
     config.http_workers = args.http_workers;
+    config.audit_threads = args.audit_threads;
+    config.proof_quota = args.proof_quota;
     config.rules = Freshness {
         window_secs: args.window,
         skew_secs: args.skew,
