@@ -572,3 +572,47 @@ fn ledger_commands_and_checkpoint_checks() {
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("seq 2: Chain"));
 }
+
+/// `medproof serve` reads an optional TOML file under its flags and environment; an
+/// unknown key in it is an error that names the file.
+#[test]
+fn serve_takes_its_settings_from_a_file() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("bad.toml"), "bnd = \"127.0.0.1:0\"\n").unwrap();
+    let o = medproof(&["serve", "--config", "bad.toml"], dir);
+    assert_eq!(code(&o), 2);
+    let err = stderr(&o);
+    assert!(err.contains("bad.toml") && err.contains("bnd"), "{err}");
+
+    std::fs::write(
+        dir.join("serve.toml"),
+        "data-dir = \"d\"\nbind = \"127.0.0.1:0\"\nno-prover = true\nwindow = 60\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_medproof"))
+        .args(["serve", "--config", "serve.toml"])
+        .current_dir(dir)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = lines
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("medproof serving on ").map(str::to_string))
+        .expect("the service says where it listens");
+    let c = medproof_service::client::Client::new(&url);
+    let health = c.get("/healthz").unwrap();
+    let doc = c.get("/openapi.json").unwrap().body;
+    let proofs = c
+        .raw("POST", "/v1/proofs/access", Some("application/json"), b"{}")
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(health.status, 200);
+    // The file's data dir and no-prover took effect.
+    assert!(dir.join("d/ledger").is_dir());
+    assert!(doc["paths"].get("/v1/proofs/access").is_none());
+    assert_eq!(proofs.status, 404);
+}
