@@ -51,6 +51,23 @@ fn sign(c: &Client, action: Action, key: &SigningKey) -> Submission {
     Submission::sign(action, key, c.envelope(600).unwrap())
 }
 
+/// A fresh key that `registrar` admits for `role` on the service behind `c`.
+fn admitted(c: &Client, registrar: &SigningKey, role: Role) -> SigningKey {
+    let key = SigningKey::generate(&mut OsRng);
+    let r = c
+        .submit(&sign(
+            c,
+            Action::AdmitKey {
+                key: key.verifying_key().to_bytes(),
+                role,
+            },
+            registrar,
+        ))
+        .unwrap();
+    assert_eq!(r.status, 201, "{}", r.body);
+    key
+}
+
 fn code(r: &Reply) -> String {
     r.error()
         .unwrap_or_else(|| panic!("expected an error body, got {} {}", r.status, r.body))
@@ -428,18 +445,7 @@ fn malformed_requests_get_a_4xx_with_a_reason_and_the_service_stays_up() {
         },
     );
     // An admitted provider, so that its access entries reach the bundle checks.
-    let provider = SigningKey::generate(&mut OsRng);
-    c.submit(&sign(
-        &c,
-        Action::AdmitKey {
-            key: provider.verifying_key().to_bytes(),
-            role: Role::Provider,
-        },
-        &registrar(&data_dir()),
-    ))
-    .unwrap()
-    .ok()
-    .unwrap();
+    let provider = admitted(&c, &registrar(&data_dir()), Role::Provider);
     let log = |bundle: &str| {
         json_of(&sign(
             &c,
@@ -1418,18 +1424,7 @@ fn a_full_proof_queue_answers_503_and_metrics_name_the_limit() {
     });
     let c = Client::new(&running.url());
     let registrar = registrar(&dir.path().join("data"));
-    let provider = SigningKey::generate(&mut OsRng);
-    c.submit(&sign(
-        &c,
-        Action::AdmitKey {
-            key: provider.verifying_key().to_bytes(),
-            role: Role::Provider,
-        },
-        &registrar,
-    ))
-    .unwrap()
-    .ok()
-    .unwrap();
+    let provider = admitted(&c, &registrar, Role::Provider);
     let patient = Patient::generate(&mut OsRng);
     let opening = record(&patient);
     c.submit(&sign(
@@ -1496,18 +1491,7 @@ fn a_key_over_its_proof_quota_gets_429_and_an_audit_runs_over_http() {
     let (running, dir) = another_service(|config| config.proof_quota = 2);
     let c = Client::new(&running.url());
     let registrar = registrar(&dir.path().join("data"));
-    let provider = SigningKey::generate(&mut OsRng);
-    c.submit(&sign(
-        &c,
-        Action::AdmitKey {
-            key: provider.verifying_key().to_bytes(),
-            role: Role::Provider,
-        },
-        &registrar,
-    ))
-    .unwrap()
-    .ok()
-    .unwrap();
+    let provider = admitted(&c, &registrar, Role::Provider);
     let input = json!({"record": {"patient_ref": "1", "category": 3, "content_sha256": "00".repeat(32), "created_at": 1, "blinding": "2"}, "binding": "1"});
     // Two are within the quota (and refused for what they ask); the third is over it.
     for _ in 0..2 {
