@@ -1536,3 +1536,46 @@ fn a_key_over_its_proof_quota_gets_429_and_an_audit_runs_over_http() {
     assert_eq!((r.status, code(&r).as_str()), (400, "malformed"));
     running.stop().unwrap();
 }
+
+#[test]
+fn a_job_that_waited_past_its_timeout_fails_instead_of_starting() {
+    let (running, dir) = another_service(|config| config.job_timeout_secs = 0);
+    let c = Client::new(&running.url());
+    let provider = admitted(&c, &registrar(&dir.path().join("data")), Role::Provider);
+    let patient = Patient::generate(&mut OsRng);
+    let opening = record(&patient);
+    c.submit(&sign(
+        &c,
+        Action::CommitRecord {
+            commitment: opening.commitment(),
+        },
+        &provider,
+    ))
+    .unwrap()
+    .ok()
+    .unwrap();
+    let input = RecordInclusionInput {
+        leaves: None,
+        index: None,
+        committer: None,
+        record: RecordJson::from_opening(&opening),
+        binding: "1".into(),
+    };
+    let r = c
+        .signed_post("/v1/proofs/record-inclusion", &input, &provider)
+        .unwrap();
+    assert_eq!(r.status, 202, "{}", r.body);
+    let job = c
+        .wait_job(
+            r.location.as_deref().unwrap(),
+            &provider,
+            Duration::from_secs(60),
+        )
+        .unwrap();
+    assert_eq!(job["status"], "failed", "{job}");
+    assert!(
+        job["error"].as_str().unwrap().contains("timed out"),
+        "{job}"
+    );
+    running.stop().unwrap();
+}

@@ -51,6 +51,7 @@ struct Job {
     request: ProofRequest,
     checkpoint: Option<Checkpoint>,
     span: tracing::Span,
+    queued: Instant,
 }
 
 /// Why a job was not queued.
@@ -77,7 +78,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Jobs {
     /// Starts one dispatcher per prover thread, with a queue of `capacity` jobs.
-    pub fn start(prover: Arc<Prover>, capacity: usize) -> std::io::Result<Self> {
+    /// A job still waiting `timeout` after it was queued is failed rather than started
+    /// (its client has most likely given up; a proof, once started, cannot be
+    /// interrupted and runs to its end).
+    pub fn start(prover: Arc<Prover>, capacity: usize, timeout: Duration) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::sync_channel::<Job>(capacity.max(1));
         let rx = Arc::new(Mutex::new(rx));
         let table: Arc<Mutex<HashMap<String, Slot>>> = Arc::default();
@@ -89,7 +93,7 @@ impl Jobs {
             threads.push(
                 std::thread::Builder::new()
                     .name(format!("medproof-job-{i}"))
-                    .spawn(move || dispatch(&rx, &table, &queued, &prover))?,
+                    .spawn(move || dispatch(&rx, &table, &queued, &prover, timeout))?,
             );
         }
         Ok(Self {
@@ -117,6 +121,7 @@ impl Jobs {
             request,
             checkpoint,
             span: tracing::Span::current(),
+            queued: Instant::now(),
         };
         {
             let mut table = lock(&self.table);
@@ -180,6 +185,7 @@ fn dispatch(
     table: &Mutex<HashMap<String, Slot>>,
     queued: &AtomicUsize,
     prover: &Prover,
+    timeout: Duration,
 ) {
     loop {
         let job = match lock(rx).recv() {
@@ -193,6 +199,21 @@ fn dispatch(
                 slot.finished = finished.then(Instant::now);
             }
         };
+        let waited = job.queued.elapsed();
+        if waited >= timeout {
+            super::metrics::proved(job.request.statement().name(), false, 0.0);
+            set(
+                JobState::Failed {
+                    error: format!(
+                        "timed out: waited {} ms in the queue, past the job timeout of {} s",
+                        waited.as_millis(),
+                        timeout.as_secs()
+                    ),
+                },
+                true,
+            );
+            continue;
+        }
         set(JobState::Running, false);
         let _entered = job.span.clone().entered();
         let started = Instant::now();

@@ -60,6 +60,8 @@ pub struct Config {
     pub prover_threads: usize,
     /// Proof jobs waiting at most.
     pub proof_queue: usize,
+    /// A job still queued this long is failed instead of started, seconds.
+    pub job_timeout_secs: u64,
     /// Submissions waiting for the writer at most.
     pub write_queue: usize,
     /// Largest request body, bytes.
@@ -85,6 +87,7 @@ impl Config {
             prover: true,
             prover_threads: 0,
             proof_queue: 64,
+            job_timeout_secs: 300,
             write_queue: 4096,
             max_body: 256 * 1024,
             http_workers: 0,
@@ -143,7 +146,11 @@ impl Service {
         let jobs = match config.prover {
             true => {
                 let prover = Arc::new(Prover::new(keys, config.prover_threads)?);
-                Some(Arc::new(Jobs::start(prover, config.proof_queue)?))
+                Some(Arc::new(Jobs::start(
+                    prover,
+                    config.proof_queue,
+                    std::time::Duration::from_secs(config.job_timeout_secs),
+                )?))
             }
             false => None,
         };

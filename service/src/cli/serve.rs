@@ -33,6 +33,10 @@ pub struct Args {
     /// Proof jobs waiting at most; more are answered 503 with Retry-After [default: 64].
     #[arg(long, env = "MEDPROOF_PROOF_QUEUE")]
     proof_queue: Option<usize>,
+    /// A proof job still queued after this many seconds is failed instead of started
+    /// [default: 300].
+    #[arg(long, env = "MEDPROOF_JOB_TIMEOUT")]
+    job_timeout: Option<u64>,
     /// Proof jobs one key may start per minute; over it 429 with Retry-After; 0 for no
     /// quota [default: 600].
     #[arg(long, env = "MEDPROOF_PROOF_QUOTA")]
@@ -67,6 +71,7 @@ struct File {
     prover_threads: Option<usize>,
     proof_queue: Option<usize>,
     proof_quota: Option<u32>,
+    job_timeout: Option<u64>,
     max_body: Option<usize>,
     http_workers: Option<usize>,
     audit_threads: Option<usize>,
@@ -105,6 +110,10 @@ fn config(args: Args) -> Result<Config> {
         .proof_quota
         .or(file.proof_quota)
         .unwrap_or(c.proof_quota);
+    c.job_timeout_secs = args
+        .job_timeout
+        .or(file.job_timeout)
+        .unwrap_or(c.job_timeout_secs);
     c.max_body = args.max_body.or(file.max_body).unwrap_or(c.max_body);
     c.http_workers = args
         .http_workers
