@@ -69,6 +69,10 @@ pub enum AuthError {
     /// The nonce was used before.
     #[error("this signed request was seen before (replay)")]
     Replayed,
+    /// More signed requests within the skew than the replay cache holds: refused rather
+    /// than forgetting nonces (which would let a recorded request be replayed).
+    #[error("too many signed requests within the clock skew; retry shortly")]
+    Busy,
 }
 
 /// The headers as received (any missing one is `None`).
@@ -89,18 +93,25 @@ type SeenNonce = ([u8; 32], [u8; 16]);
 /// Checks signed requests and remembers their nonces for the skew.
 pub struct Authenticator {
     skew: u64,
+    capacity: usize,
     seen: Mutex<HashMap<SeenNonce, u64>>,
 }
 
-/// Nonces remembered at most; beyond, the oldest are dropped early (a request older
-/// than the skew is refused anyway).
+/// Nonces remembered at most. Those older than the skew are forgotten (their requests
+/// are refused as stale anyway); while the rest fill the cache, new requests are refused.
 const MAX_SEEN: usize = 1 << 20;
 
 impl Authenticator {
     /// Requests within `skew` seconds of the clock.
     pub fn new(skew: u64) -> Self {
+        Self::with_capacity(skew, MAX_SEEN)
+    }
+
+    /// Remembering at most `capacity` nonces.
+    pub fn with_capacity(skew: u64, capacity: usize) -> Self {
         Self {
             skew,
+            capacity,
             seen: Mutex::default(),
         }
     }
@@ -145,15 +156,16 @@ impl Authenticator {
             return Err(AuthError::Stale(off));
         }
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.len() >= MAX_SEEN {
-            seen.retain(|_, t| now.abs_diff(*t) <= self.skew);
-        }
-        if seen.len() >= MAX_SEEN {
-            seen.clear();
-        }
-        if seen.insert((key, nonce), time).is_some() {
+        if seen.contains_key(&(key, nonce)) {
             return Err(AuthError::Replayed);
         }
+        if seen.len() >= self.capacity {
+            seen.retain(|_, t| now.abs_diff(*t) <= self.skew);
+        }
+        if seen.len() >= self.capacity {
+            return Err(AuthError::Busy);
+        }
+        seen.insert((key, nonce), time);
         Ok(key)
     }
 }
@@ -170,6 +182,40 @@ mod tests {
             nonce: Some(&h[2].1),
             signature: Some(&h[3].1),
         }
+    }
+
+    /// Attack: flood the replay cache with fresh requests signed by throwaway keys, so
+    /// that it forgets a victim's nonce, then replay the victim's request.
+    #[test]
+    fn a_full_replay_cache_refuses_new_requests_and_forgets_no_nonce() {
+        let auth = Authenticator::with_capacity(300, 2);
+        let victim = SigningKey::from_bytes(&[4u8; 32]);
+        let recorded = headers(&victim, "GET", "/v1/jobs/ab", b"", 1_000);
+        assert!(auth
+            .check(&presented(&recorded), "GET", "/v1/jobs/ab", b"", 1_000)
+            .is_ok());
+        let flood = |i: u8| {
+            let k = SigningKey::from_bytes(&[10 + i; 32]);
+            let h = headers(&k, "GET", "/v1/jobs/ab", b"", 1_000);
+            auth.check(&presented(&h), "GET", "/v1/jobs/ab", b"", 1_000)
+        };
+        assert!(flood(0).is_ok());
+        assert_eq!(flood(1), Err(AuthError::Busy));
+        assert_eq!(
+            auth.check(&presented(&recorded), "GET", "/v1/jobs/ab", b"", 1_000),
+            Err(AuthError::Replayed)
+        );
+        // Once the skew has passed, the old nonces go and new requests are taken again
+        // (the recorded request is now refused as stale).
+        assert!(flood(2).is_err());
+        let later = headers(&victim, "GET", "/v1/jobs/ab", b"", 1_400);
+        assert!(auth
+            .check(&presented(&later), "GET", "/v1/jobs/ab", b"", 1_400)
+            .is_ok());
+        assert_eq!(
+            auth.check(&presented(&recorded), "GET", "/v1/jobs/ab", b"", 1_400),
+            Err(AuthError::Stale(400))
+        );
     }
 
     #[test]

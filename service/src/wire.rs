@@ -272,6 +272,9 @@ pub struct LedgerInfo {
     pub entries: u64,
     /// The ledger's time now (a submission's `expires` is compared with it).
     pub time: u64,
+    /// The registrars the genesis names (they admit providers, insurers, regulators),
+    /// hex.
+    pub registrars: Vec<String>,
 }
 
 /// A checkpoint with its place in history, as JSON.

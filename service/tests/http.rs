@@ -90,6 +90,10 @@ fn every_story_over_http() {
     let c = client();
     let info = c.get("/v1/ledger").unwrap().ok().unwrap();
     assert_eq!(info["ledger_id"].as_str().unwrap().len(), 64);
+    assert_eq!(
+        info["registrars"][0],
+        hex::encode(registrar(&data_dir()).verifying_key().to_bytes())
+    );
 
     // A patient registers itself: 201, the entry's Location, and a receipt.
     let patient = Patient::generate(&mut OsRng);
@@ -1065,7 +1069,7 @@ fn malformed_requests_get_a_4xx_with_a_reason_and_the_service_stays_up() {
                 &k.path,
                 k.content_type,
                 &k.body,
-                k.signed.then_some(&key),
+                k.signed.then_some(&provider),
             )
             .unwrap();
         let got = r.error().map(|e| (e.error_code, e.error_message));
@@ -1079,6 +1083,16 @@ fn malformed_requests_get_a_4xx_with_a_reason_and_the_service_stays_up() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Proof jobs are for keys on the ledger: a fresh key (which would also escape any
+    // per-key quota) is refused before anything is proved.
+    let r = c
+        .signed_post(
+            "/v1/proofs/record-inclusion",
+            &json!({"record": record, "binding": "1"}),
+            &key,
+        )
+        .unwrap();
+    assert_eq!((r.status, code(&r).as_str()), (403, "unknown_key"));
     // None of them was written (the key they were signed with is still unknown), and
     // the service is up.
     let standing = c
@@ -1506,7 +1520,7 @@ fn a_key_over_its_proof_quota_gets_429_and_an_audit_runs_over_http() {
     assert_eq!((r.status, code(&r).as_str()), (429, "over_quota"));
     assert!(r.retry_after.unwrap() >= 1);
     // Another key has its own quota.
-    let other = SigningKey::generate(&mut OsRng);
+    let other = admitted(&c, &registrar, Role::Provider);
     let r = c
         .signed_post("/v1/proofs/record-inclusion", &input, &other)
         .unwrap();

@@ -69,16 +69,11 @@ pub async fn ledger_info(state: web::Data<AppState>) -> Result<HttpResponse> {
         public_key: hex::encode(l.public_key().to_bytes()),
         entries: l.len(),
         time: state.clock.now(),
+        registrars: l.registrars().iter().map(hex::encode).collect(),
     };
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .json(json!({
-            "ledger_id": info.ledger_id,
-            "public_key": info.public_key,
-            "entries": info.entries,
-            "time": info.time,
-            "registrars": l.registrars().iter().map(hex::encode).collect::<Vec<_>>(),
-        })))
+        .json(info))
 }
 
 /// `GET /v1/keys/{key}`: a key's role and standing (admission, suspension).
@@ -362,16 +357,34 @@ impl ProofInput for ClaimInput {
     }
 }
 
-/// `POST /v1/proofs/{statement}`, a signed request: a party's openings (see
-/// [`crate::input`]), proved against the ledger's latest checkpoint, which the bundle
-/// carries. 202 with the job's `Location`, readable by the signer only; 403 when the
-/// input names another provider than the signer; 422 `not_provable` when the openings
+/// `POST /v1/proofs/{statement}`, a signed request by a key registered on the ledger
+/// and not suspended: a party's openings (see [`crate::input`]), proved against the
+/// ledger's latest checkpoint, which the bundle carries. 202 with the job's `Location`,
+/// readable by the signer only; 403 for an unknown or suspended key, or when the input
+/// names another provider than the signer; 422 `not_provable` when the openings
 /// do not fit the ledger.
 pub async fn prove<I: ProofInput>(
     state: web::Data<AppState>,
     signed: Signed<I>,
 ) -> Result<HttpResponse> {
     let Signed { signer, body } = signed;
+    // Only keys on the ledger prove: a quota per key means nothing if any fresh key
+    // may ask.
+    match read(&state).key_standing(&signer) {
+        None => {
+            return Err(ApiError::refused(
+                &medproof_ledger::Refusal::UnknownKey,
+                None,
+            ))
+        }
+        Some(k) if k.suspended => {
+            return Err(ApiError::refused(
+                &medproof_ledger::Refusal::Suspended,
+                None,
+            ))
+        }
+        Some(_) => {}
+    }
     if let Err(wait) = state.quota.take(&signer) {
         return Err(ApiError::over_quota(wait.as_secs().max(1)));
     }

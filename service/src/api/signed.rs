@@ -54,6 +54,7 @@ fn authenticate(req: &HttpRequest, body: &[u8]) -> Result<[u8; 32], ApiError> {
         )
         .map_err(|e| {
             let code = match e {
+                AuthError::Busy => return ApiError::unavailable("busy", e.to_string(), 1),
                 AuthError::Replayed => "replayed_request",
                 AuthError::Stale(_) => "stale_request",
                 AuthError::Missing(_) | AuthError::BadSignature => "unauthenticated",
