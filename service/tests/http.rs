@@ -68,6 +68,29 @@ fn admitted(c: &Client, registrar: &SigningKey, role: Role) -> SigningKey {
     key
 }
 
+/// A record `provider` commits for a new patient, as the input of its inclusion proof
+/// (binding 1).
+fn committed_record(c: &Client, provider: &SigningKey) -> RecordInclusionInput {
+    let opening = record(&Patient::generate(&mut OsRng));
+    let r = c
+        .submit(&sign(
+            c,
+            Action::CommitRecord {
+                commitment: opening.commitment(),
+            },
+            provider,
+        ))
+        .unwrap();
+    assert_eq!(r.status, 201, "{}", r.body);
+    RecordInclusionInput {
+        leaves: None,
+        index: None,
+        committer: None,
+        record: RecordJson::from_opening(&opening),
+        binding: "1".into(),
+    }
+}
+
 fn code(r: &Reply) -> String {
     r.error()
         .unwrap_or_else(|| panic!("expected an error body, got {} {}", r.status, r.body))
@@ -1439,25 +1462,7 @@ fn a_full_proof_queue_answers_503_and_metrics_name_the_limit() {
     let c = Client::new(&running.url());
     let registrar = registrar(&dir.path().join("data"));
     let provider = admitted(&c, &registrar, Role::Provider);
-    let patient = Patient::generate(&mut OsRng);
-    let opening = record(&patient);
-    c.submit(&sign(
-        &c,
-        Action::CommitRecord {
-            commitment: opening.commitment(),
-        },
-        &provider,
-    ))
-    .unwrap()
-    .ok()
-    .unwrap();
-    let input = RecordInclusionInput {
-        leaves: None,
-        index: None,
-        committer: None,
-        record: RecordJson::from_opening(&opening),
-        binding: "1".into(),
-    };
+    let input = committed_record(&c, &provider);
     // One proving, one queued: the rest are turned away at once, with Retry-After.
     let replies: Vec<Reply> = (0..8)
         .map(|_| {
@@ -1556,25 +1561,7 @@ fn a_job_that_waited_past_its_timeout_fails_instead_of_starting() {
     let (running, dir) = another_service(|config| config.job_timeout_secs = 0);
     let c = Client::new(&running.url());
     let provider = admitted(&c, &registrar(&dir.path().join("data")), Role::Provider);
-    let patient = Patient::generate(&mut OsRng);
-    let opening = record(&patient);
-    c.submit(&sign(
-        &c,
-        Action::CommitRecord {
-            commitment: opening.commitment(),
-        },
-        &provider,
-    ))
-    .unwrap()
-    .ok()
-    .unwrap();
-    let input = RecordInclusionInput {
-        leaves: None,
-        index: None,
-        committer: None,
-        record: RecordJson::from_opening(&opening),
-        binding: "1".into(),
-    };
+    let input = committed_record(&c, &provider);
     let r = c
         .signed_post("/v1/proofs/record-inclusion", &input, &provider)
         .unwrap();
