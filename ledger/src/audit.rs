@@ -122,6 +122,8 @@ pub struct Problem {
 /// The audit's findings; serialized as the JSON report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditReport {
+    /// Whether the period passed: chain intact, every access valid and fresh.
+    pub passed: bool,
     /// First entry audited.
     pub from: u64,
     /// One past the last entry audited.
@@ -153,7 +155,7 @@ pub struct AuditReport {
 impl AuditReport {
     /// Whether the period passed: chain intact, every access valid and fresh.
     pub fn passed(&self) -> bool {
-        self.chain_ok && self.invalid == 0 && self.stale == 0 && self.valid == self.accesses
+        self.passed
     }
 
     /// A short human summary.
@@ -413,12 +415,14 @@ pub fn audit<S: Store + Sync>(
     problems.sort_by_key(|p| p.seq);
 
     let accesses = walk.accesses.len() as u64;
+    let valid = ready.len() as u64 - bad.len() as u64;
     Ok(AuditReport {
+        passed: walk.chain_ok && invalid == 0 && stale == 0 && valid == accesses,
         from: opts.from,
         to: opts.to,
         entries: opts.to - opts.from,
         accesses,
-        valid: ready.len() as u64 - bad.len() as u64,
+        valid,
         invalid,
         stale,
         chain_ok: walk.chain_ok,
@@ -724,7 +728,7 @@ fn check_access<S: Store>(
         ));
     }
     // The binding is recomputed from the request the entry names.
-    crate::rules::decoded_access_binding(&decoded, &access.signer, &access.nonce)
+    crate::rules::decoded_access_ref(&decoded, &access.signer, &access.nonce)
         .map_err(|e| invalid(e.to_string()))?;
     check_references_with(ledger, &decoded, &checkpoint, &|seq| {
         chain.entry(ledger, ledger_key, seq)

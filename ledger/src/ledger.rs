@@ -114,7 +114,7 @@ pub enum LedgerError {
 /// suspension, claims), tree leaves wrapped with their signer's key, and the `Claims`
 /// and `Bindings` indexes; see [`crate::store::Cf`] for the layout. Format 2 added the
 /// adding entry's seq to each `Leaves` value; format 1 (no format key) predates it.
-pub const STORAGE_FORMAT: u32 = 3;
+pub const STORAGE_FORMAT: u32 = 4;
 const FORMAT_KEY: &[u8] = b"format";
 
 /// Tree ids in the `Nodes` and `Leaves` column families.
@@ -235,6 +235,13 @@ pub struct Receipt {
 
 pub(crate) fn seq_key(seq: u64) -> [u8; 8] {
     seq.to_be_bytes()
+}
+
+/// The key of the access index: the record, then the access entry's seq.
+pub(crate) fn access_key(record: &Fr, seq: u64) -> Vec<u8> {
+    let mut k = fr_to_be32(record).to_vec();
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
 }
 
 pub(crate) fn node_key(tree: TreeId, level: u8, index: u64) -> Vec<u8> {
@@ -706,6 +713,41 @@ impl<S: Store> Ledger<S> {
         }
     }
 
+    /// The access entries that name `record` (the record a logged access proof is
+    /// for), oldest first, at most `limit`. The index is a hint: each entry it points
+    /// at is read and checked to be an access to `record`, else the store is corrupt.
+    pub fn accesses_of(&self, record: &Fr, limit: usize) -> Result<Vec<Entry>, LedgerError> {
+        let prefix = fr_to_be32(record);
+        let keys = self.store.keys_with_prefix(Cf::Accesses, &prefix, limit)?;
+        keys.iter()
+            .map(|k| {
+                let seq = k
+                    .get(32..40)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_be_bytes)
+                    .ok_or_else(|| corrupt(None, "an access index key is not record | seq"))?;
+                let entry = self
+                    .entry(seq)?
+                    .ok_or_else(|| corrupt(Some(seq), "the access index names a missing entry"))?;
+                let named = match &entry.body {
+                    Body::Submission(Submission {
+                        action: Action::LogAccess { bundle, nonce },
+                        signer,
+                        ..
+                    }) => rules::access_ref(bundle, signer, nonce).ok(),
+                    _ => None,
+                };
+                match named {
+                    Some(a) if a.record == *record => Ok(entry),
+                    _ => Err(corrupt(
+                        Some(seq),
+                        "the access index names an entry that is not an access to the record",
+                    )),
+                }
+            })
+            .collect()
+    }
+
     fn checkpoint_info(&self, number: usize) -> Result<Option<CheckpointInfo>, LedgerError> {
         let Some(meta) = self.checkpoints.get(number) else {
             return Ok(None);
@@ -1096,8 +1138,8 @@ impl<S: Store> Ledger<S> {
                 Ok(self.committed_at(commitment)?.map(|(_, _, seq)| seq))
             }
             (Refusal::DuplicateBinding, Action::LogAccess { bundle, nonce }) => {
-                match rules::access_binding(bundle, &submission.signer, nonce) {
-                    Ok(b) => seq_of(Cf::Bindings, &fr_to_be32(&b)),
+                match rules::access_ref(bundle, &submission.signer, nonce) {
+                    Ok(a) => seq_of(Cf::Bindings, &fr_to_be32(&a.binding)),
                     Err(_) => Ok(None),
                 }
             }
@@ -1325,8 +1367,9 @@ impl<S: Store> Ledger<S> {
                     );
                     Some(i)
                 }
-                Effect::Access { binding } => {
+                Effect::Access { binding, record } => {
                     ws.put(Cf::Bindings, fr_to_be32(binding), seq_key(seq));
+                    ws.put(Cf::Accesses, access_key(record, seq), Vec::new());
                     None
                 }
                 Effect::Claim { policy, claim_id } => {

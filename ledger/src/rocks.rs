@@ -92,6 +92,24 @@ impl Store for RocksStore {
         Ok(())
     }
 
+    fn keys_with_prefix(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mode = IteratorMode::From(prefix, rocksdb::Direction::Forward);
+        let mut keys = Vec::new();
+        for item in self.db.iterator_cf(self.cf(cf)?, mode) {
+            let (k, _) = item.map_err(err)?;
+            if !k.starts_with(prefix) || keys.len() == limit {
+                break;
+            }
+            keys.push(k.to_vec());
+        }
+        Ok(keys)
+    }
+
     fn last(&self, cf: Cf) -> Result<Option<KeyValue>, StoreError> {
         match self.db.iterator_cf(self.cf(cf)?, IteratorMode::End).next() {
             Some(item) => {

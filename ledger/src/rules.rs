@@ -249,6 +249,8 @@ pub enum Effect {
     Access {
         /// Its request binding.
         binding: Fr,
+        /// The record accessed.
+        record: Fr,
     },
     /// A claim is submitted.
     Claim {
@@ -280,7 +282,7 @@ pub struct Prepared {
     signature_ok: bool,
     replay_id: [u8; 32],
     leaf: Option<Fr>,
-    access: Option<Result<Fr, Refusal>>,
+    access: Option<Result<AccessRef, Refusal>>,
 }
 
 impl Prepared {
@@ -307,7 +309,7 @@ impl Prepared {
             Action::CommitRecord { commitment } => (Some(record_leaf(by(), *commitment)), None),
             Action::GrantConsent { commitment } => (Some(consent_leaf(by(), *commitment)), None),
             Action::LogAccess { bundle, nonce } => {
-                (None, Some(access_binding(bundle, &s.signer, nonce)))
+                (None, Some(access_ref(bundle, &s.signer, nonce)))
             }
             _ => (None, None),
         };
@@ -448,14 +450,17 @@ pub fn check(
         }
         Action::LogAccess { bundle, nonce } => {
             require(status, Role::Provider)?;
-            let binding = match &prepared.access {
-                Some(b) => b.clone()?,
-                None => access_binding(bundle, &s.signer, nonce)?,
+            let access = match &prepared.access {
+                Some(a) => a.clone()?,
+                None => access_ref(bundle, &s.signer, nonce)?,
             };
-            if state.binding_logged(&binding) {
+            if state.binding_logged(&access.binding) {
                 return Err(Refusal::DuplicateBinding);
             }
-            Effect::Access { binding }
+            Effect::Access {
+                binding: access.binding,
+                record: access.record,
+            }
         }
         Action::SubmitClaim { policy, claim_id } => {
             require(status, Role::Insurer)?;
@@ -473,11 +478,21 @@ pub fn check(
     })
 }
 
+/// What an access entry names: the request binding its proof answers and the record it
+/// accessed (the proof's public record commitment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessRef {
+    /// The request binding.
+    pub binding: Fr,
+    /// The accessed record's commitment.
+    pub record: Fr,
+}
+
 /// Checks an access entry's bundle: a well-formed access-authorization proof bundle, for
 /// the provider that signs the entry, whose request binding is the hash of the request
 /// the entry names (that provider, the proof's record and time, and `nonce`). Returns
-/// the binding. The proof itself is checked by verifiers and the audit.
-pub fn access_binding(bundle: &[u8], signer: &[u8; 32], nonce: &Fr) -> Result<Fr, Refusal> {
+/// the binding and the record. The proof itself is checked by verifiers and the audit.
+pub fn access_ref(bundle: &[u8], signer: &[u8; 32], nonce: &Fr) -> Result<AccessRef, Refusal> {
     // An entry holds at most this much bundle; a larger one would be written and then
     // never decode, closing the ledger.
     if bundle.len() > crate::entry::MAX_BUNDLE_BYTES {
@@ -491,15 +506,15 @@ pub fn access_binding(bundle: &[u8], signer: &[u8; 32], nonce: &Fr) -> Result<Fr
     let decoded = ProofBundle::from_json(text)
         .and_then(|b| b.decode())
         .map_err(|e| Refusal::BadBundle(e.to_string()))?;
-    decoded_access_binding(&decoded, signer, nonce)
+    decoded_access_ref(&decoded, signer, nonce)
 }
 
-/// [`access_binding`] for a bundle already decoded.
-pub fn decoded_access_binding(
+/// [`access_ref`] for a bundle already decoded.
+pub fn decoded_access_ref(
     decoded: &DecodedBundle,
     signer: &[u8; 32],
     nonce: &Fr,
-) -> Result<Fr, Refusal> {
+) -> Result<AccessRef, Refusal> {
     if decoded.statement != Statement::AccessAuthorization {
         return Err(Refusal::NotAnAccessProof(decoded.statement.name().into()));
     }
@@ -515,7 +530,10 @@ pub fn decoded_access_binding(
     if inputs[AccessPublic::REQUEST_BINDING] != expected {
         return Err(Refusal::BindingMismatch);
     }
-    Ok(expected)
+    Ok(AccessRef {
+        binding: expected,
+        record: inputs[AccessPublic::RECORD],
+    })
 }
 
 /// A state with the effects of the submissions before it in a batch laid over it, so
@@ -594,7 +612,7 @@ impl<'a, S: State> Pending<'a, S> {
                 self.commitments.insert(c);
                 self.policies.insert(c, *signer);
             }
-            Effect::Access { binding } => {
+            Effect::Access { binding, .. } => {
                 self.bindings.insert(fr_to_be32(binding));
             }
             Effect::Claim { policy, claim_id } => {

@@ -30,11 +30,14 @@ pub enum Cf {
     Bindings,
     /// `policy (32) | claim id (32)` → `seq`: claims submitted.
     Claims,
+    /// `record commitment (32) | seq (u64 BE)` → nothing: the access entries that name
+    /// a record (a patient's access history).
+    Accesses,
 }
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 10] = [
+    pub const ALL: [Cf; 11] = [
         Cf::Entries,
         Cf::Nodes,
         Cf::Meta,
@@ -45,6 +48,7 @@ impl Cf {
         Cf::Consents,
         Cf::Bindings,
         Cf::Claims,
+        Cf::Accesses,
     ];
 
     /// Its name in RocksDB.
@@ -60,6 +64,7 @@ impl Cf {
             Cf::Consents => "consents",
             Cf::Bindings => "bindings",
             Cf::Claims => "claims",
+            Cf::Accesses => "accesses",
         }
     }
 }
@@ -97,6 +102,13 @@ pub trait Store {
     fn write(&mut self, ws: WriteSet, sync: bool) -> Result<(), StoreError>;
     /// Visits every `(key, value)` of `cf` in key order.
     fn scan(&self, cf: Cf, visit: &mut Visitor<'_>) -> Result<(), StoreError>;
+    /// The keys of `cf` that start with `prefix`, in order, at most `limit` of them.
+    fn keys_with_prefix(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError>;
     /// The last `(key, value)` of `cf`.
     fn last(&self, cf: Cf) -> Result<Option<KeyValue>, StoreError>;
 }
@@ -142,6 +154,26 @@ impl Store for MemStore {
             }
         }
         Ok(())
+    }
+
+    fn keys_with_prefix(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        Ok(self
+            .cfs
+            .get(&cf)
+            .map(|m| {
+                m.range(prefix.to_vec()..)
+                    .map(|(k, _)| k)
+                    .take_while(|k| k.starts_with(prefix))
+                    .take(limit)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     fn last(&self, cf: Cf) -> Result<Option<KeyValue>, StoreError> {

@@ -72,6 +72,8 @@ struct Replay {
     policies: u64,
     publishers: HashMap<[u8; 32], [u8; 32]>,
     bindings: HashMap<[u8; 32], u64>,
+    /// `record | seq` of every access entry.
+    accesses: HashSet<Vec<u8>>,
     claims: HashMap<[u8; 64], u64>,
     records: MerkleTree,
     consents: MerkleTree,
@@ -270,8 +272,9 @@ impl Replay {
                 self.policies += 1;
                 self.publishers.insert(fr_to_be32(commitment), s.signer);
             }
-            Effect::Access { binding } => {
+            Effect::Access { binding, record } => {
                 self.bindings.insert(fr_to_be32(binding), seq);
+                self.accesses.insert(crate::ledger::access_key(record, seq));
             }
             Effect::Claim { policy, claim_id } => {
                 self.claims.insert(codec::claim_key(policy, claim_id), seq);
@@ -522,6 +525,12 @@ pub fn verify<S: Store>(
     check_index(store, Cf::Seen, by_seq(seen), "replay")?;
     check_index(store, Cf::Bindings, by_seq(bindings), "access binding")?;
     check_index(store, Cf::Claims, by_seq(claims), "claim")?;
+    check_index(
+        store,
+        Cf::Accesses,
+        r.accesses.iter().map(|k| (k.clone(), Vec::new())).collect(),
+        "access",
+    )?;
     Ok(VerifyReport {
         entries: r.next,
         checkpoints: r.checkpoints.len() as u64,

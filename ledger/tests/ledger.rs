@@ -698,6 +698,33 @@ fn access_entries_carry_the_signers_access_proof() {
         Refusal::DuplicateBinding
     );
     assert!(verify(l.store(), &ledger_key().verifying_key()).is_ok());
+
+    // The access history of a record: the one access to record 3, none to another.
+    let logged = l.len() - 2; // the access entry, then its checkpoint
+    let history = l.accesses_of(&Fr::from(3u64), 10).unwrap();
+    assert_eq!(
+        history.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![logged]
+    );
+    assert!(l.accesses_of(&Fr::from(4u64), 10).unwrap().is_empty());
+    assert!(l.accesses_of(&Fr::from(3u64), 0).unwrap().is_empty());
+
+    // Attack on the index (write access to the data dir): a hint that points at an
+    // entry that is no access to the record is caught when read and by `ledger verify`;
+    // a hint removed is caught by `ledger verify`.
+    let mut store = l.into_store();
+    let mut forged = medproof_verifier::checkpoint::fr_to_be32(&Fr::from(4u64)).to_vec();
+    forged.extend_from_slice(&2u64.to_be_bytes());
+    store.raw_mut(Cf::Accesses).insert(forged, Vec::new());
+    let err = verify(&store, &ledger_key().verifying_key()).unwrap_err();
+    assert!(err.to_string().contains("access"), "{err}");
+    let l = Ledger::open(store, ledger_key(), c.clone()).unwrap();
+    let err = l.accesses_of(&Fr::from(4u64), 10).unwrap_err();
+    assert!(err.to_string().contains("not an access"), "{err}");
+    let mut store = l.into_store();
+    store.raw_mut(Cf::Accesses).clear();
+    let err = verify(&store, &ledger_key().verifying_key()).unwrap_err();
+    assert!(err.to_string().contains("access"), "{err}");
 }
 
 /// Attack: an access entry whose bundle is a valid proof bundle padded past the size an

@@ -10,7 +10,8 @@ use medproof_circuits::access::AccessWitness;
 use medproof_circuits::claim::ClaimWitness;
 use medproof_circuits::codes::{CodeSet, CODES_DEPTH};
 use medproof_circuits::commit::{
-    key_ref, request_binding, ClaimOpening, ConsentOpening, PolicyOpening, RecordOpening,
+    consent_leaf, key_ref, request_binding, ClaimOpening, ConsentOpening, PolicyOpening,
+    RecordOpening,
 };
 use medproof_circuits::merkle::MerklePath;
 use medproof_ledger::{Ledger, Store, TreeId};
@@ -59,6 +60,26 @@ pub struct AccessOpenings {
     pub record: RecordOpening,
 }
 
+/// Whether the consent `o` names is on the ledger as granted by `o.granter` and not
+/// revoked: a service says which is wrong before it spends a prover on a witness that
+/// cannot satisfy the statement (the circuit refuses it either way).
+pub fn check_consent<S: Store>(ledger: &Ledger<S>, o: &AccessOpenings) -> Result<()> {
+    let leaf = ledger
+        .consents()
+        .leaf(o.consent_index)
+        .ok_or_else(|| anyhow!("there is no consent #{} on the ledger", o.consent_index))?;
+    if leaf == Fr::from(0u64) {
+        bail!("consent #{} was revoked", o.consent_index);
+    }
+    if leaf != consent_leaf(key_ref(&o.granter), o.consent.commitment()) {
+        bail!(
+            "consent #{} is not this consent granted by this patient's key",
+            o.consent_index
+        );
+    }
+    Ok(())
+}
+
 /// `provider`'s access to the record at `now`, answering the data holder's challenge
 /// `nonce`, against the latest checkpoint.
 pub fn access<S: Store>(
@@ -68,6 +89,9 @@ pub fn access<S: Store>(
     now: u64,
     nonce: Fr,
 ) -> Result<(AccessRequest, Checkpoint)> {
+    if o.consent_index >= ledger.consents().len() {
+        bail!("there is no consent #{} on the ledger", o.consent_index);
+    }
     let (checkpoint, path, _) = ledger.path_with_checkpoint(TreeId::Consents, o.consent_index)?;
     let record = o.record.commitment();
     let provider_ref = key_ref(provider);

@@ -3,11 +3,13 @@
 //! headers: the key, the time, a random nonce, and an Ed25519 signature over
 //!
 //! ```text
-//! medproof-request-v1\n{METHOD}\n{path and query}\n{hex SHA-256 of the body}\n{time}\n{nonce}
+//! medproof-request-v2\n{ledger id}\n{METHOD}\n{path and query}\n{hex SHA-256 of the body}\n{time}\n{nonce}
 //! ```
 //!
-//! The service refuses a request outside the clock skew or whose (key, nonce) it has
-//! seen within the skew. Headers, keys and signatures are never logged.
+//! The ledger id (hex, `GET /v1/ledger`) binds the request to one deployment: a request
+//! recorded at one service is refused by every other. The service refuses a request
+//! outside the clock skew or whose (key, nonce) it has seen within the skew. Headers,
+//! keys and signatures are never logged.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -24,28 +26,37 @@ pub const NONCE: &str = "medproof-nonce";
 /// The signature, hex.
 pub const SIGNATURE: &str = "medproof-signature";
 
+/// What a request is signed for: the ledger it is sent to, the method, the path with
+/// its query, and the body.
+pub struct Request<'a> {
+    /// The ledger's id.
+    pub ledger_id: &'a [u8; 32],
+    /// The method.
+    pub method: &'a str,
+    /// The path and query.
+    pub path: &'a str,
+    /// The body.
+    pub body: &'a [u8],
+}
+
 /// The bytes a request's signature covers.
-pub fn signing_bytes(method: &str, path: &str, body: &[u8], time: u64, nonce: &str) -> Vec<u8> {
+pub fn signing_bytes(r: &Request<'_>, time: u64, nonce: &str) -> Vec<u8> {
     format!(
-        "medproof-request-v1\n{}\n{path}\n{}\n{time}\n{nonce}",
-        method.to_ascii_uppercase(),
-        hex::encode(Sha256::digest(body))
+        "medproof-request-v2\n{}\n{}\n{}\n{}\n{time}\n{nonce}",
+        hex::encode(r.ledger_id),
+        r.method.to_ascii_uppercase(),
+        r.path,
+        hex::encode(Sha256::digest(r.body))
     )
     .into_bytes()
 }
 
-/// The four headers of a request signed by `key` at `time`.
-pub fn headers(
-    key: &SigningKey,
-    method: &str,
-    path: &str,
-    body: &[u8],
-    time: u64,
-) -> [(&'static str, String); 4] {
+/// The four headers of `request` signed by `key` at `time`.
+pub fn headers(key: &SigningKey, request: &Request<'_>, time: u64) -> [(&'static str, String); 4] {
     let mut nonce = [0u8; 16];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut nonce);
     let nonce = hex::encode(nonce);
-    let signature = key.sign(&signing_bytes(method, path, body, time, &nonce));
+    let signature = key.sign(&signing_bytes(request, time, &nonce));
     [
         (KEY, hex::encode(key.verifying_key().to_bytes())),
         (TIME, time.to_string()),
@@ -92,6 +103,7 @@ type SeenNonce = ([u8; 32], [u8; 16]);
 
 /// Checks signed requests and remembers their nonces for the skew.
 pub struct Authenticator {
+    ledger_id: [u8; 32],
     skew: u64,
     capacity: usize,
     seen: Mutex<HashMap<SeenNonce, u64>>,
@@ -102,14 +114,15 @@ pub struct Authenticator {
 const MAX_SEEN: usize = 1 << 20;
 
 impl Authenticator {
-    /// Requests within `skew` seconds of the clock.
-    pub fn new(skew: u64) -> Self {
-        Self::with_capacity(skew, MAX_SEEN)
+    /// Requests to the ledger `ledger_id` within `skew` seconds of the clock.
+    pub fn new(ledger_id: [u8; 32], skew: u64) -> Self {
+        Self::with_capacity(ledger_id, skew, MAX_SEEN)
     }
 
     /// Remembering at most `capacity` nonces.
-    pub fn with_capacity(skew: u64, capacity: usize) -> Self {
+    pub fn with_capacity(ledger_id: [u8; 32], skew: u64, capacity: usize) -> Self {
         Self {
+            ledger_id,
             skew,
             capacity,
             seen: Mutex::default(),
@@ -147,7 +160,16 @@ impl Authenticator {
         let verifying = VerifyingKey::from_bytes(&key).map_err(|_| AuthError::BadSignature)?;
         verifying
             .verify_strict(
-                &signing_bytes(method, path, body, time, nonce_hex),
+                &signing_bytes(
+                    &Request {
+                        ledger_id: &self.ledger_id,
+                        method,
+                        path,
+                        body,
+                    },
+                    time,
+                    nonce_hex,
+                ),
                 &Signature::from_bytes(&signature),
             )
             .map_err(|_| AuthError::BadSignature)?;
@@ -175,6 +197,27 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    const LEDGER: [u8; 32] = [9u8; 32];
+
+    fn headers(
+        key: &SigningKey,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        time: u64,
+    ) -> [(&'static str, String); 4] {
+        super::headers(
+            key,
+            &Request {
+                ledger_id: &LEDGER,
+                method,
+                path,
+                body,
+            },
+            time,
+        )
+    }
+
     fn presented<'a>(h: &'a [(&'static str, String); 4]) -> Presented<'a> {
         Presented {
             key: Some(&h[0].1),
@@ -188,7 +231,7 @@ mod tests {
     /// that it forgets a victim's nonce, then replay the victim's request.
     #[test]
     fn a_full_replay_cache_refuses_new_requests_and_forgets_no_nonce() {
-        let auth = Authenticator::with_capacity(300, 2);
+        let auth = Authenticator::with_capacity(LEDGER, 300, 2);
         let victim = SigningKey::from_bytes(&[4u8; 32]);
         let recorded = headers(&victim, "GET", "/v1/jobs/ab", b"", 1_000);
         assert!(auth
@@ -221,7 +264,22 @@ mod tests {
     #[test]
     fn a_signed_request_passes_once_and_nothing_else_does() {
         let key = SigningKey::from_bytes(&[3u8; 32]);
-        let auth = Authenticator::new(300);
+        let auth = Authenticator::new(LEDGER, 300);
+        // Attack: a request signed for another deployment, replayed here.
+        let elsewhere = super::headers(
+            &key,
+            &Request {
+                ledger_id: &[8u8; 32],
+                method: "GET",
+                path: "/v1/jobs/ab",
+                body: b"",
+            },
+            1_000,
+        );
+        assert_eq!(
+            auth.check(&presented(&elsewhere), "GET", "/v1/jobs/ab", b"", 1_000),
+            Err(AuthError::BadSignature)
+        );
         let h = headers(&key, "GET", "/v1/jobs/ab", b"", 1_000);
         let p = presented(&h);
         assert_eq!(

@@ -1,5 +1,5 @@
-//! A client of `medproof serve`, for `medproof client …`, the demo and the tests: plain
-//! HTTP/1.1 (ureq), JSON in and out. Any status is an answer ([`Reply`]); only a
+//! A client of `medproof serve`, for `medproof client …`, the demo and the tests:
+//! HTTP/1.1 or HTTPS (ureq, rustls), JSON in and out. Any status is an answer ([`Reply`]); only a
 //! connection that fails is an error.
 
 use std::time::Duration;
@@ -50,19 +50,49 @@ impl Reply {
 pub struct Client {
     base: String,
     agent: ureq::Agent,
+    /// The ledger's id, read once from `/v1/ledger` (signed requests name it).
+    ledger_id: std::sync::Arc<std::sync::OnceLock<[u8; 32]>>,
 }
 
 impl Client {
-    /// A client of the service at `base` (`http://127.0.0.1:8080`).
+    /// A client of the service at `base` (`http://127.0.0.1:8080`); an `https` service
+    /// must have a certificate from a public authority (see [`Client::with_ca`]).
     pub fn new(base: &str) -> Self {
+        Self::with_roots(base, ureq::tls::RootCerts::WebPki)
+    }
+
+    /// A client that trusts, for `https`, only the certificates in the PEM `ca`
+    /// (the service's own self-signed certificate, or a private authority).
+    pub fn with_ca(base: &str, ca_pem: &[u8]) -> Result<Self> {
+        let certs = ureq::tls::parse_pem(ca_pem)
+            .filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(Ok(c)),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .context("the CA file is not PEM")?;
+        if certs.is_empty() {
+            return Err(anyhow!("the CA file holds no PEM certificate"));
+        }
+        Ok(Self::with_roots(
+            base,
+            ureq::tls::RootCerts::new_with_certs(&certs),
+        ))
+    }
+
+    fn with_roots(base: &str, roots: ureq::tls::RootCerts) -> Self {
+        let tls = ureq::tls::TlsConfig::builder().root_certs(roots).build();
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(120)))
+            .tls_config(tls)
             .build()
             .into();
         Self {
             base: base.trim_end_matches('/').to_string(),
             agent,
+            ledger_id: Default::default(),
         }
     }
 
@@ -146,7 +176,13 @@ impl Client {
         }
         if let Some(key) = key {
             let now = medproof_ledger::Clock::now(&medproof_ledger::SystemClock);
-            for (name, value) in crate::auth::headers(key, method, path, body, now) {
+            let request = crate::auth::Request {
+                ledger_id: &self.ledger_id()?,
+                method,
+                path,
+                body,
+            };
+            for (name, value) in crate::auth::headers(key, &request, now) {
                 req = req.header(name, value);
             }
         }
@@ -160,15 +196,29 @@ impl Client {
         reply(r)
     }
 
-    /// The envelope to sign submissions for this ledger with: its id, and an expiry
-    /// `secs` after the ledger's time.
-    pub fn envelope(&self, secs: u64) -> Result<Envelope> {
+    /// The ledger's id (read once).
+    pub fn ledger_id(&self) -> Result<[u8; 32]> {
+        if let Some(id) = self.ledger_id.get() {
+            return Ok(*id);
+        }
+        let (id, _) = self.ledger_now()?;
+        Ok(*self.ledger_id.get_or_init(|| id))
+    }
+
+    /// The ledger's id and its time, from `/v1/ledger`.
+    fn ledger_now(&self) -> Result<([u8; 32], u64)> {
         let info = self.get("/v1/ledger")?.ok()?;
         let id = info["ledger_id"]
             .as_str()
             .and_then(|h| crate::wire::hex_bytes::<32>("ledger_id", h).ok())
             .ok_or_else(|| anyhow!("the service's /v1/ledger has no ledger id"))?;
-        let time = info["time"].as_u64().unwrap_or(0);
+        Ok((id, info["time"].as_u64().unwrap_or(0)))
+    }
+
+    /// The envelope to sign submissions for this ledger with: its id, and an expiry
+    /// `secs` after the ledger's time (read from the service, whose clock rules).
+    pub fn envelope(&self, secs: u64) -> Result<Envelope> {
+        let (id, time) = self.ledger_now()?;
         Ok(Envelope {
             ledger_id: id,
             expires: time.saturating_add(secs),

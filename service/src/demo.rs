@@ -189,10 +189,23 @@ impl Demo<'_> {
         }
     }
 
-    /// Whether the service's prover refuses to prove `input` (its job fails).
+    /// Whether the service refuses to prove `input`: 422 `not_provable` when the
+    /// openings do not fit the ledger (a revoked consent), or a failed job when the
+    /// prover finds that the witness does not satisfy the statement.
     fn unprovable(&self, statement: &str, input: &Value, key: &SigningKey) -> Result<bool> {
-        let job = self.queue(statement, input, key)?;
-        Ok(self.bundle(&job, key)?.is_none())
+        let r = self
+            .c
+            .signed_post(&format!("/v1/proofs/{statement}"), input, key)?;
+        match (r.status, r.error()) {
+            (422, Some(e)) if e.error_code == "not_provable" => Ok(true),
+            (202, _) => {
+                let job = r
+                    .location
+                    .ok_or_else(|| anyhow!("the service gave no job location"))?;
+                Ok(self.bundle(&job, key)?.is_none())
+            }
+            _ => Err(r.ok().err().unwrap_or_else(|| anyhow!("no job"))),
+        }
     }
 
     /// Proves many, as concurrent jobs; every one must be made.
@@ -520,6 +533,31 @@ fn stories(
         logged.last().copied().unwrap_or(0)
     );
     ok &= access_ok;
+    // The patient reads who accessed their records: a signed request by their key,
+    // naming the commitments of the records their provider gave them the openings of.
+    let mine: Vec<String> = lab
+        .iter()
+        .take(crate::wire::MAX_HISTORY_RECORDS)
+        .map(|r| fr_to_decimal(&r.commitment()))
+        .collect();
+    let history =
+        d.c.signed_post(
+            "/v1/history",
+            &serde_json::json!({ "records": mine }),
+            &d.patient.key,
+        )?
+        .ok()?;
+    let seen = history["accesses"].as_array().cloned().unwrap_or_default();
+    let history_ok = seen.len() == logged.len().min(mine.len())
+        && seen.iter().all(|a| a["provider"] == provider_hex.as_str());
+    println!(
+        "history   the patient reads {} accesses to their records, each by the provider for category {} and purpose {}: {}",
+        seen.len(),
+        mapped.category,
+        mapped.purpose,
+        yes(history_ok)
+    );
+    ok &= history_ok;
     if let Some(imaging) = records.iter().find(|r| r.category != mapped.category) {
         let input = access_input(
             imaging,

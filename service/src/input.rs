@@ -267,6 +267,7 @@ impl AccessInput {
             patient_salt: field("patient_salt", &self.patient_salt)?,
             record: self.record.to_opening()?,
         };
+        crate::assemble::check_consent(ledger, &openings)?;
         crate::assemble::access(
             ledger,
             &key_hex("provider", &self.provider)?,

@@ -65,6 +65,11 @@ enum Command {
     Serve(cli::serve::Args),
     /// Drive a running service from a shell.
     Client(cli::client::Args),
+    /// Make a party's openings on its own machine (only commitments go to the ledger).
+    Party {
+        #[command(subcommand)]
+        command: cli::party::Command,
+    },
     /// Run medproof's four stories end to end on synthetic data.
     Demo(cli::demo::Args),
 }
@@ -112,6 +117,7 @@ fn run(command: Command) -> Result<(), Failure> {
         Command::Hash { hash } => cli::hash::run(hash),
         Command::Serve(args) => Ok(cli::serve::run(args)?),
         Command::Client(args) => cli::client::run(args),
+        Command::Party { command } => cli::party::run(command),
         Command::Demo(args) => cli::demo::run(args),
     }
 }

@@ -383,3 +383,106 @@ pub fn path_json<S: Store>(
     }
     Ok(Some(v))
 }
+
+/// Records one history request asks about at most.
+pub const MAX_HISTORY_RECORDS: usize = 64;
+/// Accesses answered per record at most (the oldest first; more sets `truncated`).
+pub const MAX_HISTORY_ACCESSES: usize = 256;
+
+/// `POST /v1/history`: the access history of records, asked by a patient.
+///
+/// The ledger cannot tell which records are a patient's (a record commitment hides its
+/// patient), so the patient's client names them: the commitments of the records its
+/// providers gave it the openings of. The answer is made of public entries; asking
+/// with a signed POST keeps the link between the patient's key and those records out
+/// of URLs and access logs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryRequest {
+    /// Record commitments, canonical decimal; 1 to 64.
+    pub records: Vec<String>,
+}
+
+impl HistoryRequest {
+    /// The commitments, parsed and checked (count, canonical, no repeats).
+    pub fn parse(&self) -> Result<Vec<Fr>, WireError> {
+        if self.records.is_empty() || self.records.len() > MAX_HISTORY_RECORDS {
+            return Err(wire_err(
+                "records",
+                format!(
+                    "{} records; ask about 1 to {MAX_HISTORY_RECORDS}",
+                    self.records.len()
+                ),
+            ));
+        }
+        let mut out = Vec::with_capacity(self.records.len());
+        for (i, r) in self.records.iter().enumerate() {
+            let c = fr_from_decimal(r)
+                .map_err(|e| wire_err(&format!("records[{i}]"), e.to_string()))?;
+            if out.contains(&c) {
+                return Err(wire_err(&format!("records[{i}]"), "named twice"));
+            }
+            out.push(c);
+        }
+        Ok(out)
+    }
+}
+
+/// One logged access to a record, as its entry shows it: who, when, for what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AccessSeen {
+    /// The access entry's seq (`GET /v1/entries/{seq}` shows the whole entry).
+    pub seq: u64,
+    /// When the ledger logged it (Unix seconds).
+    pub logged_at: u64,
+    /// The record accessed (commitment, decimal).
+    pub record: String,
+    /// The provider that accessed it (its Ed25519 key, hex).
+    pub provider: String,
+    /// The data category the proof names.
+    pub category: String,
+    /// The purpose the proof names.
+    pub purpose: String,
+    /// The time the proof names (Unix seconds).
+    pub now: String,
+    /// The seq of the checkpoint the consent was proved against.
+    pub checkpoint_seq: Option<u64>,
+}
+
+/// The answer of `POST /v1/history`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AccessHistory {
+    /// The accesses, by record in the order asked, each record's oldest first.
+    pub accesses: Vec<AccessSeen>,
+    /// A record had more than 256 accesses: only its oldest are here.
+    pub truncated: bool,
+    /// The ledger's length when read.
+    pub ledger_len: u64,
+}
+
+impl AccessSeen {
+    /// The access `entry` shows, if it is an access entry with a readable bundle.
+    pub fn of(entry: &Entry) -> Option<Self> {
+        use medproof_verifier::AccessPublic;
+        let Body::Submission(s) = &entry.body else {
+            return None;
+        };
+        let Action::LogAccess { bundle, .. } = &s.action else {
+            return None;
+        };
+        let text = std::str::from_utf8(bundle).ok()?;
+        let bundle = medproof_verifier::ProofBundle::from_json(text).ok()?;
+        let decoded = bundle.decode().ok()?;
+        let input = |i: usize| decoded.inputs.get(i).map(fr_to_decimal);
+        Some(Self {
+            seq: entry.seq,
+            logged_at: entry.time,
+            record: input(AccessPublic::RECORD)?,
+            provider: hex::encode(s.signer),
+            category: input(AccessPublic::CATEGORY)?,
+            purpose: input(AccessPublic::PURPOSE)?,
+            now: input(AccessPublic::NOW)?,
+            checkpoint_seq: bundle.checkpoint.as_ref().map(|c| c.seq),
+        })
+    }
+}

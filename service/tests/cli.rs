@@ -586,6 +586,32 @@ fn serve_takes_its_settings_from_a_file() {
     let err = stderr(&o);
     assert!(err.contains("bad.toml") && err.contains("bnd"), "{err}");
 
+    // TLS needs a certificate and its key; a file that is not one is named, at once,
+    // before any key is generated or any ledger created.
+    let o = medproof(&["serve", "--tls-cert", "cert.pem"], dir);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("--tls-key"), "{}", stderr(&o));
+    std::fs::write(dir.join("cert.pem"), "not a certificate\n").unwrap();
+    let o = medproof(
+        &[
+            "serve",
+            "--data-dir",
+            "t",
+            "--tls-cert",
+            "cert.pem",
+            "--tls-key",
+            "key.pem",
+        ],
+        dir,
+    );
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("cert.pem: no PEM certificate"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.join("t").exists());
+
     std::fs::write(
         dir.join("serve.toml"),
         "data-dir = \"d\"\nbind = \"127.0.0.1:0\"\nno-prover = true\nwindow = 60\n",
@@ -615,4 +641,70 @@ fn serve_takes_its_settings_from_a_file() {
     assert!(dir.join("d/ledger").is_dir());
     assert!(doc["paths"].get("/v1/proofs/access").is_none());
     assert_eq!(proofs.status, 404);
+}
+
+/// The README's story block, run as written (bash, `mp` the binary) against
+/// `medproof serve` on a loopback port: the docs' commands stay true.
+#[test]
+fn the_readme_story_runs_against_serve() {
+    use std::io::BufRead;
+    let readme = include_str!("../../README.md");
+    let block = readme
+        .split("<!-- story: begin -->")
+        .nth(1)
+        .and_then(|b| b.split("<!-- story: end -->").next())
+        .expect("the README has a story block");
+    let script = block
+        .trim()
+        .strip_prefix("```sh")
+        .and_then(|b| b.strip_suffix("```"))
+        .expect("the story block is one sh code block");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_medproof"))
+        .args(["serve", "--data-dir", "data", "--bind", "127.0.0.1:0"])
+        .args(["--prover-threads", "2", "--http-workers", "2"])
+        .current_dir(dir)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("medproof serving on ").map(str::to_string))
+        .expect("the service says where it listens");
+    // Keep draining its stderr so that it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    let o = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "set -euo pipefail\nmp() {{ \"$MEDPROOF_BIN\" \"$@\"; }}\n{script}"
+        ))
+        .env("MEDPROOF_BIN", env!("CARGO_BIN_EXE_medproof"))
+        .env("MEDPROOF_SERVER", &url)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
+    assert!(o.status.success(), "{out}\n{err}");
+    // Each step did what its comment says.
+    assert!(err.contains("403 not_admitted"), "{err}");
+    assert!(err.contains("409 duplicate_commitment"), "{err}");
+    assert!(err.contains("422 not_provable"), "{err}");
+    let provider = std::fs::read_to_string(dir.join("provider.pub")).unwrap();
+    assert!(
+        out.contains(&format!("\"provider\": \"{}\"", provider.trim())),
+        "the history names the provider: {out}"
+    );
+    assert!(out.contains("\"passed\": true"), "the audit passed: {out}");
+    assert_eq!(out.matches("proof      ok").count(), 2, "{out}");
+    // The openings stay with the parties, readable by their owners only.
+    use std::os::unix::fs::PermissionsExt;
+    for f in ["patient.salt", "record.json", "consent.json", "access.json"] {
+        let mode = std::fs::metadata(dir.join(f)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{f} is {mode:o}");
+    }
 }

@@ -1288,6 +1288,66 @@ fn access_revocation_and_claims_over_http() {
     let r = c.submit(&log(78)).unwrap();
     assert_eq!((r.status, code(&r).as_str()), (422, "binding_mismatch"));
 
+    // The patient reads the access history of their record: who, when, for what.
+    let commitment = fr_to_decimal(&opening.commitment());
+    let history = |key: &SigningKey, body: Value| c.signed_post("/v1/history", &body, key).unwrap();
+    let mine = history(&patient.key, json!({ "records": [commitment] }));
+    assert_eq!(mine.status, 200, "{}", mine.body);
+    let seen = mine.body["accesses"].as_array().unwrap();
+    assert_eq!(seen.len(), 1, "{}", mine.body);
+    assert_eq!(seen[0]["seq"], logged["seq"]);
+    assert_eq!(seen[0]["record"], commitment.as_str());
+    assert_eq!(
+        seen[0]["provider"],
+        hex::encode(provider.verifying_key().to_bytes())
+    );
+    assert_eq!(
+        (seen[0]["category"].as_str(), seen[0]["purpose"].as_str()),
+        (Some("3"), Some("1"))
+    );
+    assert_eq!(mine.body["truncated"], false);
+    // A record nobody accessed has no history.
+    let other = fr_to_decimal(&record(&patient).commitment());
+    let none = history(&patient.key, json!({ "records": [other] }));
+    assert_eq!(none.body["accesses"], json!([]), "{}", none.body);
+    // Attack: another party asks; only a registered patient's key is answered.
+    let r = history(&provider, json!({ "records": [commitment] }));
+    assert_eq!(
+        (r.status, code(&r).as_str()),
+        (403, "wrong_role"),
+        "{}",
+        r.body
+    );
+    let stranger = SigningKey::generate(&mut OsRng);
+    let r = history(&stranger, json!({ "records": [commitment] }));
+    assert_eq!(
+        (r.status, code(&r).as_str()),
+        (403, "unknown_key"),
+        "{}",
+        r.body
+    );
+    // Unsigned, or malformed: no records, too many, a value at the modulus, a repeat.
+    let r = c
+        .post("/v1/history", &json!({ "records": [commitment] }))
+        .unwrap();
+    assert_eq!((r.status, code(&r).as_str()), (401, "unauthenticated"));
+    let modulus = "21888242871839275222246405745257275088548364400416034343698204186575808495617";
+    for body in [
+        json!({ "records": [] }),
+        json!({ "records": vec![commitment.clone(); 65] }),
+        json!({ "records": [modulus] }),
+        json!({ "records": [commitment, commitment] }),
+        json!({ "records": [commitment], "patient": "x" }),
+    ] {
+        let r = history(&patient.key, body.clone());
+        assert_eq!(
+            (r.status, code(&r).as_str()),
+            (400, "malformed"),
+            "{body}: {}",
+            r.body
+        );
+    }
+
     // The patient revokes: no new proof can be made, and the old one is refused once
     // the window has passed.
     ok(&sign(
@@ -1297,13 +1357,19 @@ fn access_revocation_and_claims_over_http() {
         },
         &patient.key,
     ));
-    let job = prove(
-        &c,
-        "access",
-        &serde_json::to_value(access(79)).unwrap(),
-        &provider,
+    let r = c
+        .signed_post(
+            "/v1/proofs/access",
+            &serde_json::to_value(access(79)).unwrap(),
+            &provider,
+        )
+        .unwrap();
+    assert_eq!((r.status, code(&r).as_str()), (422, "not_provable"));
+    assert!(
+        r.error().unwrap().error_message.contains("revoked"),
+        "{}",
+        r.body
     );
-    assert_eq!(job["status"], "failed", "{job}");
     std::thread::sleep(Duration::from_secs(WINDOW + 1));
     let v = verdict(&c, &bundle);
     assert_eq!(v["valid"], false, "{v}");
@@ -1579,4 +1645,86 @@ fn a_job_that_waited_past_its_timeout_fails_instead_of_starting() {
         "{job}"
     );
     running.stop().unwrap();
+}
+
+#[test]
+fn the_service_speaks_tls_with_a_given_certificate() {
+    let certs = tempfile::tempdir().unwrap();
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let (cert_pem, key_pem) = (cert.cert.pem(), cert.signing_key.serialize_pem());
+    std::fs::write(certs.path().join("cert.pem"), &cert_pem).unwrap();
+    std::fs::write(certs.path().join("key.pem"), &key_pem).unwrap();
+    let (running, dir) = another_service(|config| {
+        config.prover = false;
+        config.tls = Some(api::tls::TlsFiles {
+            cert: certs.path().join("cert.pem"),
+            key: certs.path().join("key.pem"),
+        });
+    });
+    assert!(running.url().starts_with("https://"), "{}", running.url());
+
+    // A client that trusts the certificate reads and writes.
+    let c = Client::with_ca(&running.url(), cert_pem.as_bytes()).unwrap();
+    assert_eq!(c.get("/healthz").unwrap().status, 200);
+    let patient = SigningKey::generate(&mut OsRng);
+    let r = c
+        .submit(&sign(
+            &c,
+            Action::RegisterKey {
+                role: Role::Patient,
+            },
+            &patient,
+        ))
+        .unwrap();
+    assert_eq!(r.status, 201, "{}", r.body);
+    // The registrar's admission over TLS as well (a signed submission like any other).
+    admitted(&c, &registrar(&dir.path().join("data")), Role::Provider);
+
+    // One that trusts only the public authorities refuses the self-signed certificate,
+    // and plain HTTP to the TLS port gets no answer.
+    assert!(Client::new(&running.url()).get("/healthz").is_err());
+    let plain = format!("http://{}", running.addr);
+    assert!(Client::new(&plain).get("/healthz").is_err());
+    // A CA file without a certificate is refused before any request.
+    assert!(Client::with_ca(&running.url(), key_pem.as_bytes()).is_err());
+    running.stop().unwrap();
+}
+
+/// A production ledger names outside registrars (their public keys): no registrar key
+/// is made on the ledger node, and the genesis names exactly them, for good.
+#[test]
+fn a_ledger_names_the_registrars_it_is_given() {
+    let outside = SigningKey::generate(&mut OsRng);
+    let public = outside.verifying_key();
+    let (running, dir) = another_service(|config| {
+        config.prover = false;
+        config.registrars = Some(vec![public]);
+    });
+    let c = Client::new(&running.url());
+    let info = c.get("/v1/ledger").unwrap().ok().unwrap();
+    assert_eq!(info["registrars"], json!([hex::encode(public.to_bytes())]));
+    let data = dir.path().join("data");
+    assert!(!medproof_ledger::registrar_key_path(&data).exists());
+    // The outside registrar admits a provider over HTTP.
+    admitted(&c, &outside, Role::Provider);
+    running.stop().unwrap();
+
+    // Reopened with other registrars: refused by name, not silently ignored.
+    let mut config = Config::new(data.clone());
+    config.prover = false;
+    config.registrars = Some(vec![SigningKey::generate(&mut OsRng).verifying_key()]);
+    let err = api::Service::open(config).err().unwrap().to_string();
+    assert!(err.contains(&hex::encode(public.to_bytes())), "{err}");
+    // Reopened without naming any: the genesis still rules.
+    let mut config = Config::new(data);
+    config.prover = false;
+    config.bind = "127.0.0.1:0".into();
+    let running = api::spawn(config).unwrap();
+    let info = Client::new(&running.url())
+        .get("/v1/ledger")
+        .unwrap()
+        .ok()
+        .unwrap();
+    assert_eq!(info["registrars"], json!([hex::encode(public.to_bytes())]));
 }

@@ -20,6 +20,7 @@
 //! | `GET /v1/paths/{commitment}` | Merkle path with the checkpoint it is against |
 //! | `POST /v1/verify` | a bundle's verdict against this ledger |
 //! | `GET /v1/audit?from=F&to=T` | a period's audit report (at most 4,096 entries a request, on the audit pool) |
+//! | `POST /v1/history` | a patient's records' access history (signed request by a patient's key) |
 //! | `POST /v1/proofs/{record-inclusion,access,claim}` | a proof job from a party's openings: 202 + `Location` (prover routes) |
 //! | `GET /v1/jobs/{id}` | a job's state and, when done, its bundle |
 
@@ -30,6 +31,7 @@ pub mod openapi;
 pub mod quota;
 pub mod routes;
 pub mod signed;
+pub mod tls;
 pub mod writer;
 
 use std::net::SocketAddr;
@@ -74,6 +76,11 @@ pub struct Config {
     pub proof_quota: u32,
     /// Freshness window and skew.
     pub rules: Freshness,
+    /// Serve HTTPS with this certificate and key (plain HTTP when `None`).
+    pub tls: Option<tls::TlsFiles>,
+    /// The registrars a new ledger's genesis names; `None`: a registrar key created in
+    /// the data dir (`registrar.key`), for a try-out. Fixed when the ledger is created.
+    pub registrars: Option<Vec<ed25519_dalek::VerifyingKey>>,
 }
 
 impl Config {
@@ -94,6 +101,8 @@ impl Config {
             audit_threads: 0,
             proof_quota: 600,
             rules: Freshness::default(),
+            tls: None,
+            registrars: None,
         }
     }
 }
@@ -124,6 +133,7 @@ pub struct AppState {
 pub struct Service {
     state: web::Data<AppState>,
     writer: Option<WriterThread>,
+    tls: Option<rustls::ServerConfig>,
     config: Config,
 }
 
@@ -131,12 +141,33 @@ impl Service {
     /// Opens the data dir: keys (generated on first start, with a progress bar), the
     /// ledger (created on first start), the writer and the prover threads.
     pub fn open(config: Config) -> Result<Self> {
+        // Before anything slow: a bad certificate is refused at once.
+        let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
         let (keys, _) = crate::ensure_keys(&config.data_dir)?;
         let verifier = crate::verifier_of(&keys)?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let ledger = medproof_ledger::open_dir(&config.data_dir, clock.clone())?;
+        let ledger = medproof_ledger::open_dir_with_registrars(
+            &config.data_dir,
+            clock.clone(),
+            config.registrars.clone(),
+        )?;
+        if let Some(wanted) = &config.registrars {
+            let named = ledger.registrars();
+            let mut wanted: Vec<[u8; 32]> = wanted.iter().map(|k| k.to_bytes()).collect();
+            wanted.sort();
+            wanted.dedup();
+            if wanted != named {
+                anyhow::bail!(
+                    "this ledger's genesis names the registrars {}; they are fixed when a ledger is created",
+                    named.iter().map(hex::encode).collect::<Vec<_>>().join(", ")
+                );
+            }
+        }
+        let ledger_id = ledger
+            .id()
+            .context("the ledger has no genesis entry, so no id")?;
         let ledger = Arc::new(RwLock::new(ledger));
         let (writer, writer_thread) = Writer::start(
             ledger.clone(),
@@ -161,7 +192,7 @@ impl Service {
             jobs,
             rules: config.rules,
             clock,
-            auth: crate::auth::Authenticator::new(config.rules.skew_secs),
+            auth: crate::auth::Authenticator::new(ledger_id, config.rules.skew_secs),
             audit_pool: rayon::ThreadPoolBuilder::new()
                 .num_threads(config.audit_threads)
                 .thread_name(|i| format!("medproof-audit-{i}"))
@@ -171,6 +202,7 @@ impl Service {
         Ok(Self {
             state,
             writer: Some(writer_thread),
+            tls,
             config,
         })
     }
@@ -178,6 +210,14 @@ impl Service {
     /// The shared state (tests reach the ledger through it).
     pub fn state(&self) -> &web::Data<AppState> {
         &self.state
+    }
+
+    /// `https` when serving TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        match self.tls {
+            Some(_) => "https",
+            None => "http",
+        }
     }
 
     /// Binds and serves until the server stops (Ctrl-C, SIGTERM, or `handle.stop`),
@@ -204,9 +244,11 @@ impl Service {
         if self.config.http_workers > 0 {
             server = server.workers(self.config.http_workers);
         }
-        let server = server
-            .bind(&self.config.bind)
-            .with_context(|| format!("cannot listen on {}", self.config.bind))?;
+        let server = match self.tls.take() {
+            Some(tls) => server.bind_rustls_0_23(&self.config.bind, tls),
+            None => server.bind(&self.config.bind),
+        }
+        .with_context(|| format!("cannot listen on {}", self.config.bind))?;
         let addr = *server
             .addrs()
             .first()
@@ -281,7 +323,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize, prover: bool) {
         .service(resource("/v1/checkpoints/{seq}", "GET").route(web::get().to(checkpoint)))
         .service(resource("/v1/paths/{commitment}", "GET").route(web::get().to(path)))
         .service(resource("/v1/verify", "POST").route(web::post().to(verify)))
-        .service(resource("/v1/audit", "GET").route(web::get().to(audit)));
+        .service(resource("/v1/audit", "GET").route(web::get().to(audit)))
+        .service(resource("/v1/history", "POST").route(web::post().to(history)));
     if prover {
         cfg.service(
             resource("/v1/proofs/record-inclusion", "POST")
@@ -306,8 +349,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize, prover: bool) {
 /// Serves `config` until stopped (blocking; Ctrl-C stops it gracefully).
 pub fn serve(config: Config) -> Result<()> {
     let service = Service::open(config)?;
+    let scheme = service.scheme();
     actix_web::rt::System::new().block_on(service.run(true, |addr, _| {
-        eprintln!("medproof serving on http://{addr}");
+        eprintln!("medproof serving on {scheme}://{addr}");
     }))
 }
 
@@ -315,6 +359,8 @@ pub fn serve(config: Config) -> Result<()> {
 pub struct Running {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// `https` or `http`.
+    pub scheme: &'static str,
     /// Its shared state (the ledger, the verifier).
     pub state: web::Data<AppState>,
     handle: actix_web::dev::ServerHandle,
@@ -322,9 +368,9 @@ pub struct Running {
 }
 
 impl Running {
-    /// `http://ADDR`.
+    /// `http://ADDR`, or `https://ADDR` when serving TLS.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// Stops gracefully and waits (queued proofs and writes finish).
@@ -352,6 +398,7 @@ impl Drop for Running {
 pub fn spawn(config: Config) -> Result<Running> {
     let service = Service::open(config)?;
     let state = service.state().clone();
+    let scheme = service.scheme();
     let (tx, rx) = std::sync::mpsc::channel();
     let thread = std::thread::Builder::new()
         .name("medproof-http".into())
@@ -363,6 +410,7 @@ pub fn spawn(config: Config) -> Result<Running> {
     match rx.recv() {
         Ok((addr, handle)) => Ok(Running {
             addr,
+            scheme,
             state,
             handle,
             thread: Some(thread),

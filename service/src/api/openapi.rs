@@ -11,7 +11,7 @@ use super::routes;
 #[openapi(
     info(
         title = "medproof",
-        description = "Zero-knowledge audit and access proofs for health data. Writes are signed submissions (POST /v1/entries); private reads and proof jobs are signed requests: headers medproof-key, medproof-time, medproof-nonce and medproof-signature (Ed25519 over `medproof-request-v1\\n{METHOD}\\n{path and query}\\n{hex SHA-256 of the body}\\n{time}\\n{nonce}`). Every error is a JSON body {error_code, error_message}."
+        description = "Zero-knowledge audit and access proofs for health data. Writes are signed submissions (POST /v1/entries); private reads and proof jobs are signed requests: headers medproof-key, medproof-time, medproof-nonce and medproof-signature (Ed25519 over `medproof-request-v2\\n{ledger id, hex}\\n{METHOD}\\n{path and query}\\n{hex SHA-256 of the body}\\n{time}\\n{nonce}`). Every error is a JSON body {error_code, error_message}."
     ),
     paths(
         routes::healthz,
@@ -26,6 +26,7 @@ use super::routes;
         routes::path,
         routes::verify,
         routes::audit,
+        routes::history,
         routes::prove_record_inclusion,
         routes::prove_access,
         routes::prove_claim,
@@ -37,6 +38,9 @@ use super::routes;
         crate::wire::ActionJson,
         crate::wire::Appended,
         crate::wire::LedgerInfo,
+        crate::wire::HistoryRequest,
+        crate::wire::AccessHistory,
+        crate::wire::AccessSeen,
         crate::input::RecordInclusionInput,
         crate::input::RecordJson,
         crate::input::AccessInput,

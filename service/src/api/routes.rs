@@ -357,6 +357,70 @@ impl ProofInput for ClaimInput {
     }
 }
 
+/// The standing of a request's signer: registered on the ledger and not suspended
+/// (403 `unknown_key` or `suspended` otherwise).
+fn standing(state: &AppState, signer: &[u8; 32]) -> Result<medproof_ledger::rules::KeyStatus> {
+    use medproof_ledger::Refusal;
+    match read(state).key_standing(signer) {
+        None => Err(ApiError::refused(&Refusal::UnknownKey, None)),
+        Some(k) if k.suspended => Err(ApiError::refused(&Refusal::Suspended, None)),
+        Some(k) => Ok(k),
+    }
+}
+
+/// `POST /v1/history`, a signed request by a registered patient's key: the logged
+/// accesses to the records it names (see [`wire::HistoryRequest`] for why the patient
+/// names them), each with who accessed, when, and for which category and purpose.
+/// At most 64 records a request and 256 accesses a record (`truncated` says when
+/// more exist). 403 for a key that is not a patient's.
+#[utoipa::path(post, path = "/v1/history", tag = "patients", request_body = wire::HistoryRequest, responses((status = 200, description = "The accesses", body = wire::AccessHistory), (status = 400, description = "Malformed", body = ErrorBody), (status = 401, description = "Not a signed request", body = ErrorBody), (status = 403, description = "Not a registered patient's key", body = ErrorBody)))]
+pub async fn history(
+    state: web::Data<AppState>,
+    signed: Signed<wire::HistoryRequest>,
+) -> Result<HttpResponse> {
+    use medproof_ledger::{Refusal, Role};
+    let Signed { signer, body } = signed;
+    let key = standing(&state, &signer)?;
+    if key.role != Role::Patient {
+        return Err(ApiError::refused(
+            &Refusal::WrongRole {
+                needed: Role::Patient.name(),
+                found: key.role.name(),
+            },
+            None,
+        ));
+    }
+    let records = body
+        .parse()
+        .map_err(|e| ApiError::malformed(e.to_string()))?;
+    let ledger = read(&state);
+    let mut history = wire::AccessHistory {
+        accesses: Vec::new(),
+        truncated: false,
+        ledger_len: ledger.len(),
+    };
+    for record in &records {
+        // One more than answered tells whether there are more.
+        let mut entries = ledger
+            .accesses_of(record, wire::MAX_HISTORY_ACCESSES + 1)
+            .map_err(internal)?;
+        if entries.len() > wire::MAX_HISTORY_ACCESSES {
+            entries.truncate(wire::MAX_HISTORY_ACCESSES);
+            history.truncated = true;
+        }
+        for e in &entries {
+            history
+                .accesses
+                .push(wire::AccessSeen::of(e).ok_or_else(|| {
+                    internal(format!("entry {} is not a readable access", e.seq))
+                })?);
+        }
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(history))
+}
+
 /// `POST /v1/proofs/{statement}`, a signed request by a key registered on the ledger
 /// and not suspended: a party's openings (see [`crate::input`]), proved against the
 /// ledger's latest checkpoint, which the bundle carries. 202 with the job's `Location`,
@@ -370,21 +434,7 @@ pub async fn prove<I: ProofInput>(
     let Signed { signer, body } = signed;
     // Only keys on the ledger prove: a quota per key means nothing if any fresh key
     // may ask.
-    match read(&state).key_standing(&signer) {
-        None => {
-            return Err(ApiError::refused(
-                &medproof_ledger::Refusal::UnknownKey,
-                None,
-            ))
-        }
-        Some(k) if k.suspended => {
-            return Err(ApiError::refused(
-                &medproof_ledger::Refusal::Suspended,
-                None,
-            ))
-        }
-        Some(_) => {}
-    }
+    standing(&state, &signer)?;
     if let Err(wait) = state.quota.take(&signer) {
         return Err(ApiError::over_quota(wait.as_secs().max(1)));
     }

@@ -21,6 +21,10 @@ pub struct Args {
     /// The service's base URL.
     #[arg(long, env = "MEDPROOF_SERVER", default_value = "http://127.0.0.1:8080")]
     server: String,
+    /// For an `https` server: trust only the PEM certificates in this file (its
+    /// self-signed certificate, or a private authority) instead of the public ones.
+    #[arg(long, env = "MEDPROOF_CA_CERT")]
+    ca_cert: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -50,6 +54,19 @@ enum Command {
         #[arg(long, default_value_t = 600)]
         valid_for: u64,
     },
+    /// Log an access with its proof bundle, signed by the provider that made it: the
+    /// nonce is the challenge the proof answers (`party access` printed it).
+    LogAccess {
+        /// The provider's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The access proof bundle.
+        #[arg(long)]
+        bundle: PathBuf,
+        /// The nonce, decimal.
+        #[arg(long)]
+        nonce: String,
+    },
     /// Show the entry at SEQ.
     Entry {
         /// Sequence number.
@@ -74,9 +91,14 @@ enum Command {
         #[arg(long)]
         expect_binding: Option<String>,
     },
-    /// Prove a record's inclusion (the input of `prove record-inclusion`, without
-    /// `leaves`) on the service's prover, and wait for the bundle.
-    ProveRecordInclusion {
+    /// Prove a statement on the service's prover from a party's openings, and wait
+    /// for the bundle. STATEMENT is record-inclusion (the input of `prove
+    /// record-inclusion`, without `leaves`), access or claim (signed by the provider
+    /// the input names).
+    Prove {
+        /// record-inclusion, access or claim.
+        #[arg(value_parser = ["record-inclusion", "access", "claim"])]
+        statement: String,
         /// The key file to sign the request with (the job is readable by it only).
         #[arg(long)]
         key: PathBuf,
@@ -86,6 +108,25 @@ enum Command {
         /// Where to write the bundle (default: stdout).
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Audit a period of the ledger (at most 4,096 entries): exit 0 passed, 1 not.
+    Audit {
+        /// First entry of the period.
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// One past the last entry (default: 4,096 past FROM, or the end).
+        #[arg(long)]
+        to: Option<u64>,
+    },
+    /// A patient's access history: who accessed the named records, when, and for what
+    /// (a signed request by the patient's key).
+    History {
+        /// The patient's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Record commitments (decimal), from the openings the patient's providers gave.
+        #[arg(required = true, num_args = 1..)]
+        records: Vec<String>,
     },
 }
 
@@ -126,7 +167,13 @@ fn read(path: &PathBuf) -> Result<String> {
 
 /// Runs a client command.
 pub fn run(args: Args) -> Result<(), Failure> {
-    let c = Client::new(&args.server);
+    let c = match &args.ca_cert {
+        Some(path) => Client::with_ca(
+            &args.server,
+            &fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+        )?,
+        None => Client::new(&args.server),
+    };
     match args.command {
         Command::Info => answer(c.get("/v1/ledger")?),
         Command::Keygen { out } => {
@@ -149,6 +196,16 @@ pub fn run(args: Args) -> Result<(), Failure> {
             let action = action.parse().map_err(anyhow::Error::from)?;
             let envelope = c.envelope(valid_for)?;
             answer(c.submit(&Submission::sign(action, &signer, envelope))?)
+        }
+        Command::LogAccess { key, bundle, nonce } => {
+            let signer = keyfile::load(&key).map_err(anyhow::Error::from)?;
+            let bundle = ProofBundle::from_json(&read(&bundle)?).map_err(anyhow::Error::from)?;
+            let action = medproof_ledger::Action::LogAccess {
+                bundle: bundle.to_json().into_bytes(),
+                nonce: medproof_verifier::fr_from_decimal(&nonce)
+                    .map_err(|e| anyhow!("--nonce: {e}"))?,
+            };
+            answer(c.submit(&Submission::sign(action, &signer, c.envelope(600)?))?)
         }
         Command::Entry { seq } => answer(c.get(&format!("/v1/entries/{seq}"))?),
         Command::Checkpoint { seq } => answer(c.get(&match seq {
@@ -185,10 +242,15 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 )),
             }
         }
-        Command::ProveRecordInclusion { key, input, out } => {
+        Command::Prove {
+            statement,
+            key,
+            input,
+            out,
+        } => {
             let key = keyfile::load(&key).map_err(anyhow::Error::from)?;
             let input: Value = serde_json::from_str(&read(&input)?).context("input")?;
-            let r = c.signed_post("/v1/proofs/record-inclusion", &input, &key)?;
+            let r = c.signed_post(&format!("/v1/proofs/{statement}"), &input, &key)?;
             if r.status != 202 {
                 return answer(r);
             }
@@ -207,6 +269,26 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 None => println!("{bundle}"),
             }
             Ok(())
+        }
+        Command::Audit { from, to } => {
+            let query = match to {
+                Some(to) => format!("/v1/audit?from={from}&to={to}"),
+                None => format!("/v1/audit?from={from}"),
+            };
+            let report = c.get(&query)?;
+            if !(200..300).contains(&report.status) {
+                return answer(report);
+            }
+            let passed = report.body["passed"] == true;
+            print(&report.body)?;
+            match passed {
+                true => Ok(()),
+                false => Err(Failure::Invalid("the period did not pass the audit".into())),
+            }
+        }
+        Command::History { key, records } => {
+            let key = keyfile::load(&key).map_err(anyhow::Error::from)?;
+            answer(c.signed_post("/v1/history", &json!({ "records": records }), &key)?)
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod export;
 pub mod hash;
 pub mod ledger;
+pub mod party;
 pub mod prove;
 pub mod serve;
 pub mod setup;

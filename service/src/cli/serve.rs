@@ -2,21 +2,34 @@
 //!
 //! Configuration, strongest first: flags, `MEDPROOF_*` environment variables, the TOML
 //! file named by `--config` (keys as the flags, e.g. `bind = "0.0.0.0:8080"`,
-//! `proof-queue = 128`; an unknown key is an error), then the defaults.
+//! `proof-queue = 128`, `tls-cert = "cert.pem"`; an unknown key is an error), then the
+//! defaults.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use medproof_service::api::tls::TlsFiles;
 use medproof_service::api::{self, Config};
 use medproof_verifier::freshness::Freshness;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-/// Flags (each also read from a `MEDPROOF_…` environment variable).
+/// Flags: `--config` and the settings.
 #[derive(clap::Args)]
 pub struct Args {
     /// A TOML file with any of the settings below (flags and environment win).
     #[arg(long, env = "MEDPROOF_CONFIG")]
     config: Option<PathBuf>,
+    #[command(flatten)]
+    settings: Settings,
+}
+
+/// The settings, each a flag, a `MEDPROOF_…` environment variable and a key of the
+/// TOML file (named as the flag). Declared once: clap reads flags and environment,
+/// serde the file, and [`Settings::over`] lays the first over the second.
+#[derive(clap::Args, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Settings {
     /// Data dir: keys (generated on first start), the ledger database and its key
     /// [default: data].
     #[arg(long, env = "MEDPROOF_DATA_DIR")]
@@ -25,8 +38,19 @@ pub struct Args {
     #[arg(long, env = "MEDPROOF_BIND")]
     bind: Option<String>,
     /// Serve no prover routes (they receive secret openings): a ledger node only.
-    #[arg(long, env = "MEDPROOF_NO_PROVER")]
-    no_prover: bool,
+    #[arg(long, env = "MEDPROOF_NO_PROVER", num_args = 0..=1, default_missing_value = "true")]
+    no_prover: Option<bool>,
+    /// Serve HTTPS with this PEM certificate chain (needs --tls-key).
+    #[arg(long, env = "MEDPROOF_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "MEDPROOF_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// A registrar's Ed25519 public key (hex) for a new ledger's genesis; repeat for
+    /// several. Without one, a registrar key is created in the data dir
+    /// (`registrar.key`), for a try-out. Fixed when the ledger is created.
+    #[arg(long, env = "MEDPROOF_REGISTRAR", value_delimiter = ',')]
+    registrar: Option<Vec<String>>,
     /// Prover threads, 0 for one per core [default: 0].
     #[arg(long, env = "MEDPROOF_PROVER_THREADS")]
     prover_threads: Option<usize>,
@@ -61,22 +85,17 @@ pub struct Args {
     skew: Option<u64>,
 }
 
-/// The file's settings: the flags' names, all optional.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct File {
-    data_dir: Option<PathBuf>,
-    bind: Option<String>,
-    no_prover: Option<bool>,
-    prover_threads: Option<usize>,
-    proof_queue: Option<usize>,
-    proof_quota: Option<u32>,
-    job_timeout: Option<u64>,
-    max_body: Option<usize>,
-    http_workers: Option<usize>,
-    audit_threads: Option<usize>,
-    window: Option<u64>,
-    skew: Option<u64>,
+impl Settings {
+    /// `self`'s settings, and `base`'s where `self` has none.
+    fn over(self, base: Settings) -> Result<Settings> {
+        let (Value::Object(top), Value::Object(mut merged)) =
+            (serde_json::to_value(self)?, serde_json::to_value(base)?)
+        else {
+            anyhow::bail!("the settings are not a table")
+        };
+        merged.extend(top.into_iter().filter(|(_, v)| !v.is_null()));
+        Ok(serde_json::from_value(Value::Object(merged))?)
+    }
 }
 
 /// The configuration from flags, environment, file and defaults.
@@ -85,47 +104,45 @@ fn config(args: Args) -> Result<Config> {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            toml::from_str::<File>(&text)
+            toml::from_str::<Settings>(&text)
                 .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message()))?
         }
-        None => File::default(),
+        None => Settings::default(),
     };
-    let data_dir = args
-        .data_dir
-        .or(file.data_dir)
-        .unwrap_or_else(|| PathBuf::from("data"));
-    let mut c = Config::new(data_dir);
+    let s = args.settings.over(file)?;
+    if s.tls_cert.is_some() != s.tls_key.is_some() {
+        anyhow::bail!("TLS needs both tls-cert and tls-key");
+    }
+    let mut c = Config::new(s.data_dir.unwrap_or_else(|| PathBuf::from("data")));
     let defaults = Freshness::default();
-    c.bind = args.bind.or(file.bind).unwrap_or(c.bind);
-    c.prover = !(args.no_prover || file.no_prover.unwrap_or(false));
-    c.prover_threads = args
-        .prover_threads
-        .or(file.prover_threads)
-        .unwrap_or(c.prover_threads);
-    c.proof_queue = args
-        .proof_queue
-        .or(file.proof_queue)
-        .unwrap_or(c.proof_queue);
-    c.proof_quota = args
-        .proof_quota
-        .or(file.proof_quota)
-        .unwrap_or(c.proof_quota);
-    c.job_timeout_secs = args
-        .job_timeout
-        .or(file.job_timeout)
-        .unwrap_or(c.job_timeout_secs);
-    c.max_body = args.max_body.or(file.max_body).unwrap_or(c.max_body);
-    c.http_workers = args
-        .http_workers
-        .or(file.http_workers)
-        .unwrap_or(c.http_workers);
-    c.audit_threads = args
-        .audit_threads
-        .or(file.audit_threads)
-        .unwrap_or(c.audit_threads);
+    c.bind = s.bind.unwrap_or(c.bind);
+    c.prover = !s.no_prover.unwrap_or(false);
+    c.tls = s
+        .tls_cert
+        .zip(s.tls_key)
+        .map(|(cert, key)| TlsFiles { cert, key });
+    c.registrars = s
+        .registrar
+        .map(|keys| {
+            keys.iter()
+                .map(|k| {
+                    medproof_ledger::keyfile::parse_public(k.trim()).ok_or_else(|| {
+                        anyhow::anyhow!("registrar {k:?}: not an Ed25519 public key in hex")
+                    })
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+        .transpose()?;
+    c.prover_threads = s.prover_threads.unwrap_or(c.prover_threads);
+    c.proof_queue = s.proof_queue.unwrap_or(c.proof_queue);
+    c.proof_quota = s.proof_quota.unwrap_or(c.proof_quota);
+    c.job_timeout_secs = s.job_timeout.unwrap_or(c.job_timeout_secs);
+    c.max_body = s.max_body.unwrap_or(c.max_body);
+    c.http_workers = s.http_workers.unwrap_or(c.http_workers);
+    c.audit_threads = s.audit_threads.unwrap_or(c.audit_threads);
     c.rules = Freshness {
-        window_secs: args.window.or(file.window).unwrap_or(defaults.window_secs),
-        skew_secs: args.skew.or(file.skew).unwrap_or(defaults.skew_secs),
+        window_secs: s.window.unwrap_or(defaults.window_secs),
+        skew_secs: s.skew.unwrap_or(defaults.skew_secs),
     };
     Ok(c)
 }
