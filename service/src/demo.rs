@@ -436,7 +436,7 @@ fn stories(
     for (i, b) in inclusion.iter().enumerate() {
         d.write(format!("record-inclusion-{i}.json"), b.to_json())?;
     }
-    // An example input for `medproof client prove-record-inclusion` (synthetic data).
+    // An example input for `medproof client prove record-inclusion` (synthetic data).
     d.write(
         "prove-input-example.json".into(),
         serde_json::to_string_pretty(&inputs[0])?,

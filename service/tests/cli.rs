@@ -664,6 +664,10 @@ fn the_readme_story_runs_against_serve() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_medproof"))
         .args(["serve", "--data-dir", "data", "--bind", "127.0.0.1:0"])
         .args(["--prover-threads", "2", "--http-workers", "2"])
+        .env(
+            "RUST_LOG",
+            "medproof_service=debug,medproof_ledger=debug,medproof_prover=debug",
+        )
         .current_dir(dir)
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -674,8 +678,9 @@ fn the_readme_story_runs_against_serve() {
         .map_while(Result::ok)
         .find_map(|l| l.strip_prefix("medproof serving on ").map(str::to_string))
         .expect("the service says where it listens");
-    // Keep draining its stderr so that it never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
+    // Keep reading its log (stderr) so that it never blocks on a full pipe.
+    let log =
+        std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>().join("\n"));
     let o = Command::new("bash")
         .arg("-c")
         .arg(format!(
@@ -688,8 +693,34 @@ fn the_readme_story_runs_against_serve() {
         .unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
+    let log = log.join().unwrap();
     let (out, err) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
     assert!(o.status.success(), "{out}\n{err}");
+    // The service's debug log saw every request, and no opening, pseudonym or key.
+    assert!(
+        log.contains("entry appended") && log.contains("proof job finished"),
+        "{log}"
+    );
+    let json = |f: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(f)).unwrap()).unwrap()
+    };
+    let (record, consent) = (json("record.json"), json("consent.json"));
+    let salt = std::fs::read_to_string(dir.join("patient.salt")).unwrap();
+    let secrets = [
+        salt.trim().to_string(),
+        record["blinding"].as_str().unwrap().to_string(),
+        record["patient_ref"].as_str().unwrap().to_string(),
+        record["content_sha256"].as_str().unwrap().to_string(),
+        consent["blinding"].as_str().unwrap().to_string(),
+        hex::encode(std::fs::read(dir.join("patient.key")).unwrap()),
+        hex::encode(std::fs::read(dir.join("provider.key")).unwrap()),
+    ];
+    for secret in &secrets {
+        assert!(
+            !secret.is_empty() && !log.contains(secret.as_str()),
+            "the log holds a secret: {secret}"
+        );
+    }
     // Each step did what its comment says.
     assert!(err.contains("403 not_admitted"), "{err}");
     assert!(err.contains("409 duplicate_commitment"), "{err}");
