@@ -2,7 +2,10 @@
 # Interop checks against the JavaScript ZK tooling (run by .ci/run):
 #  - the snarkjs export of a demo proof verifies with `snarkjs groth16 verify`, and the
 #    same export with one public input changed does not;
-#  - `medproof hash poseidon` equals circomlibjs's Poseidon on random inputs.
+#  - `medproof hash poseidon` equals circomlibjs's Poseidon on random inputs;
+#  - snarkjs reads `medproof ceremony r1cs` of every statement with medproof's counts,
+#    and `snarkjs wtns check` accepts a demo record's witness against it and refuses the
+#    witness with one value changed, or against another statement's system.
 # Usage: interop/check.sh [path/to/medproof]   (default: builds the release binary)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -37,6 +40,27 @@ if (cd sj && "$snarkjs" groth16 verify verification_key.json public.json proof.j
   exit 1
 fi
 echo "snarkjs: tampered public input rejected"
+
+# circom's formats: the constraint systems and a witness, read by snarkjs.
+for s in record-inclusion access-authorization claim-compliance; do
+  ours="$("$medproof" ceremony r1cs --statement "$s" --out "$s.r1cs")"
+  theirs="$("$snarkjs" r1cs info "$s.r1cs" 2>&1 | sed 's/\x1b\[[0-9;]*m//g')"
+  n="$(echo "$ours" | sed -E 's/.*: ([0-9]+) constraints.*/\1/')"
+  echo "$theirs" | grep -q "# of Constraints: $n\$" || { echo "snarkjs reads another constraint count for $s: $theirs" >&2; exit 1; }
+  inputs="$(echo "$ours" | sed -E 's/.*constraints, ([0-9]+) public inputs.*/\1/')"
+  echo "$theirs" | grep -q "# of Public Inputs: $inputs\$" || { echo "snarkjs reads other public inputs for $s" >&2; exit 1; }
+done
+"$medproof" ceremony witness --data-dir data --input out/prove-input-example.json --out ri.wtns
+wtns_check() { "$snarkjs" wtns check "$1" "$2" 2>&1 | grep -q "WITNESS IS CORRECT"; }
+wtns_check record-inclusion.r1cs ri.wtns
+echo "snarkjs: medproof's .r1cs of each statement reads with its counts; a witness checks"
+# Negative twins: wire 1 (the root) changed by one; the witness against another system.
+python3 -c 'import sys;b=bytearray(open(sys.argv[1],"rb").read());b[76+32]^=1;open(sys.argv[2],"wb").write(b)' ri.wtns bad.wtns
+if wtns_check record-inclusion.r1cs bad.wtns || wtns_check access-authorization.r1cs ri.wtns; then
+  echo "snarkjs accepted a tampered witness, or a witness of another statement" >&2
+  exit 1
+fi
+echo "snarkjs: a tampered witness and another statement's system are refused"
 
 cp "$here/poseidon.mjs" "$npm_dir/poseidon.mjs"
 node "$npm_dir/poseidon.mjs" "$medproof"

@@ -69,6 +69,24 @@ impl CircuitShape {
         Ok(shape)
     }
 
+    /// A shape from its sizes and matrices (read from a file), its digest computed.
+    pub fn from_parts(
+        num_instance: usize,
+        num_witness: usize,
+        num_constraints: usize,
+        matrices: [Matrix<Fr>; 3],
+    ) -> Self {
+        let mut shape = Self {
+            num_instance,
+            num_witness,
+            num_constraints,
+            matrices,
+            digest: [0; 32],
+        };
+        shape.digest = shape.compute_digest();
+        shape
+    }
+
     /// SHA-256 of `"medproof.r1cs.v1"`, the three sizes (u64 LE), then for each matrix and
     /// each row its length and `(index u64 LE, coefficient 32 bytes LE)` terms.
     fn compute_digest(&self) -> [u8; 32] {

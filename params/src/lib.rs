@@ -15,6 +15,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod circom;
+
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};

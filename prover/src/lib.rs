@@ -121,7 +121,7 @@ impl ProofRequest {
     }
 
     /// The circuit with the request's assignment.
-    fn circuit(&self) -> AnyCircuit {
+    pub fn circuit(&self) -> AnyCircuit {
         match self {
             ProofRequest::RecordInclusion(r) => {
                 AnyCircuit::RecordInclusion(RecordInclusionCircuit::new(

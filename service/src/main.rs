@@ -65,6 +65,11 @@ enum Command {
     Serve(cli::serve::Args),
     /// Drive a running service from a shell.
     Client(cli::client::Args),
+    /// The files of a multi-party setup ceremony, in circom's formats.
+    Ceremony {
+        #[command(subcommand)]
+        command: cli::ceremony::Command,
+    },
     /// Make a party's openings on its own machine (only commitments go to the ledger).
     Party {
         #[command(subcommand)]
@@ -118,6 +123,7 @@ fn run(command: Command) -> Result<(), Failure> {
         Command::Serve(args) => Ok(cli::serve::run(args)?),
         Command::Client(args) => cli::client::run(args),
         Command::Party { command } => cli::party::run(command),
+        Command::Ceremony { command } => cli::ceremony::run(command),
         Command::Demo(args) => cli::demo::run(args),
     }
 }

@@ -1,6 +1,7 @@
 //! The `medproof` commands, one file each; what several share is here.
 
 pub mod audit;
+pub mod ceremony;
 pub mod client;
 pub mod demo;
 pub mod export;
