@@ -47,14 +47,17 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct RecordJson {
     /// The patient's pseudonym, decimal.
+    #[schema(pattern = "^[0-9]{1,77}$")]
     pub patient_ref: String,
     /// Category code.
     pub category: u32,
     /// SHA-256 of the record's content, hex.
+    #[schema(pattern = "^[0-9a-fA-F]{64}$")]
     pub content_sha256: String,
     /// Creation time, Unix seconds.
     pub created_at: u64,
     /// Blinding, decimal.
+    #[schema(pattern = "^[0-9]{1,77}$")]
     pub blinding: String,
 }
 
@@ -74,6 +77,7 @@ pub struct RecordInclusionInput {
     /// The record's opening.
     pub record: RecordJson,
     /// Context binding, decimal.
+    #[schema(pattern = "^[0-9]{1,77}$")]
     pub binding: String,
 }
 
@@ -189,8 +193,10 @@ fn key_hex(name: &str, s: &str) -> Result<[u8; 32]> {
 #[serde(deny_unknown_fields)]
 pub struct ConsentJson {
     /// The patient's pseudonym, decimal.
+    #[schema(pattern = "^[0-9]{1,77}$")]
     pub patient_ref: String,
     /// The grantee's key_ref, decimal.
+    #[schema(pattern = "^[0-9]{1,77}$")]
     pub grantee: String,
     /// Record category code.
     pub category: u32,
@@ -201,6 +207,7 @@ pub struct ConsentJson {
     /// Last second of validity.
     pub valid_until: u64,
     /// Blinding, decimal.
+    #[schema(pattern = "^[0-9]{1,77}$")]
     pub blinding: String,
 }
 
@@ -237,20 +244,24 @@ impl ConsentJson {
 #[serde(deny_unknown_fields)]
 pub struct AccessInput {
     /// The provider's Ed25519 public key, hex (the proof names it).
+    #[schema(pattern = "^[0-9a-fA-F]{64}$")]
     pub provider: String,
     /// The consent's opening.
     pub consent: ConsentJson,
     /// Its leaf index in the consents tree.
     pub consent_index: u64,
     /// The patient's Ed25519 public key, hex (the consent's granter).
+    #[schema(pattern = "^[0-9a-fA-F]{64}$")]
     pub granter: String,
     /// The salt of the patient's pseudonym, decimal.
+    #[schema(pattern = "^[0-9]{1,77}$")]
     pub patient_salt: String,
     /// The record's opening.
     pub record: RecordJson,
     /// The access time, Unix seconds.
     pub now: u64,
     /// The data holder's challenge, decimal.
+    #[schema(pattern = "^[0-9]{1,77}$")]
     pub nonce: String,
 }
 
@@ -283,6 +294,7 @@ impl AccessInput {
 #[serde(deny_unknown_fields)]
 pub struct ClaimJson {
     /// The patient's pseudonym, decimal.
+    #[schema(pattern = "^[0-9]{1,77}$")]
     pub patient_ref: String,
     /// The procedure code (e.g. `99213`), as billed.
     pub code: String,
@@ -291,8 +303,10 @@ pub struct ClaimJson {
     /// Amount claimed, in cents.
     pub amount: u64,
     /// SHA-256 of the claim document, hex.
+    #[schema(pattern = "^[0-9a-fA-F]{64}$")]
     pub content_sha256: String,
     /// Blinding, decimal.
+    #[schema(pattern = "^[0-9]{1,77}$")]
     pub blinding: String,
 }
 
@@ -301,6 +315,7 @@ pub struct ClaimJson {
 #[serde(deny_unknown_fields)]
 pub struct PolicyJson {
     /// The policyholder's pseudonym, decimal.
+    #[schema(pattern = "^[0-9]{1,77}$")]
     pub policyholder: String,
     /// The covered procedure codes (their tree's root is in the commitment).
     pub codes: Vec<String>,
@@ -311,6 +326,7 @@ pub struct PolicyJson {
     /// Largest amount covered, in cents.
     pub limit: u64,
     /// Blinding, decimal.
+    #[schema(pattern = "^[0-9]{1,77}$")]
     pub blinding: String,
 }
 
@@ -319,12 +335,14 @@ pub struct PolicyJson {
 #[serde(deny_unknown_fields)]
 pub struct ClaimInput {
     /// The provider's Ed25519 public key, hex (it committed the claim record).
+    #[schema(pattern = "^[0-9a-fA-F]{64}$")]
     pub provider: String,
     /// The claim record's opening.
     pub claim: ClaimJson,
     /// The policy's opening.
     pub policy: PolicyJson,
     /// The insurer's challenge, decimal.
+    #[schema(pattern = "^[0-9]{1,77}$")]
     pub binding: String,
 }
 

@@ -79,28 +79,34 @@ pub enum ActionJson {
     /// The signer registers its own key (patients only).
     RegisterKey {
         /// `patient`.
+        #[schema(pattern = "^(patient|provider|insurer|regulator)$")]
         role: String,
     },
     /// A registrar admits a key.
     AdmitKey {
         /// Hex Ed25519 public key.
+        #[schema(pattern = "^[0-9a-fA-F]{64}$")]
         key: String,
         /// `provider`, `insurer` or `regulator`.
+        #[schema(pattern = "^(patient|provider|insurer|regulator)$")]
         role: String,
     },
     /// A registrar suspends a key.
     SuspendKey {
         /// Hex Ed25519 public key.
+        #[schema(pattern = "^[0-9a-fA-F]{64}$")]
         key: String,
     },
     /// A provider commits a record commitment.
     CommitRecord {
         /// Decimal.
+        #[schema(pattern = "^[0-9]{1,77}$")]
         commitment: String,
     },
     /// A patient grants a consent.
     GrantConsent {
         /// Decimal.
+        #[schema(pattern = "^[0-9]{1,77}$")]
         commitment: String,
     },
     /// A patient revokes a consent it granted.
@@ -111,6 +117,7 @@ pub enum ActionJson {
     /// An insurer publishes a policy commitment.
     PublishPolicy {
         /// Decimal.
+        #[schema(pattern = "^[0-9]{1,77}$")]
         commitment: String,
     },
     /// A provider logs an access with its proof.
@@ -118,13 +125,16 @@ pub enum ActionJson {
         /// The proof bundle's JSON text, exactly as signed.
         bundle: String,
         /// The request's nonce, decimal.
+        #[schema(pattern = "^[0-9]{1,77}$")]
         nonce: String,
     },
     /// An insurer records a claim it accepts.
     SubmitClaim {
         /// The policy, decimal.
+        #[schema(pattern = "^[0-9]{1,77}$")]
         policy: String,
         /// The claim id, decimal.
+        #[schema(pattern = "^[0-9]{1,77}$")]
         claim_id: String,
     },
 }
@@ -210,14 +220,18 @@ pub struct SubmissionJson {
     /// What to do.
     pub action: ActionJson,
     /// The ledger it is signed for (hex; `GET /v1/ledger` gives it).
+    #[schema(pattern = "^[0-9a-fA-F]{64}$")]
     pub ledger_id: String,
     /// The last ledger time at which it may be appended.
     pub expires: u64,
     /// The signer's Ed25519 public key, hex.
+    #[schema(pattern = "^[0-9a-fA-F]{64}$")]
     pub signer: String,
     /// 16 random bytes, hex.
+    #[schema(pattern = "^[0-9a-fA-F]{32}$")]
     pub nonce: String,
     /// Ed25519 signature over the submission's canonical bytes, hex.
+    #[schema(pattern = "^[0-9a-fA-F]{128}$")]
     pub signature: String,
 }
 
@@ -400,6 +414,7 @@ pub const MAX_HISTORY_ACCESSES: usize = 256;
 #[serde(deny_unknown_fields)]
 pub struct HistoryRequest {
     /// Record commitments, canonical decimal; 1 to 64.
+    #[schema(min_items = 1, max_items = 64)]
     pub records: Vec<String>,
 }
 

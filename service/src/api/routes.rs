@@ -77,7 +77,7 @@ pub async fn ledger_info(state: web::Data<AppState>) -> Result<HttpResponse> {
 }
 
 /// `GET /v1/keys/{key}`: a key's role and standing (admission, suspension).
-#[utoipa::path(get, path = "/v1/keys/{key}", tag = "ledger", params(("key" = String, Path, description = "Ed25519 public key, 64 hex digits")), responses((status = 200, description = "Role and standing", body = Object), (status = 400, description = "Malformed", body = ErrorBody), (status = 404, description = "Not registered", body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/keys/{key}", tag = "ledger", params(("key" = String, Path, description = "Ed25519 public key, 64 hex digits", pattern = "^[0-9a-fA-F]{64}$")), responses((status = 200, description = "Role and standing", body = Object), (status = 400, description = "Malformed", body = ErrorBody), (status = 404, description = "Not registered", body = ErrorBody)))]
 pub async fn key(state: web::Data<AppState>, key: web::Path<String>) -> Result<HttpResponse> {
     let k: [u8; 32] =
         wire::hex_bytes("key", &key).map_err(|e| ApiError::malformed(e.to_string()))?;
@@ -224,7 +224,7 @@ pub async fn checkpoint(state: web::Data<AppState>, seq: web::Path<u64>) -> Resu
 
 /// `GET /v1/paths/{commitment}`: where a commitment is, with its Merkle path and the
 /// signed checkpoint it is against, read together.
-#[utoipa::path(get, path = "/v1/paths/{commitment}", tag = "ledger", params(("commitment" = String, Path, description = "Decimal field element")), responses((status = 200, description = "Tree, index, path and the checkpoint it is against", body = Object), (status = 400, description = "Malformed", body = ErrorBody), (status = 404, description = "Not on the ledger", body = ErrorBody)))]
+#[utoipa::path(get, path = "/v1/paths/{commitment}", tag = "ledger", params(("commitment" = String, Path, description = "Decimal field element", pattern = "^[0-9]{1,77}$")), responses((status = 200, description = "Tree, index, path and the checkpoint it is against", body = Object), (status = 400, description = "Malformed", body = ErrorBody), (status = 404, description = "Not on the ledger", body = ErrorBody)))]
 pub async fn path(
     state: web::Data<AppState>,
     commitment: web::Path<String>,
