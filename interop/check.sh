@@ -5,7 +5,10 @@
 #  - `medproof hash poseidon` equals circomlibjs's Poseidon on random inputs;
 #  - snarkjs reads `medproof ceremony r1cs` of every statement with medproof's counts,
 #    and `snarkjs wtns check` accepts a demo record's witness against it and refuses the
-#    witness with one value changed, or against another statement's system.
+#    witness with one value changed, or against another statement's system;
+#  - `medproof ceremony check-ptau` accepts snarkjs's phase-1 files (new, contributed,
+#    prepared for phase 2) and refuses one with a point off the curve or two powers
+#    swapped.
 # Usage: interop/check.sh [path/to/medproof]   (default: builds the release binary)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -61,6 +64,26 @@ if wtns_check record-inclusion.r1cs bad.wtns || wtns_check access-authorization.
   exit 1
 fi
 echo "snarkjs: a tampered witness and another statement's system are refused"
+
+# Phase 1: snarkjs's .ptau files read and check.
+"$snarkjs" powersoftau new bn128 4 p0.ptau >/dev/null
+"$snarkjs" powersoftau contribute p0.ptau p1.ptau --name=interop -e="medproof interop" >/dev/null
+"$snarkjs" powersoftau prepare phase2 p1.ptau pf.ptau >/dev/null
+for f in p0 p1 pf; do "$medproof" ceremony check-ptau "$f.ptau" >/dev/null; done
+echo "ptau: snarkjs's phase-1 files (new, contributed, prepared) pass medproof's checks"
+# Negative twins: tauG1[5].x changed (off the curve); tauG1[5] and tauG1[6] swapped.
+python3 - <<'PY'
+b = bytearray(open("pf.ptau", "rb").read())
+o = 12 + 12 + 44 + 12  # tauG1's points
+c = bytearray(b); c[o + 64 * 5 + 7] ^= 1; open("off.ptau", "wb").write(c)
+s = bytearray(b); s[o + 320:o + 384], s[o + 384:o + 448] = b[o + 384:o + 448], b[o + 320:o + 384]
+open("swapped.ptau", "wb").write(s)
+PY
+for f in off swapped; do
+  set +e; "$medproof" ceremony check-ptau "$f.ptau" >/dev/null 2>&1; rc=$?; set -e
+  [ "$rc" = 1 ] || { echo "check-ptau gave $rc for $f.ptau, not 1" >&2; exit 1; }
+done
+echo "ptau: a point off the curve and two swapped powers are refused"
 
 cp "$here/poseidon.mjs" "$npm_dir/poseidon.mjs"
 node "$npm_dir/poseidon.mjs" "$medproof"

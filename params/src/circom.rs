@@ -63,7 +63,7 @@ fn section(out: &mut Vec<u8>, kind: u32, body: &[u8]) {
     out.extend_from_slice(body);
 }
 
-fn container(magic: &[u8; 4], version: u32, sections: &[(u32, Vec<u8>)]) -> Vec<u8> {
+pub(crate) fn container(magic: &[u8; 4], version: u32, sections: &[(u32, Vec<u8>)]) -> Vec<u8> {
     let mut out = Vec::new();
     out.extend_from_slice(magic);
     out.extend_from_slice(&version.to_le_bytes());
@@ -219,7 +219,7 @@ pub fn read_wtns(mut r: impl Read) -> Result<Assignment, CircomError> {
     Ok(Assignment(z))
 }
 
-fn read_container<'a>(
+pub(crate) fn read_container<'a>(
     bytes: &'a [u8],
     magic: &[u8; 4],
     version: u32,

@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub mod circom;
+pub mod ptau;
 
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Write};

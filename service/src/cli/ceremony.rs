@@ -8,6 +8,7 @@ use anyhow::{anyhow, Context};
 use clap::Subcommand;
 use medproof_circuits::statement_shape;
 use medproof_params::circom;
+use medproof_params::ptau as circom_ptau;
 use medproof_prover::ProofRequest;
 use medproof_service::input::RecordInclusionInput;
 use medproof_service::ledger_cli;
@@ -17,6 +18,13 @@ use super::Failure;
 
 #[derive(Subcommand)]
 pub enum Command {
+    /// Check a phase-1 `.ptau` (snarkjs's format): every point on the curve and in its
+    /// subgroup, and the points powers of one secret τ (with α and β) by pairings.
+    /// Exit 0 if it holds, 1 if not (the section named), 2 if unreadable.
+    CheckPtau {
+        /// The `.ptau` file.
+        ptau: PathBuf,
+    },
     /// Write a statement's constraint system as circom's binary `.r1cs` (wire 0 the
     /// constant 1, then the public inputs in the bundle's order, then the witness: the
     /// order the keys use), for `snarkjs r1cs info` and a snarkjs phase 2.
@@ -60,6 +68,26 @@ fn statement(name: &str) -> anyhow::Result<Statement> {
 /// Runs the command.
 pub fn run(command: Command) -> Result<(), Failure> {
     match command {
+        Command::CheckPtau { ptau } => {
+            let bytes =
+                fs::read(&ptau).with_context(|| format!("cannot read {}", ptau.display()))?;
+            let p = match circom_ptau::read_ptau(&bytes) {
+                Ok(p) => p,
+                Err(e @ circom_ptau::PtauError::Format(_)) => {
+                    return Err(anyhow!("{}: {e}", ptau.display()).into())
+                }
+                Err(e) => return Err(Failure::Invalid(format!("{}: {e}", ptau.display()))),
+            };
+            p.check(&mut rand::rngs::OsRng)
+                .map_err(|e| Failure::Invalid(format!("{}: {e}", ptau.display())))?;
+            println!(
+                "{}: powers of one τ, α and β up to 2^{} (ceremony power {}): serves statements of up to {} constraints and inputs",
+                ptau.display(),
+                p.power,
+                p.ceremony_power,
+                1u64 << p.power
+            );
+        }
         Command::R1cs {
             statement: name,
             out,
