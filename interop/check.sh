@@ -70,6 +70,7 @@ echo "snarkjs: a tampered witness and another statement's system are refused"
 "$snarkjs" powersoftau contribute p0.ptau p1.ptau --name=interop -e="medproof interop" >/dev/null
 "$snarkjs" powersoftau prepare phase2 p1.ptau pf.ptau >/dev/null
 for f in p0 p1 pf; do "$medproof" ceremony check-ptau "$f.ptau" >/dev/null; done
+"$medproof" ceremony check-ptau pf.ptau --power 2 | grep -q "up to 2^2 (ceremony power 4)"
 echo "ptau: snarkjs's phase-1 files (new, contributed, prepared) pass medproof's checks"
 # Negative twins: tauG1[5].x changed (off the curve); tauG1[5] and tauG1[6] swapped.
 python3 - <<'PY'

@@ -23,6 +23,9 @@ pub const MAX_POWER: u32 = 24;
 /// Why a `.ptau` is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PtauError {
+    /// The file cannot be read.
+    #[error("cannot read {0}")]
+    Unreadable(String),
     /// Not a BN254 `.ptau`, or damaged.
     #[error("not a BN254 .ptau file: {0}")]
     Format(String),
@@ -121,15 +124,6 @@ fn g2_of(b: &[u8], section: &'static str, index: usize) -> Result<G2Affine, Ptau
     Ok(p)
 }
 
-fn section_bytes<'a>(sections: &[(u32, &'a [u8])], kind: u32) -> Result<&'a [u8], PtauError> {
-    let mut found = sections.iter().filter(|(k, _)| *k == kind);
-    match (found.next(), found.next()) {
-        (Some((_, b)), None) => Ok(b),
-        (None, _) => Err(format(format!("no section {kind}"))),
-        (Some(_), Some(_)) => Err(format(format!("section {kind} twice"))),
-    }
-}
-
 fn points<T>(
     body: &[u8],
     count: usize,
@@ -149,40 +143,117 @@ fn points<T>(
         .collect()
 }
 
-/// Reads and validates a `.ptau` (every point on the curve and in its subgroup). Use
-/// [`Ptau::check`] to check that the points are powers of one secret.
+/// Reads and validates a `.ptau` held in memory (every point on the curve and in its
+/// subgroup). Use [`Ptau::check`] to check that the points are powers of one secret.
 pub fn read_ptau(bytes: &[u8]) -> Result<Ptau, PtauError> {
-    let sections = crate::circom::read_container(bytes, b"ptau", 1, "ptau")
-        .map_err(|e| format(e.to_string()))?;
-    let header = section_bytes(&sections, 1)?;
+    read_ptau_from(std::io::Cursor::new(bytes), bytes.len() as u64, None)
+}
+
+/// Reads the powers up to `2^power` (default: all the file holds) of the `.ptau` at
+/// `path`, without reading the rest: a large ceremony file (the Hermez files go to
+/// 2^28, tens of GB) serves a small statement from its first powers.
+pub fn read_ptau_file(path: &std::path::Path, power: Option<u32>) -> Result<Ptau, PtauError> {
+    let io = |e: std::io::Error| PtauError::Unreadable(format!("{}: {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    read_ptau_from(std::io::BufReader::new(file), len, power)
+}
+
+fn read_ptau_from<R: std::io::Read + std::io::Seek>(
+    mut r: R,
+    len: u64,
+    power: Option<u32>,
+) -> Result<Ptau, PtauError> {
+    use std::io::SeekFrom;
+    let io = |e: std::io::Error| format(format!("cannot read: {e}"));
+    let read = |r: &mut R, n: usize| -> Result<Vec<u8>, PtauError> {
+        let mut b = vec![0u8; n];
+        r.read_exact(&mut b).map_err(io)?;
+        Ok(b)
+    };
+    let head = read(&mut r, 12)?;
+    let word = |b: &[u8], o: usize| u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
+    if &head[..4] != b"ptau" || word(&head, 4) != 1 {
+        return Err(format("wrong magic or version"));
+    }
+    // The section table: (type, offset, size), every section inside the file.
+    let mut sections = Vec::new();
+    let mut at = 12u64;
+    for _ in 0..word(&head, 8) {
+        let frame = read(&mut r, 12)?;
+        let size = u64::from_le_bytes(frame[4..12].try_into().map_err(|_| format("frame"))?);
+        at += 12;
+        if at.checked_add(size).is_none_or(|end| end > len) {
+            return Err(format("a section runs past the end of the file"));
+        }
+        sections.push((word(&frame, 0), at, size));
+        at += size;
+        r.seek(SeekFrom::Start(at)).map_err(io)?;
+    }
+    if at != len {
+        return Err(format("bytes after the last section"));
+    }
+    let find = |kind: u32| -> Result<(u64, u64), PtauError> {
+        let mut found = sections.iter().filter(|(k, _, _)| *k == kind);
+        match (found.next(), found.next()) {
+            (Some((_, o, n)), None) => Ok((*o, *n)),
+            (None, _) => Err(format(format!("no section {kind}"))),
+            (Some(_), Some(_)) => Err(format(format!("section {kind} twice"))),
+        }
+    };
+    let (o, n) = find(1)?;
+    r.seek(SeekFrom::Start(o)).map_err(io)?;
+    let header = read(
+        &mut r,
+        usize::try_from(n).map_err(|_| format("header"))?.min(64),
+    )?;
     if header.len() != 4 + 32 + 4 + 4
         || header[..4] != 32u32.to_le_bytes()
         || header[4..36] != Fq::MODULUS.to_bytes_le()[..]
     {
         return Err(format("its curve is not BN254"));
     }
-    let word =
-        |o: usize| u32::from_le_bytes([header[o], header[o + 1], header[o + 2], header[o + 3]]);
-    let (power, ceremony_power) = (word(36), word(40));
-    if power == 0 || power > MAX_POWER || ceremony_power < power {
+    let (file_power, ceremony_power) = (word(&header, 36), word(&header, 40));
+    if file_power == 0 || file_power > 32 || ceremony_power < file_power {
         return Err(format(format!(
-            "power {power} (ceremony power {ceremony_power}); medproof reads powers 1 to {MAX_POWER}"
+            "power {file_power} (ceremony power {ceremony_power})"
         )));
     }
-    let n = 1usize << power;
-    let tau_g1 = points(section_bytes(&sections, 2)?, 2 * n - 1, 64, "tauG1", g1_of)?;
-    let tau_g2 = points(section_bytes(&sections, 3)?, n, 128, "tauG2", g2_of)?;
-    let alpha_tau_g1 = points(section_bytes(&sections, 4)?, n, 64, "alphaTauG1", g1_of)?;
-    let beta_tau_g1 = points(section_bytes(&sections, 5)?, n, 64, "betaTauG1", g1_of)?;
-    let beta_g2 = points(section_bytes(&sections, 6)?, 1, 128, "betaG2", g2_of)?[0];
+    let power = power.unwrap_or(file_power);
+    if power == 0 || power > file_power {
+        return Err(format(format!(
+            "power {power} asked; the file holds powers 1 to {file_power}"
+        )));
+    }
+    if power > MAX_POWER {
+        return Err(format(format!(
+            "power {power}: medproof reads at most 2^{MAX_POWER} powers; ask for fewer"
+        )));
+    }
+    let (full, n) = (1u64 << file_power, 1usize << power);
+    let mut section = |kind: u32, count: usize, size: usize, full_count: u64| {
+        let (o, len) = find(kind)?;
+        if len != full_count * size as u64 {
+            return Err(format(format!(
+                "section {kind} holds {len} bytes, not {full_count} points"
+            )));
+        }
+        r.seek(SeekFrom::Start(o)).map_err(io)?;
+        read(&mut r, count * size)
+    };
+    let tau_g1 = section(2, 2 * n - 1, 64, 2 * full - 1)?;
+    let tau_g2 = section(3, n, 128, full)?;
+    let alpha = section(4, n, 64, full)?;
+    let beta = section(5, n, 64, full)?;
+    let beta_g2 = section(6, 1, 128, 1)?;
     Ok(Ptau {
         power,
         ceremony_power,
-        tau_g1,
-        tau_g2,
-        alpha_tau_g1,
-        beta_tau_g1,
-        beta_g2,
+        tau_g1: points(&tau_g1, 2 * n - 1, 64, "tauG1", g1_of)?,
+        tau_g2: points(&tau_g2, n, 128, "tauG2", g2_of)?,
+        alpha_tau_g1: points(&alpha, n, 64, "alphaTauG1", g1_of)?,
+        beta_tau_g1: points(&beta, n, 64, "betaTauG1", g1_of)?,
+        beta_g2: points(&beta_g2, 1, 128, "betaG2", g2_of)?[0],
     })
 }
 

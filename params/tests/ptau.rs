@@ -7,7 +7,7 @@
 use ark_bn254::{Fr, G1Affine, G1Projective};
 use ark_ec::{CurveGroup, PrimeGroup};
 use ark_ff::UniformRand;
-use medproof_params::ptau::{from_secrets, read_ptau, write_ptau, Ptau, PtauError};
+use medproof_params::ptau::{from_secrets, read_ptau, read_ptau_file, write_ptau, Ptau, PtauError};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
@@ -98,4 +98,29 @@ fn damaged_bytes_are_refused_before_any_check() {
     let mut curve = bytes;
     curve[12 + 12 + 4] ^= 1; // another modulus
     assert!(matches!(read_ptau(&curve), Err(PtauError::Format(_))));
+}
+
+/// A large ceremony file serves a small statement: its first powers are read alone, and
+/// they are the same as a file made at that power.
+#[test]
+fn the_first_powers_of_a_larger_file_are_read_alone() {
+    let mut r = rng();
+    let (tau, alpha, beta) = (Fr::rand(&mut r), Fr::rand(&mut r), Fr::rand(&mut r));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p4.ptau");
+    std::fs::write(&path, write_ptau(&from_secrets(4, tau, alpha, beta))).unwrap();
+    let small = read_ptau_file(&path, Some(2)).unwrap();
+    let mut expected = from_secrets(2, tau, alpha, beta);
+    expected.ceremony_power = 4;
+    assert_eq!(small, expected);
+    small.check(&mut rng()).unwrap();
+    assert_eq!(read_ptau_file(&path, None).unwrap().power, 4);
+    assert!(matches!(
+        read_ptau_file(&path, Some(5)),
+        Err(PtauError::Format(_))
+    ));
+    assert!(matches!(
+        read_ptau_file(&dir.path().join("missing.ptau"), None),
+        Err(PtauError::Unreadable(_))
+    ));
 }

@@ -24,6 +24,10 @@ pub enum Command {
     CheckPtau {
         /// The `.ptau` file.
         ptau: PathBuf,
+        /// Read and check only the powers up to 2^POWER (a large ceremony file serves a
+        /// statement from its first powers) [default: all the file holds].
+        #[arg(long)]
+        power: Option<u32>,
     },
     /// Write a statement's constraint system as circom's binary `.r1cs` (wire 0 the
     /// constant 1, then the public inputs in the bundle's order, then the witness: the
@@ -68,11 +72,10 @@ fn statement(name: &str) -> anyhow::Result<Statement> {
 /// Runs the command.
 pub fn run(command: Command) -> Result<(), Failure> {
     match command {
-        Command::CheckPtau { ptau } => {
-            let bytes =
-                fs::read(&ptau).with_context(|| format!("cannot read {}", ptau.display()))?;
-            let p = match circom_ptau::read_ptau(&bytes) {
+        Command::CheckPtau { ptau, power } => {
+            let p = match circom_ptau::read_ptau_file(&ptau, power) {
                 Ok(p) => p,
+                Err(e @ circom_ptau::PtauError::Unreadable(_)) => return Err(anyhow!("{e}").into()),
                 Err(e @ circom_ptau::PtauError::Format(_)) => {
                     return Err(anyhow!("{}: {e}", ptau.display()).into())
                 }
