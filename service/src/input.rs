@@ -310,6 +310,21 @@ pub struct ClaimJson {
     pub blinding: String,
 }
 
+impl ClaimJson {
+    /// To an opening, checking every field.
+    pub fn to_opening(&self) -> Result<ClaimOpening> {
+        let digest: [u8; 32] = key_hex("claim.content_sha256", &self.content_sha256)?;
+        Ok(ClaimOpening {
+            patient_ref: field("claim.patient_ref", &self.patient_ref)?,
+            code: procedure_code(&self.code).map_err(|e| anyhow!("`claim.code`: {e}"))?,
+            service_date: self.service_date,
+            amount: self.amount,
+            content_digest: ContentDigest(digest),
+            blinding: field("claim.blinding", &self.blinding)?,
+        })
+    }
+}
+
 /// A policy's opening as JSON, with its covered codes.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -328,6 +343,22 @@ pub struct PolicyJson {
     /// Blinding, decimal.
     #[schema(pattern = "^[0-9]{1,77}$")]
     pub blinding: String,
+}
+
+impl PolicyJson {
+    /// To an opening and the covered codes' tree, checking every field.
+    pub fn to_opening(&self) -> Result<(PolicyOpening, CodeSet)> {
+        let codes = CodeSet::new(&self.codes).map_err(|e| anyhow!("`policy.codes`: {e}"))?;
+        let policy = PolicyOpening {
+            policyholder: field("policy.policyholder", &self.policyholder)?,
+            codes_root: codes.root(),
+            period_start: self.period_start,
+            period_end: self.period_end,
+            limit: self.limit,
+            blinding: field("policy.blinding", &self.blinding)?,
+        };
+        Ok((policy, codes))
+    }
 }
 
 /// The input of a claim-compliance proof (`POST /v1/proofs/claim`).
@@ -352,26 +383,8 @@ impl ClaimInput {
         &self,
         ledger: &Ledger<S>,
     ) -> Result<(medproof_prover::ClaimRequest, Checkpoint)> {
-        let c = &self.claim;
-        let digest: [u8; 32] = key_hex("claim.content_sha256", &c.content_sha256)?;
-        let claim = ClaimOpening {
-            patient_ref: field("claim.patient_ref", &c.patient_ref)?,
-            code: procedure_code(&c.code).map_err(|e| anyhow!("`claim.code`: {e}"))?,
-            service_date: c.service_date,
-            amount: c.amount,
-            content_digest: ContentDigest(digest),
-            blinding: field("claim.blinding", &c.blinding)?,
-        };
-        let p = &self.policy;
-        let codes = CodeSet::new(&p.codes).map_err(|e| anyhow!("`policy.codes`: {e}"))?;
-        let policy = PolicyOpening {
-            policyholder: field("policy.policyholder", &p.policyholder)?,
-            codes_root: codes.root(),
-            period_start: p.period_start,
-            period_end: p.period_end,
-            limit: p.limit,
-            blinding: field("policy.blinding", &p.blinding)?,
-        };
+        let claim = self.claim.to_opening()?;
+        let (policy, codes) = self.policy.to_opening()?;
         crate::assemble::claim(
             ledger,
             &key_hex("provider", &self.provider)?,

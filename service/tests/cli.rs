@@ -731,10 +731,18 @@ fn the_readme_story_runs_against_serve() {
         "the history names the provider: {out}"
     );
     assert!(out.contains("\"passed\": true"), "the audit passed: {out}");
-    assert_eq!(out.matches("proof      ok").count(), 2, "{out}");
+    assert_eq!(out.matches("proof      ok").count(), 3, "{out}");
+    assert!(err.contains("409 claim_already_submitted"), "{err}");
     // The openings stay with the parties, readable by their owners only.
     use std::os::unix::fs::PermissionsExt;
-    for f in ["patient.salt", "record.json", "consent.json", "access.json"] {
+    for f in [
+        "patient.salt",
+        "record.json",
+        "consent.json",
+        "access.json",
+        "policy.json",
+        "claim-record.json",
+    ] {
         let mode = std::fs::metadata(dir.join(f)).unwrap().permissions().mode();
         assert_eq!(mode & 0o077, 0, "{f} is {mode:o}");
     }

@@ -15,7 +15,7 @@ use medproof_circuits::commit::{
     key_ref, patient_ref, ConsentOpening, ContentDigest, RecordOpening,
 };
 use medproof_ledger::keyfile;
-use medproof_service::input::{AccessInput, ConsentJson, RecordJson};
+use medproof_service::input::{AccessInput, ClaimJson, ConsentJson, PolicyJson, RecordJson};
 use medproof_verifier::{fr_from_decimal, fr_to_decimal, Fr};
 use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
@@ -69,6 +69,47 @@ pub enum Command {
         /// Days of validity from now.
         #[arg(long, default_value_t = 30)]
         days: u64,
+        /// Where to write the opening.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// An insurer's policy opening for a policyholder: covered codes, a period from
+    /// now, a limit; prints the commitment to submit (`publish-policy`).
+    Policy {
+        /// The policyholder's pseudonym (from `party patient`).
+        #[arg(long)]
+        policyholder: String,
+        /// Covered procedure codes, comma-separated (e.g. 99213,99214).
+        #[arg(long, value_delimiter = ',', required = true)]
+        codes: Vec<String>,
+        /// Days of cover from now.
+        #[arg(long, default_value_t = 365)]
+        days: u64,
+        /// Largest amount covered per claim, in cents.
+        #[arg(long)]
+        limit: u64,
+        /// Where to write the opening.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// A provider's claim record opening (a billed service for the patient); prints the
+    /// commitment to submit (`commit-record`).
+    Claim {
+        /// The patient's pseudonym.
+        #[arg(long)]
+        patient_ref: String,
+        /// The procedure code, as billed (e.g. 99213).
+        #[arg(long)]
+        code: String,
+        /// Amount claimed, in cents.
+        #[arg(long)]
+        amount: u64,
+        /// The claim document (e.g. a FHIR Claim); only its SHA-256 is used.
+        #[arg(long)]
+        content: PathBuf,
+        /// Date of service, Unix seconds [default: now].
+        #[arg(long)]
+        service_date: Option<u64>,
         /// Where to write the opening.
         #[arg(long)]
         out: PathBuf,
@@ -215,6 +256,48 @@ pub fn run(command: Command) -> Result<(), Failure> {
                 blinding: Fr::rand(&mut OsRng),
             };
             write_json(&out, &ConsentJson::from_opening(&opening))?;
+            println!("{}", fr_to_decimal(&opening.commitment()));
+        }
+        Command::Policy {
+            policyholder,
+            codes,
+            days,
+            limit,
+            out,
+        } => {
+            let start = now();
+            let policy = PolicyJson {
+                policyholder,
+                codes,
+                period_start: start,
+                period_end: start.saturating_add(days.saturating_mul(86_400)),
+                limit,
+                blinding: fr_to_decimal(&Fr::rand(&mut OsRng)),
+            };
+            let (opening, _) = policy.to_opening()?;
+            write_json(&out, &policy)?;
+            println!("{}", fr_to_decimal(&opening.commitment()));
+        }
+        Command::Claim {
+            patient_ref,
+            code,
+            amount,
+            content,
+            service_date,
+            out,
+        } => {
+            let bytes =
+                fs::read(&content).with_context(|| format!("cannot read {}", content.display()))?;
+            let claim = ClaimJson {
+                patient_ref,
+                code,
+                service_date: service_date.unwrap_or_else(now),
+                amount,
+                content_sha256: hex::encode(Sha256::digest(&bytes)),
+                blinding: fr_to_decimal(&Fr::rand(&mut OsRng)),
+            };
+            let opening = claim.to_opening()?;
+            write_json(&out, &claim)?;
             println!("{}", fr_to_decimal(&opening.commitment()));
         }
         Command::Access {
