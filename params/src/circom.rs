@@ -134,18 +134,9 @@ pub fn read_r1cs(mut r: impl Read) -> Result<CircuitShape, CircomError> {
     r.read_to_end(&mut bytes)?;
     let what = "r1cs";
     let sections = read_container(&bytes, R1CS_MAGIC, R1CS_VERSION, what)?;
-    let find = |kind: u32| {
-        let mut found = sections.iter().filter(|(k, _)| *k == kind);
-        match (found.next(), found.next()) {
-            (Some((_, body)), None) => Ok(*body),
-            (None, _) => Err(format(what, format!("no section {kind}"))),
-            (Some(_), Some(_)) => Err(format(what, format!("section {kind} twice"))),
-        }
-    };
+    let find = |kind: u32| one_section(&sections, kind, what);
     let mut h = Cursor::new(find(1)?, what);
-    if h.u32()? != FIELD_BYTES || h.take(32)? != modulus_le().as_slice() {
-        return Err(format(what, "its field is not BN254's scalar field"));
-    }
+    h.bn254_field()?;
     let wires = h.u32()? as usize;
     let (outputs, inputs, private) = (h.u32()?, h.u32()? as usize, h.u32()?);
     let _labels = h.u64()?;
@@ -194,17 +185,9 @@ pub fn read_wtns(mut r: impl Read) -> Result<Assignment, CircomError> {
     r.read_to_end(&mut bytes)?;
     let what = "wtns";
     let sections = read_container(&bytes, WTNS_MAGIC, WTNS_VERSION, what)?;
-    let body = |kind: u32| {
-        sections
-            .iter()
-            .find(|(k, _)| *k == kind)
-            .map(|(_, b)| *b)
-            .ok_or_else(|| format(what, format!("no section {kind}")))
-    };
+    let body = |kind: u32| one_section(&sections, kind, what);
     let mut h = Cursor::new(body(1)?, what);
-    if h.u32()? != FIELD_BYTES || h.take(32)? != modulus_le().as_slice() {
-        return Err(format(what, "its field is not BN254's scalar field"));
-    }
+    h.bn254_field()?;
     let n = h.u32()? as usize;
     let mut v = Cursor::new(body(2)?, what);
     let mut z = Vec::with_capacity(n.min(1 << 24));
@@ -246,6 +229,20 @@ pub(crate) fn read_container<'a>(
     Ok(sections)
 }
 
+/// The one section of `kind` (a missing or repeated one is an error).
+fn one_section<'a>(
+    sections: &[(u32, &'a [u8])],
+    kind: u32,
+    what: &'static str,
+) -> Result<&'a [u8], CircomError> {
+    let mut found = sections.iter().filter(|(k, _)| *k == kind);
+    match (found.next(), found.next()) {
+        (Some((_, body)), None) => Ok(body),
+        (None, _) => Err(format(what, format!("no section {kind}"))),
+        (Some(_), Some(_)) => Err(format(what, format!("section {kind} twice"))),
+    }
+}
+
 /// Reads little-endian integers and byte runs, failing on a short file.
 struct Cursor<'a> {
     bytes: &'a [u8],
@@ -278,6 +275,14 @@ impl<'a> Cursor<'a> {
         let mut a = [0u8; 8];
         a.copy_from_slice(self.take(8)?);
         Ok(u64::from_le_bytes(a))
+    }
+
+    /// A header's field: 32-byte elements modulo BN254's scalar field.
+    fn bn254_field(&mut self) -> Result<(), CircomError> {
+        if self.u32()? != FIELD_BYTES || self.take(32)? != modulus_le().as_slice() {
+            return Err(format(self.what, "its field is not BN254's scalar field"));
+        }
+        Ok(())
     }
 
     fn done(&self) -> bool {

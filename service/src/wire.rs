@@ -400,7 +400,7 @@ pub fn path_json<S: Store>(
 
 /// Records one history request asks about at most.
 pub const MAX_HISTORY_RECORDS: usize = 64;
-/// Accesses answered per record at most (the oldest first; more sets `truncated`).
+/// Accesses one answer holds at most (each record's oldest first; more sets `truncated`).
 pub const MAX_HISTORY_ACCESSES: usize = 256;
 
 /// `POST /v1/history`: the access history of records, asked by a patient.
@@ -469,7 +469,7 @@ pub struct AccessSeen {
 pub struct AccessHistory {
     /// The accesses, by record in the order asked, each record's oldest first.
     pub accesses: Vec<AccessSeen>,
-    /// A record had more than 256 accesses: only its oldest are here.
+    /// More accesses exist than the 256 an answer holds: ask about fewer records.
     pub truncated: bool,
     /// The ledger's length when read.
     pub ledger_len: u64,

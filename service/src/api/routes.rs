@@ -371,7 +371,7 @@ fn standing(state: &AppState, signer: &[u8; 32]) -> Result<medproof_ledger::rule
 /// `POST /v1/history`, a signed request by a registered patient's key: the logged
 /// accesses to the records it names (see [`wire::HistoryRequest`] for why the patient
 /// names them), each with who accessed, when, and for which category and purpose.
-/// At most 64 records a request and 256 accesses a record (`truncated` says when
+/// At most 64 records a request and 256 accesses an answer (`truncated` says when
 /// more exist). 403 for a key that is not a patient's.
 #[utoipa::path(post, path = "/v1/history", tag = "patients", request_body = wire::HistoryRequest, responses((status = 200, description = "The accesses", body = wire::AccessHistory), (status = 400, description = "Malformed", body = ErrorBody), (status = 401, description = "Not a signed request", body = ErrorBody), (status = 403, description = "Not a registered patient's key", body = ErrorBody)))]
 pub async fn history(
@@ -399,13 +399,14 @@ pub async fn history(
         truncated: false,
         ledger_len: ledger.len(),
     };
+    // At most MAX_HISTORY_ACCESSES in all, however many records are named: the reads
+    // hold the ledger's read lock, which the writer waits for.
     for record in &records {
-        // One more than answered tells whether there are more.
-        let mut entries = ledger
-            .accesses_of(record, wire::MAX_HISTORY_ACCESSES + 1)
-            .map_err(internal)?;
-        if entries.len() > wire::MAX_HISTORY_ACCESSES {
-            entries.truncate(wire::MAX_HISTORY_ACCESSES);
+        let room = wire::MAX_HISTORY_ACCESSES - history.accesses.len();
+        // One more than there is room for tells whether there are more.
+        let mut entries = ledger.accesses_of(record, room + 1).map_err(internal)?;
+        if entries.len() > room {
+            entries.truncate(room);
             history.truncated = true;
         }
         for e in &entries {
@@ -414,6 +415,9 @@ pub async fn history(
                 .push(wire::AccessSeen::of(e).ok_or_else(|| {
                     internal(format!("entry {} is not a readable access", e.seq))
                 })?);
+        }
+        if history.truncated {
+            break;
         }
     }
     Ok(HttpResponse::Ok()
