@@ -230,7 +230,7 @@ pub(crate) fn read_container<'a>(
 }
 
 /// The one section of `kind` (a missing or repeated one is an error).
-fn one_section<'a>(
+pub(crate) fn one_section<'a>(
     sections: &[(u32, &'a [u8])],
     kind: u32,
     what: &'static str,
@@ -244,18 +244,18 @@ fn one_section<'a>(
 }
 
 /// Reads little-endian integers and byte runs, failing on a short file.
-struct Cursor<'a> {
+pub(crate) struct Cursor<'a> {
     bytes: &'a [u8],
     at: usize,
     what: &'static str,
 }
 
 impl<'a> Cursor<'a> {
-    fn new(bytes: &'a [u8], what: &'static str) -> Self {
+    pub(crate) fn new(bytes: &'a [u8], what: &'static str) -> Self {
         Self { bytes, at: 0, what }
     }
 
-    fn take(&mut self, n: usize) -> Result<&'a [u8], CircomError> {
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], CircomError> {
         let end = self
             .at
             .checked_add(n)
@@ -266,12 +266,12 @@ impl<'a> Cursor<'a> {
         Ok(s)
     }
 
-    fn u32(&mut self) -> Result<u32, CircomError> {
+    pub(crate) fn u32(&mut self) -> Result<u32, CircomError> {
         let b = self.take(4)?;
         Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 
-    fn u64(&mut self) -> Result<u64, CircomError> {
+    pub(crate) fn u64(&mut self) -> Result<u64, CircomError> {
         let mut a = [0u8; 8];
         a.copy_from_slice(self.take(8)?);
         Ok(u64::from_le_bytes(a))
@@ -285,7 +285,7 @@ impl<'a> Cursor<'a> {
         Ok(())
     }
 
-    fn done(&self) -> bool {
+    pub(crate) fn done(&self) -> bool {
         self.at == self.bytes.len()
     }
 }

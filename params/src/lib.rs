@@ -16,7 +16,10 @@
 #![forbid(unsafe_code)]
 
 pub mod circom;
+pub mod phase2;
 pub mod ptau;
+pub mod reduction;
+pub mod zkey;
 
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Write};

@@ -77,12 +77,12 @@ fn fq_from_montgomery(b: &[u8]) -> Option<Fq> {
     (repr < Fq::MODULUS).then(|| Fq::new_unchecked(repr))
 }
 
-fn fq_to_montgomery(x: &Fq) -> Vec<u8> {
+pub(crate) fn fq_to_montgomery(x: &Fq) -> Vec<u8> {
     // `x.0` is the Montgomery representation.
     x.0.to_bytes_le()
 }
 
-fn g1_of(b: &[u8], section: &'static str, index: usize) -> Result<G1Affine, PtauError> {
+pub(crate) fn g1_of(b: &[u8], section: &'static str, index: usize) -> Result<G1Affine, PtauError> {
     let bad = |why| PtauError::Point {
         section,
         index,
@@ -101,7 +101,7 @@ fn g1_of(b: &[u8], section: &'static str, index: usize) -> Result<G1Affine, Ptau
     Ok(p)
 }
 
-fn g2_of(b: &[u8], section: &'static str, index: usize) -> Result<G2Affine, PtauError> {
+pub(crate) fn g2_of(b: &[u8], section: &'static str, index: usize) -> Result<G2Affine, PtauError> {
     let bad = |why| PtauError::Point {
         section,
         index,
@@ -159,66 +159,169 @@ pub fn read_ptau_file(path: &std::path::Path, power: Option<u32>) -> Result<Ptau
     read_ptau_from(std::io::BufReader::new(file), len, power)
 }
 
-fn read_ptau_from<R: std::io::Read + std::io::Seek>(
-    mut r: R,
-    len: u64,
-    power: Option<u32>,
-) -> Result<Ptau, PtauError> {
-    use std::io::SeekFrom;
-    let io = |e: std::io::Error| format(format!("cannot read: {e}"));
-    let read = |r: &mut R, n: usize| -> Result<Vec<u8>, PtauError> {
-        let mut b = vec![0u8; n];
-        r.read_exact(&mut b).map_err(io)?;
-        Ok(b)
-    };
-    let head = read(&mut r, 12)?;
-    let word = |b: &[u8], o: usize| u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
-    if &head[..4] != b"ptau" || word(&head, 4) != 1 {
-        return Err(format("wrong magic or version"));
+/// An open `.ptau`: its section table and header, read lazily by point ranges.
+pub(crate) struct PtauFile<R> {
+    r: R,
+    /// (type, offset, size) of each section.
+    sections: Vec<(u32, u64, u64)>,
+    /// The file's power `n`.
+    pub power: u32,
+    /// The ceremony's power.
+    pub ceremony_power: u32,
+}
+
+impl PtauFile<std::io::BufReader<std::fs::File>> {
+    /// Opens the `.ptau` at `path` and reads its section table and header.
+    pub(crate) fn open(path: &std::path::Path) -> Result<Self, PtauError> {
+        let io = |e: std::io::Error| PtauError::Unreadable(format!("{}: {e}", path.display()));
+        let file = std::fs::File::open(path).map_err(io)?;
+        let len = file.metadata().map_err(io)?.len();
+        PtauFile::parse(std::io::BufReader::new(file), len)
     }
-    // The section table: (type, offset, size), every section inside the file.
-    let mut sections = Vec::new();
-    let mut at = 12u64;
-    for _ in 0..word(&head, 8) {
-        let frame = read(&mut r, 12)?;
-        let size = u64::from_le_bytes(frame[4..12].try_into().map_err(|_| format("frame"))?);
-        at += 12;
-        if at.checked_add(size).is_none_or(|end| end > len) {
-            return Err(format("a section runs past the end of the file"));
+}
+
+fn io_format(e: std::io::Error) -> PtauError {
+    format(format!("cannot read: {e}"))
+}
+
+impl<R: std::io::Read + std::io::Seek> PtauFile<R> {
+    pub(crate) fn parse(mut r: R, len: u64) -> Result<Self, PtauError> {
+        use std::io::SeekFrom;
+        let mut head = [0u8; 12];
+        r.read_exact(&mut head).map_err(io_format)?;
+        let word = |b: &[u8], o: usize| u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
+        if &head[..4] != b"ptau" || word(&head, 4) != 1 {
+            return Err(format("wrong magic or version"));
         }
-        sections.push((word(&frame, 0), at, size));
-        at += size;
-        r.seek(SeekFrom::Start(at)).map_err(io)?;
+        // The section table: (type, offset, size), every section inside the file.
+        let mut sections = Vec::new();
+        let mut at = 12u64;
+        for _ in 0..word(&head, 8) {
+            let mut frame = [0u8; 12];
+            r.read_exact(&mut frame).map_err(io_format)?;
+            let size = u64::from_le_bytes(frame[4..12].try_into().map_err(|_| format("frame"))?);
+            at += 12;
+            if at.checked_add(size).is_none_or(|end| end > len) {
+                return Err(format("a section runs past the end of the file"));
+            }
+            sections.push((word(&frame, 0), at, size));
+            at += size;
+            r.seek(SeekFrom::Start(at)).map_err(io_format)?;
+        }
+        if at != len {
+            return Err(format("bytes after the last section"));
+        }
+        let mut file = PtauFile {
+            r,
+            sections,
+            power: 0,
+            ceremony_power: 0,
+        };
+        let (o, n) = file.section(1)?;
+        if n != 4 + 32 + 4 + 4 {
+            return Err(format("its curve is not BN254"));
+        }
+        let header = file.read_at(o, 44)?;
+        if header[..4] != 32u32.to_le_bytes() || header[4..36] != Fq::MODULUS.to_bytes_le()[..] {
+            return Err(format("its curve is not BN254"));
+        }
+        let (power, ceremony_power) = (word(&header, 36), word(&header, 40));
+        if power == 0 || power > 32 || ceremony_power < power {
+            return Err(format(format!(
+                "power {power} (ceremony power {ceremony_power})"
+            )));
+        }
+        file.power = power;
+        file.ceremony_power = ceremony_power;
+        Ok(file)
     }
-    if at != len {
-        return Err(format("bytes after the last section"));
-    }
-    let find = |kind: u32| -> Result<(u64, u64), PtauError> {
-        let mut found = sections.iter().filter(|(k, _, _)| *k == kind);
+
+    /// The offset and size of the one section of `kind`.
+    pub(crate) fn section(&self, kind: u32) -> Result<(u64, u64), PtauError> {
+        let mut found = self.sections.iter().filter(|(k, _, _)| *k == kind);
         match (found.next(), found.next()) {
             (Some((_, o, n)), None) => Ok((*o, *n)),
             (None, _) => Err(format(format!("no section {kind}"))),
             (Some(_), Some(_)) => Err(format(format!("section {kind} twice"))),
         }
-    };
-    let (o, n) = find(1)?;
-    r.seek(SeekFrom::Start(o)).map_err(io)?;
-    let header = read(
-        &mut r,
-        usize::try_from(n).map_err(|_| format("header"))?.min(64),
-    )?;
-    if header.len() != 4 + 32 + 4 + 4
-        || header[..4] != 32u32.to_le_bytes()
-        || header[4..36] != Fq::MODULUS.to_bytes_le()[..]
-    {
-        return Err(format("its curve is not BN254"));
     }
-    let (file_power, ceremony_power) = (word(&header, 36), word(&header, 40));
-    if file_power == 0 || file_power > 32 || ceremony_power < file_power {
-        return Err(format(format!(
-            "power {file_power} (ceremony power {ceremony_power})"
-        )));
+
+    /// Whether the file has a section of `kind`.
+    pub(crate) fn has(&self, kind: u32) -> bool {
+        self.sections.iter().any(|(k, _, _)| *k == kind)
     }
+
+    fn read_at(&mut self, offset: u64, n: usize) -> Result<Vec<u8>, PtauError> {
+        use std::io::SeekFrom;
+        self.r.seek(SeekFrom::Start(offset)).map_err(io_format)?;
+        let mut b = vec![0u8; n];
+        self.r.read_exact(&mut b).map_err(io_format)?;
+        Ok(b)
+    }
+
+    /// The raw bytes of points `first..first + count` of section `kind`, whose points
+    /// are `size` bytes each; refused if they run past the section.
+    pub(crate) fn points_raw(
+        &mut self,
+        kind: u32,
+        first: u64,
+        count: usize,
+        size: usize,
+    ) -> Result<Vec<u8>, PtauError> {
+        let (o, len) = self.section(kind)?;
+        let end = (first + count as u64) * size as u64;
+        if end > len {
+            return Err(format(format!(
+                "section {kind} holds {len} bytes, too few for points {first}..{}",
+                first + count as u64
+            )));
+        }
+        self.read_at(o + first * size as u64, count * size)
+    }
+
+    /// Checks that section `kind` holds exactly `count` points of `size` bytes.
+    pub(crate) fn expect_len(&self, kind: u32, count: u64, size: usize) -> Result<(), PtauError> {
+        let (_, len) = self.section(kind)?;
+        if len != count * size as u64 {
+            return Err(format(format!(
+                "section {kind} holds {len} bytes, not {count} points"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Points `first..first + count` of a G1 section, validated.
+    pub(crate) fn g1s(
+        &mut self,
+        kind: u32,
+        name: &'static str,
+        first: u64,
+        count: usize,
+    ) -> Result<Vec<G1Affine>, PtauError> {
+        let raw = self.points_raw(kind, first, count, 64)?;
+        points(&raw, count, 64, name, g1_of)
+    }
+
+    /// Points `first..first + count` of a G2 section, validated.
+    pub(crate) fn g2s(
+        &mut self,
+        kind: u32,
+        name: &'static str,
+        first: u64,
+        count: usize,
+    ) -> Result<Vec<G2Affine>, PtauError> {
+        let raw = self.points_raw(kind, first, count, 128)?;
+        points(&raw, count, 128, name, g2_of)
+    }
+}
+
+fn read_ptau_from<R: std::io::Read + std::io::Seek>(
+    r: R,
+    len: u64,
+    power: Option<u32>,
+) -> Result<Ptau, PtauError> {
+    let mut file = PtauFile::parse(r, len)?;
+    let file_power = file.power;
     let power = power.unwrap_or(file_power);
     if power == 0 || power > file_power {
         return Err(format(format!(
@@ -231,29 +334,19 @@ fn read_ptau_from<R: std::io::Read + std::io::Seek>(
         )));
     }
     let (full, n) = (1u64 << file_power, 1usize << power);
-    let mut section = |kind: u32, count: usize, size: usize, full_count: u64| {
-        let (o, len) = find(kind)?;
-        if len != full_count * size as u64 {
-            return Err(format(format!(
-                "section {kind} holds {len} bytes, not {full_count} points"
-            )));
-        }
-        r.seek(SeekFrom::Start(o)).map_err(io)?;
-        read(&mut r, count * size)
-    };
-    let tau_g1 = section(2, 2 * n - 1, 64, 2 * full - 1)?;
-    let tau_g2 = section(3, n, 128, full)?;
-    let alpha = section(4, n, 64, full)?;
-    let beta = section(5, n, 64, full)?;
-    let beta_g2 = section(6, 1, 128, 1)?;
+    file.expect_len(2, 2 * full - 1, 64)?;
+    file.expect_len(3, full, 128)?;
+    file.expect_len(4, full, 64)?;
+    file.expect_len(5, full, 64)?;
+    file.expect_len(6, 1, 128)?;
     Ok(Ptau {
         power,
-        ceremony_power,
-        tau_g1: points(&tau_g1, 2 * n - 1, 64, "tauG1", g1_of)?,
-        tau_g2: points(&tau_g2, n, 128, "tauG2", g2_of)?,
-        alpha_tau_g1: points(&alpha, n, 64, "alphaTauG1", g1_of)?,
-        beta_tau_g1: points(&beta, n, 64, "betaTauG1", g1_of)?,
-        beta_g2: points(&beta_g2, 1, 128, "betaG2", g2_of)?[0],
+        ceremony_power: file.ceremony_power,
+        tau_g1: file.g1s(2, "tauG1", 0, 2 * n - 1)?,
+        tau_g2: file.g2s(3, "tauG2", 0, n)?,
+        alpha_tau_g1: file.g1s(4, "alphaTauG1", 0, n)?,
+        beta_tau_g1: file.g1s(5, "betaTauG1", 0, n)?,
+        beta_g2: file.g2s(6, "betaG2", 0, 1)?[0],
     })
 }
 
@@ -332,28 +425,34 @@ impl Ptau {
     }
 }
 
+/// G1 points as snarkjs stores them: `x | y`, each 32 bytes little-endian in Montgomery
+/// form; the point at infinity all zeros.
+pub(crate) fn g1_lem(ps: &[G1Affine]) -> Vec<u8> {
+    ps.iter()
+        .flat_map(|p| match p.xy() {
+            Some((x, y)) => [fq_to_montgomery(&x), fq_to_montgomery(&y)].concat(),
+            None => vec![0u8; 64],
+        })
+        .collect()
+}
+
+/// G2 points as snarkjs stores them: `x.c0 | x.c1 | y.c0 | y.c1`, Montgomery form.
+pub(crate) fn g2_lem(ps: &[G2Affine]) -> Vec<u8> {
+    ps.iter()
+        .flat_map(|p| match p.xy() {
+            Some((x, y)) => [x.c0, x.c1, y.c0, y.c1]
+                .iter()
+                .flat_map(fq_to_montgomery)
+                .collect(),
+            None => vec![0u8; 128],
+        })
+        .collect()
+}
+
 /// Writes `ptau` as snarkjs does (sections 1 to 7, no contributions), for tests and
 /// for tools that make small phase-1 files of their own.
 pub fn write_ptau(ptau: &Ptau) -> Vec<u8> {
-    let g1 = |ps: &[G1Affine]| -> Vec<u8> {
-        ps.iter()
-            .flat_map(|p| match p.xy() {
-                Some((x, y)) => [fq_to_montgomery(&x), fq_to_montgomery(&y)].concat(),
-                None => vec![0u8; 64],
-            })
-            .collect()
-    };
-    let g2 = |ps: &[G2Affine]| -> Vec<u8> {
-        ps.iter()
-            .flat_map(|p| match p.xy() {
-                Some((x, y)) => [x.c0, x.c1, y.c0, y.c1]
-                    .iter()
-                    .flat_map(fq_to_montgomery)
-                    .collect(),
-                None => vec![0u8; 128],
-            })
-            .collect()
-    };
+    let (g1, g2) = (g1_lem, g2_lem);
     let mut header = 32u32.to_le_bytes().to_vec();
     header.extend_from_slice(&Fq::MODULUS.to_bytes_le());
     header.extend_from_slice(&ptau.power.to_le_bytes());
@@ -371,6 +470,60 @@ pub fn write_ptau(ptau: &Ptau) -> Vec<u8> {
             (7, 0u32.to_le_bytes().to_vec()),
         ],
     )
+}
+
+/// Writes `ptau` as `snarkjs powersoftau prepare phase2` does: sections 1 to 7, then
+/// 12 to 15, the Lagrange points of every domain from 1 to `2^power` (and `2^(power+1)`
+/// for τ in G1, its last power taken as zero), by FFTs over the groups. For tests and
+/// small files: the FFTs cost `n log n` scalar multiplications.
+pub fn write_ptau_prepared(ptau: &Ptau) -> Vec<u8> {
+    use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
+    fn lagrange<G: CurveGroup<ScalarField = ark_bn254::Fr>>(
+        powers: &[G::Affine],
+        blocks: u32,
+    ) -> Vec<G::Affine> {
+        let mut out = Vec::new();
+        for p in 0..blocks {
+            let n = 1usize << p;
+            let mut v: Vec<G> = (0..n)
+                .map(|i| powers.get(i).map_or(G::zero(), |a| a.into_group()))
+                .collect();
+            let domain = Radix2EvaluationDomain::<ark_bn254::Fr>::new(n).expect("a power of two");
+            domain.ifft_in_place(&mut v);
+            out.extend(G::normalize_batch(&v));
+        }
+        out
+    }
+    let mut bytes = write_ptau(ptau);
+    let sections = [
+        (
+            12u32,
+            g1_lem(&lagrange::<G1Projective>(&ptau.tau_g1, ptau.power + 2)),
+        ),
+        (
+            13,
+            g2_lem(&lagrange::<G2Projective>(&ptau.tau_g2, ptau.power + 1)),
+        ),
+        (
+            14,
+            g1_lem(&lagrange::<G1Projective>(
+                &ptau.alpha_tau_g1,
+                ptau.power + 1,
+            )),
+        ),
+        (
+            15,
+            g1_lem(&lagrange::<G1Projective>(&ptau.beta_tau_g1, ptau.power + 1)),
+        ),
+    ];
+    let count = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) + 4;
+    bytes[8..12].copy_from_slice(&count.to_le_bytes());
+    for (kind, body) in sections {
+        bytes.extend_from_slice(&kind.to_le_bytes());
+        bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        bytes.extend(body);
+    }
+    bytes
 }
 
 /// The powers of `tau`, `alpha` and `beta` at `power` (tests; a real phase 1 never

@@ -1,0 +1,99 @@
+//! The R1CS-to-QAP reduction of circom and snarkjs, so that keys from a snarkjs phase 2
+//! (a `.zkey`) prove with ark-groth16.
+//!
+//! ark-groth16's default (libsnark's) reduction divides `A·B − C` by the vanishing
+//! polynomial on a coset and commits to the quotient's coefficients against the
+//! `[τ^i Z(τ)/δ]` points. snarkjs instead stores as `H` the Lagrange points of the domain
+//! twice as large at its odd positions, `[L_{2i+1}(τ)/δ]`, and the prover gives the
+//! values of `A·B − C` on the odd coset `ω_{2d}·⟨ω_d⟩`: on the even points (the
+//! constraint domain) the product vanishes, so those values alone interpolate it. The
+//! roots of unity are arkworks' own, which for BN254 are snarkjs's (checked by the
+//! interop tests: a proof from imported keys verifies in snarkjs).
+
+use ark_ff::PrimeField;
+use ark_groth16::r1cs_to_qap::{evaluate_constraint, LibsnarkReduction, R1CSToQAP};
+use ark_poly::EvaluationDomain;
+use ark_relations::gr1cs::{ConstraintSystemRef, Matrix, SynthesisError};
+
+/// snarkjs's reduction (see the module's documentation).
+pub struct CircomReduction;
+
+/// Multiplies `v[i]` by `g^i`.
+fn distribute_powers<F: PrimeField>(v: &mut [F], g: F) {
+    let mut pow = F::one();
+    for x in v.iter_mut() {
+        *x *= pow;
+        pow *= g;
+    }
+}
+
+impl R1CSToQAP for CircomReduction {
+    #[allow(clippy::type_complexity)]
+    fn instance_map_with_evaluation<F: PrimeField, D: EvaluationDomain<F>>(
+        cs: ConstraintSystemRef<F>,
+        t: &F,
+    ) -> Result<(Vec<F>, Vec<F>, Vec<F>, F, usize, usize), SynthesisError> {
+        // The A, B and C polynomials are the same in both reductions; only H differs.
+        LibsnarkReduction::instance_map_with_evaluation::<F, D>(cs, t)
+    }
+
+    fn witness_map_from_matrices<F: PrimeField, D: EvaluationDomain<F>>(
+        matrices: &[Matrix<F>],
+        num_inputs: usize,
+        num_constraints: usize,
+        full_assignment: &[F],
+    ) -> Result<Vec<F>, SynthesisError> {
+        let domain =
+            D::new(num_constraints + num_inputs).ok_or(SynthesisError::PolynomialDegreeTooLarge)?;
+        let d = domain.size();
+        let shift = D::new(2 * d)
+            .ok_or(SynthesisError::PolynomialDegreeTooLarge)?
+            .element(1);
+        let (ma, mb, mc) = (&matrices[0], &matrices[1], &matrices[2]);
+        let mut a = vec![F::zero(); d];
+        let mut b = vec![F::zero(); d];
+        let mut c = vec![F::zero(); d];
+        for i in 0..num_constraints {
+            a[i] = evaluate_constraint(&ma[i], full_assignment);
+            b[i] = evaluate_constraint(&mb[i], full_assignment);
+            c[i] = evaluate_constraint(&mc[i], full_assignment);
+        }
+        // The rows that bind the public inputs (A only), as in the keys.
+        a[num_constraints..num_constraints + num_inputs]
+            .copy_from_slice(&full_assignment[..num_inputs]);
+        let on_odd_coset = |v: &mut Vec<F>| {
+            domain.ifft_in_place(v);
+            distribute_powers(v, shift);
+            domain.fft_in_place(v);
+        };
+        let ((), ((), ())) = rayon::join(
+            || on_odd_coset(&mut a),
+            || rayon::join(|| on_odd_coset(&mut b), || on_odd_coset(&mut c)),
+        );
+        Ok(a.iter()
+            .zip(&b)
+            .zip(&c)
+            .map(|((a, b), c)| *a * b - c)
+            .collect())
+    }
+
+    fn h_query_scalars<F: PrimeField, D: EvaluationDomain<F>>(
+        max_power: usize,
+        t: F,
+        _zt: F,
+        delta_inverse: F,
+    ) -> Result<Vec<F>, SynthesisError> {
+        // The odd Lagrange coefficients of the doubled domain at τ, over δ; like
+        // snarkjs, from the powers below τ^(2d-1) (the last one is zero: the product
+        // has degree at most 2d - 2, so it never needs it).
+        let mut scalars = Vec::with_capacity(2 * max_power + 2);
+        let mut pow = delta_inverse;
+        for _ in 0..2 * max_power + 1 {
+            scalars.push(pow);
+            pow *= t;
+        }
+        let domain = D::new(scalars.len()).ok_or(SynthesisError::PolynomialDegreeTooLarge)?;
+        domain.ifft_in_place(&mut scalars);
+        Ok(scalars.into_iter().skip(1).step_by(2).collect())
+    }
+}
