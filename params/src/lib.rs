@@ -165,6 +165,49 @@ pub struct KeyEntry {
     pub proving_key: FileEntry,
     /// The verifying key file.
     pub verifying_key: FileEntry,
+    /// Set for keys imported from a multi-party ceremony ([`import_ceremony_keys`]);
+    /// absent for keys from [`setup`] (a single party's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ceremony: Option<CeremonyEntry>,
+}
+
+/// The R1CS-to-QAP reduction keys were made for: it fixes what the `H` points are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reduction {
+    /// ark-groth16's default (libsnark's): keys from [`setup`].
+    #[default]
+    Libsnark,
+    /// circom's and snarkjs's ([`reduction::CircomReduction`]): keys from a `.zkey`.
+    Circom,
+}
+
+/// What the manifest records of the ceremony a statement's keys come from, so that
+/// anyone holding the published transcript can check that these are its keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CeremonyEntry {
+    /// The reduction the keys prove with (circom's, for a `.zkey`).
+    pub reduction: Reduction,
+    /// snarkjs's circuit hash (hex Blake2b-512 of the initial key).
+    pub circuit_hash: String,
+    /// Hex Blake2b-512 over the circuit hash and every contribution's public key
+    /// ([`phase2::transcript_hash`]).
+    pub transcript: String,
+    /// Each contribution in order: its name and the hash its contributor published.
+    pub contributions: Vec<ContributionEntry>,
+}
+
+/// One contribution of a ceremony, as the manifest names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContributionEntry {
+    /// The contributor's name, if given.
+    pub name: Option<String>,
+    /// Hex Blake2b-512 of the contribution's public key ("Contribution Hash").
+    pub hash: String,
+    /// Whether it is a random beacon.
+    pub beacon: bool,
 }
 
 /// The manifest of a key directory.
@@ -305,6 +348,8 @@ pub struct StatementKeys {
     pub verifying_key: VerifyingKey,
     /// Its id (hex SHA-256 of its compressed encoding), computed once at load.
     pub vk_id: String,
+    /// The reduction the proving key was made for.
+    pub reduction: Reduction,
 }
 
 impl std::fmt::Debug for StatementKeys {
@@ -400,6 +445,10 @@ pub fn load(
         statement,
         shape,
         proving_key,
+        reduction: entry
+            .ceremony
+            .as_ref()
+            .map_or(Reduction::Libsnark, |c| c.reduction),
         vk_id: entry.vk_id,
         verifying_key,
     })
@@ -514,6 +563,7 @@ fn setup_with<R: RngCore + CryptoRng>(
             vk_id: vk.id(),
             proving_key,
             verifying_key,
+            ceremony: None,
         });
         progress.done(statement);
     }
@@ -522,11 +572,79 @@ fn setup_with<R: RngCore + CryptoRng>(
         insecure,
         keys,
     };
-    let text = serde_json::to_string_pretty(&manifest).map_err(|e| ParamsError::Manifest {
+    write_manifest(dir, &manifest)?;
+    Ok(manifest)
+}
+
+fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), ParamsError> {
+    let text = serde_json::to_string_pretty(manifest).map_err(|e| ParamsError::Manifest {
         path: dir.join(MANIFEST),
         reason: e.to_string(),
     })?;
     write_atomic(dir, MANIFEST, |w| w.write_all(text.as_bytes()))?;
+    Ok(())
+}
+
+/// Writes the keys of a verified ceremony's final `.zkey` as `statement`'s keys in
+/// `dir` (replacing that statement's entry in an existing manifest, or starting one),
+/// the manifest recording the ceremony. The caller verifies the transcript first
+/// ([`phase2::verify`] against [`zkey::new_zkey`]); this checks that the key is for
+/// this build's constraint system. A directory of insecure test keys is refused.
+pub fn import_ceremony_keys(
+    dir: &Path,
+    statement: Statement,
+    key: &zkey::Zkey,
+) -> Result<Manifest, ParamsError> {
+    let shape = shape_of(statement)?;
+    key.matches(&shape)
+        .map_err(|reason| ParamsError::Synthesis { statement, reason })?;
+    let mut manifest = match exists(dir) {
+        true => Manifest::read(dir)?,
+        false => Manifest {
+            format: MANIFEST_FORMAT,
+            insecure: false,
+            keys: Vec::new(),
+        },
+    };
+    if manifest.insecure {
+        return Err(ParamsError::Insecure(dir.to_path_buf()));
+    }
+    fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+    let pk = key.to_proving_key();
+    let vk = to_light_vk(&pk.vk);
+    let name = statement.name();
+    let proving_key = write_atomic(dir, &format!("{name}.pk"), |w| {
+        pk.serialize_uncompressed(w).map_err(ser_err)
+    })?;
+    let verifying_key = write_atomic(dir, &format!("{name}.vk"), |w| {
+        vk.serialize_compressed(w).map_err(ser_err)
+    })?;
+    let entry = KeyEntry {
+        statement: name.to_string(),
+        version: statement.version(),
+        constraints: shape.num_constraints,
+        digest: shape.digest_hex(),
+        vk_id: vk.id(),
+        proving_key,
+        verifying_key,
+        ceremony: Some(CeremonyEntry {
+            reduction: Reduction::Circom,
+            circuit_hash: hex::encode(key.cs_hash),
+            transcript: hex::encode(phase2::transcript_hash(key)),
+            contributions: key
+                .contributions
+                .iter()
+                .map(|c| ContributionEntry {
+                    name: c.name.clone(),
+                    hash: hex::encode(phase2::contribution_hash(c)),
+                    beacon: c.beacon.is_some(),
+                })
+                .collect(),
+        }),
+    };
+    manifest.keys.retain(|k| k.statement != name);
+    manifest.keys.push(entry);
+    write_manifest(dir, &manifest)?;
     Ok(manifest)
 }
 

@@ -14,7 +14,7 @@
 use ark_bn254::{Bn254, Fq, Fq2, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::pairing::Pairing;
 use ark_ec::{AffineRepr, CurveGroup, PrimeGroup, VariableBaseMSM};
-use ark_ff::{BigInt, BigInteger, PrimeField, UniformRand, Zero};
+use ark_ff::{BigInt, BigInteger, Field, PrimeField, UniformRand, Zero};
 use rand::RngCore;
 
 /// The largest power read (2^24 points per section: a few GiB).
@@ -472,49 +472,60 @@ pub fn write_ptau(ptau: &Ptau) -> Vec<u8> {
     )
 }
 
-/// Writes `ptau` as `snarkjs powersoftau prepare phase2` does: sections 1 to 7, then
-/// 12 to 15, the Lagrange points of every domain from 1 to `2^power` (and `2^(power+1)`
-/// for τ in G1, its last power taken as zero), by FFTs over the groups. For tests and
-/// small files: the FFTs cost `n log n` scalar multiplications.
-pub fn write_ptau_prepared(ptau: &Ptau) -> Vec<u8> {
+/// A `.ptau` of the powers of `tau`, `alpha` and `beta` at `power`, prepared for phase 2
+/// as `snarkjs powersoftau prepare phase2` prepares one: sections 1 to 7, then 12 to 15,
+/// the Lagrange points of every domain from 1 to `2^power` (and `2^(power+1)` for τ in
+/// G1, its last power taken as zero). Computed from the secrets, in the field (tests and
+/// benchmarks; a real phase 1 never holds its secrets in one place).
+pub fn prepared_from_secrets(
+    power: u32,
+    tau: ark_bn254::Fr,
+    alpha: ark_bn254::Fr,
+    beta: ark_bn254::Fr,
+) -> Vec<u8> {
+    use ark_bn254::Fr;
     use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
-    fn lagrange<G: CurveGroup<ScalarField = ark_bn254::Fr>>(
-        powers: &[G::Affine],
-        blocks: u32,
-    ) -> Vec<G::Affine> {
+    use rayon::prelude::*;
+    // The Lagrange coefficients at τ of every domain, each times `k`.
+    let lagrange = |blocks: u32, k: Fr| -> Vec<Fr> {
         let mut out = Vec::new();
         for p in 0..blocks {
             let n = 1usize << p;
-            let mut v: Vec<G> = (0..n)
-                .map(|i| powers.get(i).map_or(G::zero(), |a| a.into_group()))
+            let full = p <= power;
+            let mut v: Vec<Fr> = (0..n)
+                .map(|i| match full || i + 1 < n {
+                    true => tau.pow([i as u64]) * k,
+                    false => Fr::zero(),
+                })
                 .collect();
-            let domain = Radix2EvaluationDomain::<ark_bn254::Fr>::new(n).expect("a power of two");
-            domain.ifft_in_place(&mut v);
-            out.extend(G::normalize_batch(&v));
+            if let Some(d) = Radix2EvaluationDomain::<Fr>::new(n) {
+                d.ifft_in_place(&mut v);
+            }
+            out.extend(v);
         }
         out
-    }
-    let mut bytes = write_ptau(ptau);
+    };
+    let g1 = |s: &[Fr]| -> Vec<u8> {
+        let v: Vec<G1Projective> = s
+            .par_iter()
+            .map(|k| G1Projective::generator() * k)
+            .collect();
+        g1_lem(&G1Projective::normalize_batch(&v))
+    };
+    let g2 = |s: &[Fr]| -> Vec<u8> {
+        let v: Vec<G2Projective> = s
+            .par_iter()
+            .map(|k| G2Projective::generator() * k)
+            .collect();
+        g2_lem(&G2Projective::normalize_batch(&v))
+    };
+    let one = Fr::from(1u64);
+    let mut bytes = write_ptau(&from_secrets(power, tau, alpha, beta));
     let sections = [
-        (
-            12u32,
-            g1_lem(&lagrange::<G1Projective>(&ptau.tau_g1, ptau.power + 2)),
-        ),
-        (
-            13,
-            g2_lem(&lagrange::<G2Projective>(&ptau.tau_g2, ptau.power + 1)),
-        ),
-        (
-            14,
-            g1_lem(&lagrange::<G1Projective>(
-                &ptau.alpha_tau_g1,
-                ptau.power + 1,
-            )),
-        ),
-        (
-            15,
-            g1_lem(&lagrange::<G1Projective>(&ptau.beta_tau_g1, ptau.power + 1)),
-        ),
+        (12u32, g1(&lagrange(power + 2, one))),
+        (13, g2(&lagrange(power + 1, one))),
+        (14, g1(&lagrange(power + 1, alpha))),
+        (15, g1(&lagrange(power + 1, beta))),
     ];
     let count = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) + 4;
     bytes[8..12].copy_from_slice(&count.to_le_bytes());
@@ -543,10 +554,11 @@ pub fn from_secrets(
     }
     let g1 = G1Projective::generator();
     let g2 = G2Projective::generator();
+    use rayon::prelude::*;
     let times_g1 = |k: ark_bn254::Fr| -> Vec<G1Affine> {
         G1Projective::normalize_batch(
             &powers[..n]
-                .iter()
+                .par_iter()
                 .map(|p| g1 * (*p * k))
                 .collect::<Vec<_>>(),
         )
@@ -554,9 +566,11 @@ pub fn from_secrets(
     Ptau {
         power,
         ceremony_power: power,
-        tau_g1: G1Projective::normalize_batch(&powers.iter().map(|p| g1 * p).collect::<Vec<_>>()),
+        tau_g1: G1Projective::normalize_batch(
+            &powers.par_iter().map(|p| g1 * p).collect::<Vec<_>>(),
+        ),
         tau_g2: G2Projective::normalize_batch(
-            &powers[..n].iter().map(|p| g2 * p).collect::<Vec<_>>(),
+            &powers[..n].par_iter().map(|p| g2 * p).collect::<Vec<_>>(),
         ),
         alpha_tau_g1: times_g1(alpha),
         beta_tau_g1: times_g1(beta),

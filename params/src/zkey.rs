@@ -20,6 +20,7 @@ use std::path::Path;
 
 use ark_bn254::{Bn254, Fq, Fr, G1Affine, G1Projective, G2Affine};
 use ark_ec::pairing::Pairing;
+use ark_ec::scalar_mul::glv::GLVConfig;
 use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
 use ark_ff::{BigInt, BigInteger, Field, PrimeField, UniformRand, Zero};
 use ark_groth16::{ProvingKey, VerifyingKey};
@@ -244,8 +245,7 @@ pub fn read_zkey(bytes: &[u8]) -> Result<Zkey, ZkeyError> {
         )));
     }
     if !domain_size.is_power_of_two()
-        || domain_size < 2
-        || domain_size > 1 << MAX_DOMAIN_POWER
+        || !(2..=1 << MAX_DOMAIN_POWER).contains(&domain_size)
         || n_public + 1 >= domain_size
     {
         return Err(format(format!("domain size {domain_size}")));
@@ -664,20 +664,41 @@ pub fn coefficients(shape: &CircuitShape) -> Vec<Coeff> {
     out
 }
 
-/// `Σ` of each list of terms, as affine points.
-fn sums<A>(terms: &[Vec<(A, Fr)>]) -> Vec<A>
+/// `Σ` of each list of terms, as affine points, with `mul` a scalar multiplication.
+/// Long lists (the constant wire's, say) get one parallel MSM each; the many short ones
+/// are summed serially side by side, so that no MSM's own parallelism nests inside
+/// another (rayon's work stealing would then stack jobs on one thread's stack until it
+/// overflows).
+fn sums<A>(terms: &[Vec<(A, Fr)>], mul: impl Fn(A, Fr) -> A::Group + Sync) -> Vec<A>
 where
     A: AffineRepr<ScalarField = Fr>,
     A::Group: VariableBaseMSM<MulBase = A>,
 {
-    let sums: Vec<A::Group> = terms
+    const LONG: usize = 256;
+    let mut sums: Vec<A::Group> = terms
         .par_iter()
-        .map(|t| {
-            let (bases, scalars): (Vec<A>, Vec<Fr>) = t.iter().copied().unzip();
-            A::Group::msm_unchecked(&bases, &scalars)
+        .map(|t| match t.len() > LONG {
+            true => A::Group::zero(),
+            false => t.iter().map(|(b, s)| mul(*b, *s)).sum(),
         })
         .collect();
+    for (sum, t) in sums.iter_mut().zip(terms) {
+        if t.len() > LONG {
+            let (bases, scalars): (Vec<A>, Vec<Fr>) = t.iter().copied().unzip();
+            *sum = A::Group::msm_unchecked(&bases, &scalars);
+        }
+    }
     A::Group::normalize_batch(&sums)
+}
+
+/// Scalar multiplications by the GLV method (arkworks' `*` on BN254 uses it only for
+/// projective G1 points).
+fn mul_g1(p: G1Affine, s: Fr) -> G1Projective {
+    <ark_bn254::g1::Config as GLVConfig>::glv_mul_projective(p.into_group(), s)
+}
+
+fn mul_g2(p: G2Affine, s: Fr) -> ark_bn254::G2Projective {
+    <ark_bn254::g2::Config as GLVConfig>::glv_mul_projective(p.into_group(), s)
 }
 
 /// Starts phase 2 for `shape` from the prepared `.ptau` at `ptau` (checked first): the
@@ -741,12 +762,12 @@ pub fn new_zkey(
         gamma_g2: g2,
         delta_g1: g1,
         delta_g2: g2,
-        ic: sums(&ic),
+        ic: sums(&ic, mul_g1),
         coeffs: coefficients(shape),
-        a: sums(&a),
-        b_g1: sums(&b1),
-        b_g2: sums(&b2),
-        c: sums(&c),
+        a: sums(&a, mul_g1),
+        b_g1: sums(&b1, mul_g1),
+        b_g2: sums(&b2, mul_g2),
+        c: sums(&c, mul_g1),
         h: p1.l2_tau.iter().skip(1).step_by(2).copied().collect(),
         cs_hash: [0; 64],
         contributions: Vec::new(),

@@ -15,7 +15,7 @@ use medproof_circuits::shape::CircuitShape;
 use medproof_params::phase2::{
     beacon, contribute, hash_to_g2, transcript_hash, verify, SnarkjsRng, VerifyError,
 };
-use medproof_params::ptau::{from_secrets, write_ptau_prepared};
+use medproof_params::ptau::prepared_from_secrets;
 use medproof_params::reduction::CircomReduction;
 use medproof_params::zkey::{new_zkey, read_zkey, write_zkey, Beacon, Zkey};
 use rand::SeedableRng;
@@ -82,9 +82,9 @@ fn cube(five: u64) -> CircuitShape {
 
 fn initial(dir: &tempfile::TempDir, shape: &CircuitShape) -> Zkey {
     let mut r = rng(1);
-    let p = from_secrets(3, Fr::rand(&mut r), Fr::rand(&mut r), Fr::rand(&mut r));
+    let p = prepared_from_secrets(3, Fr::rand(&mut r), Fr::rand(&mut r), Fr::rand(&mut r));
     let path = dir.path().join("p.ptau");
-    std::fs::write(&path, write_ptau_prepared(&p)).unwrap();
+    std::fs::write(&path, p).unwrap();
     new_zkey(&path, shape, &mut rng(2)).unwrap()
 }
 

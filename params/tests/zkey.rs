@@ -11,7 +11,7 @@ use ark_ec::AffineRepr;
 use ark_ff::UniformRand;
 use ark_groth16::Groth16;
 use medproof_circuits::shape::CircuitShape;
-use medproof_params::ptau::{from_secrets, write_ptau, write_ptau_prepared, PtauError};
+use medproof_params::ptau::{from_secrets, prepared_from_secrets, write_ptau, PtauError};
 use medproof_params::reduction::CircomReduction;
 use medproof_params::zkey::{new_zkey, read_zkey, write_zkey, ZkeyError};
 use rand::SeedableRng;
@@ -47,12 +47,7 @@ fn assignment(x: u64) -> Vec<Fr> {
 
 fn prepared(power: u32) -> Vec<u8> {
     let mut r = rng();
-    write_ptau_prepared(&from_secrets(
-        power,
-        Fr::rand(&mut r),
-        Fr::rand(&mut r),
-        Fr::rand(&mut r),
-    ))
+    prepared_from_secrets(power, Fr::rand(&mut r), Fr::rand(&mut r), Fr::rand(&mut r))
 }
 
 fn write(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> std::path::PathBuf {

@@ -24,7 +24,8 @@ use medproof_circuits::merkle::MerklePath;
 use medproof_circuits::record_inclusion::RecordInclusionCircuit;
 use medproof_circuits::shape::AssignError;
 use medproof_circuits::AnyCircuit;
-use medproof_params::StatementKeys;
+use medproof_params::reduction::CircomReduction;
+use medproof_params::{Reduction, StatementKeys};
 use medproof_verifier::groth16::Proof;
 use medproof_verifier::statement::{AccessPublic, ClaimPublic, RecordInclusionPublic};
 use medproof_verifier::{ProofBundle, Statement};
@@ -256,15 +257,30 @@ fn groth16<C: ConstraintSynthesizer<Fr>>(
     let mut rng = rand::thread_rng();
     let r = Fr::rand(&mut rng);
     let s = Fr::rand(&mut rng);
-    let p = Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
-        &keys.proving_key,
-        r,
-        s,
-        &shape.matrices,
-        shape.num_instance,
-        shape.num_constraints,
-        &z.0,
-    )
+    let (pk, m) = (&keys.proving_key, &shape.matrices);
+    let (inputs, constraints) = (shape.num_instance, shape.num_constraints);
+    let p = match keys.reduction {
+        Reduction::Libsnark => Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
+            pk,
+            r,
+            s,
+            m,
+            inputs,
+            constraints,
+            &z.0,
+        ),
+        Reduction::Circom => {
+            Groth16::<Bn254, CircomReduction>::create_proof_with_reduction_and_matrices(
+                pk,
+                r,
+                s,
+                m,
+                inputs,
+                constraints,
+                &z.0,
+            )
+        }
+    }
     .map_err(|e| ProveError::Groth16(e.to_string()))?;
     Ok(Proof {
         a: p.a,

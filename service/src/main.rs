@@ -25,7 +25,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Generate Groth16 keys for every statement (fresh OS randomness).
+    /// Generate Groth16 keys for every statement from one party's randomness (for
+    /// development: a deployment holds a ceremony).
     Setup(cli::setup::Args),
     /// Prove a statement.
     Prove {
@@ -65,7 +66,8 @@ enum Command {
     Serve(cli::serve::Args),
     /// Drive a running service from a shell.
     Client(cli::client::Args),
-    /// The files of a multi-party setup ceremony, in circom's formats.
+    /// A multi-party setup ceremony in snarkjs's formats: .r1cs out, .ptau checked,
+    /// phase 2 started, contributed to, closed by a beacon, verified, and imported.
     Ceremony {
         #[command(subcommand)]
         command: cli::ceremony::Command,

@@ -1,4 +1,6 @@
-//! `medproof setup`: fresh Groth16 keys for every statement.
+//! `medproof setup`: fresh Groth16 keys for every statement, from a single party's
+//! randomness (for development and tests; a deployment holds a ceremony: `medproof
+//! ceremony`).
 
 use std::path::PathBuf;
 
@@ -43,5 +45,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
             k.statement, k.version, k.constraints, k.vk_id
         );
     }
+    println!(
+        "single-party setup: whoever ran it could have kept the secrets and forge proofs; \
+         for a deployment, hold a ceremony (see the README, \"A setup ceremony\")"
+    );
     Ok(())
 }
