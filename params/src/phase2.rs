@@ -214,6 +214,11 @@ fn apply(
     (out, hash)
 }
 
+/// The most SHA-256 iterations of a beacon medproof makes or verifies: 2^32, some
+/// minutes. snarkjs accepts up to 2^63, which nobody can verify; a `.zkey` naming more
+/// than 2^32 is refused rather than left to hang the verifier.
+pub const MAX_BEACON_EXP: u8 = 32;
+
 /// The longest contributor name snarkjs's format holds (in bytes).
 pub const MAX_NAME: usize = 64;
 
@@ -252,8 +257,10 @@ pub fn beacon(z: &Zkey, name: Option<&str>, b: &Beacon) -> Result<(Zkey, [u8; 64
     if b.hash.is_empty() || b.hash.len() > 255 {
         return Err("a beacon value holds 1 to 255 bytes".into());
     }
-    if !(10..=63).contains(&b.iterations_exp) {
-        return Err("the beacon's iterations exponent is from 10 to 63".into());
+    if !(10..=MAX_BEACON_EXP).contains(&b.iterations_exp) {
+        return Err(format!(
+            "the beacon's iterations exponent is from 10 to {MAX_BEACON_EXP}"
+        ));
     }
     let mut rng = SnarkjsRng::from_beacon(b);
     let x = rng.fr();
@@ -320,6 +327,11 @@ pub fn verify(
             return Err(bad("its δ is not the previous δ times its secret"));
         }
         if let Some(b) = &c.beacon {
+            if !(10..=MAX_BEACON_EXP).contains(&b.iterations_exp) {
+                return Err(bad(
+                    "its beacon is iterated outside 2^10 to 2^32 times (medproof verifies no more)",
+                ));
+            }
             let mut rng = SnarkjsRng::from_beacon(b);
             let x = rng.fr();
             let s = rng.g1();

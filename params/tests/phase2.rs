@@ -188,4 +188,19 @@ fn names_and_beacons_out_of_snarkjs_s_bounds_are_refused() {
         iterations_exp: 9,
     };
     assert!(beacon(&z0, None, &b).is_err());
+    // A key claiming a beacon iterated 2^63 times is refused, not verified for ages.
+    let (mut z, _) = beacon(
+        &z0,
+        None,
+        &Beacon {
+            hash: vec![1],
+            iterations_exp: 10,
+        },
+    )
+    .unwrap();
+    z.contributions[0].beacon.as_mut().unwrap().iterations_exp = 63;
+    assert!(matches!(
+        verify(&z, &z0, &mut rng(8)),
+        Err(VerifyError::Contribution { index: 1, .. })
+    ));
 }

@@ -747,3 +747,179 @@ fn the_readme_story_runs_against_serve() {
         assert_eq!(mode & 0o077, 0, "{f} is {mode:o}");
     }
 }
+
+/// The ceremony commands on a small circom system (the statements' own run in
+/// `interop/ceremony.sh`): new, two contributions and a beacon verify (from the `.ptau`
+/// and from the initial key); a changed byte is exit 1 with the contribution named, a
+/// missing file exit 2, a ceremony for one system checked against another exit 1.
+#[test]
+fn ceremony_commands_exit_codes() {
+    use ark_bn254::Fr;
+    use medproof_circuits::shape::CircuitShape;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let one = Fr::from(1u64);
+    // x³ + x + 5 = y, y public.
+    let cube = |five: u64| {
+        let a = vec![
+            vec![(one, 2)],
+            vec![(one, 3)],
+            vec![(one, 4), (one, 2), (Fr::from(five), 0)],
+        ];
+        let b = vec![vec![(one, 2)], vec![(one, 2)], vec![(one, 0)]];
+        let c = vec![vec![(one, 3)], vec![(one, 4)], vec![(one, 1)]];
+        CircuitShape::from_parts(2, 3, 3, [a, b, c])
+    };
+    for (name, five) in [("cube.r1cs", 5), ("other.r1cs", 6)] {
+        let file = std::fs::File::create(d.join(name)).unwrap();
+        medproof_params::circom::write_r1cs(&cube(five), file).unwrap();
+    }
+    std::fs::write(
+        d.join("p.ptau"),
+        medproof_params::ptau::prepared_from_secrets(
+            3,
+            Fr::from(3u64),
+            Fr::from(5u64),
+            Fr::from(7u64),
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| medproof(args, d);
+    let ok = |args: &[&str]| {
+        let o = run(args);
+        assert_eq!(code(&o), 0, "{args:?}: {}", stderr(&o));
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    ok(&[
+        "ceremony",
+        "new",
+        "--ptau",
+        "p.ptau",
+        "--r1cs",
+        "cube.r1cs",
+        "--out",
+        "z0.zkey",
+    ]);
+    let h1 = ok(&[
+        "ceremony",
+        "contribute",
+        "--in",
+        "z0.zkey",
+        "--out",
+        "z1.zkey",
+        "--name",
+        "alice",
+    ]);
+    ok(&[
+        "ceremony",
+        "contribute",
+        "--in",
+        "z1.zkey",
+        "--out",
+        "z2.zkey",
+        "--entropy",
+        "dice",
+    ]);
+    ok(&[
+        "ceremony",
+        "beacon",
+        "--in",
+        "z2.zkey",
+        "--out",
+        "z.zkey",
+        "--beacon",
+        "00ff",
+        "--iterations-exp",
+        "10",
+    ]);
+    let full = ok(&[
+        "ceremony",
+        "verify",
+        "--ptau",
+        "p.ptau",
+        "--r1cs",
+        "cube.r1cs",
+        "--zkey",
+        "z.zkey",
+    ]);
+    let fast = ok(&[
+        "ceremony",
+        "verify",
+        "--initial",
+        "z0.zkey",
+        "--r1cs",
+        "cube.r1cs",
+        "--zkey",
+        "z.zkey",
+    ]);
+    assert_eq!(full, fast);
+    // The hash the contributor published is the one verify lists for it.
+    let published = h1.trim().rsplit(' ').next().unwrap();
+    assert!(
+        full.contains(&format!("contribution #1 alice: {published}")),
+        "{full}"
+    );
+
+    // A changed byte in the second contribution's transcript.
+    use medproof_params::zkey::{read_zkey_file, write_zkey};
+    let mut z = read_zkey_file(&d.join("z.zkey")).unwrap();
+    z.contributions[1].transcript[10] ^= 1;
+    std::fs::write(d.join("bad.zkey"), write_zkey(&z)).unwrap();
+    let o = run(&[
+        "ceremony",
+        "verify",
+        "--initial",
+        "z0.zkey",
+        "--r1cs",
+        "cube.r1cs",
+        "--zkey",
+        "bad.zkey",
+    ]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("contribution 2"), "{}", stderr(&o));
+
+    let o = run(&[
+        "ceremony",
+        "verify",
+        "--ptau",
+        "p.ptau",
+        "--r1cs",
+        "other.r1cs",
+        "--zkey",
+        "z.zkey",
+    ]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let o = run(&[
+        "ceremony",
+        "verify",
+        "--ptau",
+        "missing.ptau",
+        "--r1cs",
+        "cube.r1cs",
+        "--zkey",
+        "z.zkey",
+    ]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let o = run(&[
+        "ceremony",
+        "contribute",
+        "--in",
+        "missing.zkey",
+        "--out",
+        "x.zkey",
+    ]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    // A key with no contribution is not a ceremony's result.
+    let o = run(&[
+        "ceremony",
+        "verify",
+        "--initial",
+        "z0.zkey",
+        "--r1cs",
+        "cube.r1cs",
+        "--zkey",
+        "z0.zkey",
+    ]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("no contribution"), "{}", stderr(&o));
+}

@@ -148,7 +148,7 @@ pub enum Command {
         /// The beacon's value, hex.
         #[arg(long)]
         beacon: String,
-        /// log2 of the SHA-256 iterations (10 to 63).
+        /// log2 of the SHA-256 iterations (10 to 32: medproof verifies no more).
         #[arg(long, default_value_t = 10)]
         iterations_exp: u8,
         /// The name recorded for the beacon.
