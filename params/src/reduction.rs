@@ -14,6 +14,7 @@ use ark_ff::PrimeField;
 use ark_groth16::r1cs_to_qap::{evaluate_constraint, LibsnarkReduction, R1CSToQAP};
 use ark_poly::EvaluationDomain;
 use ark_relations::gr1cs::{ConstraintSystemRef, Matrix, SynthesisError};
+use rayon::prelude::*;
 
 /// snarkjs's reduction (see the module's documentation).
 pub struct CircomReduction;
@@ -53,11 +54,16 @@ impl R1CSToQAP for CircomReduction {
         let mut a = vec![F::zero(); d];
         let mut b = vec![F::zero(); d];
         let mut c = vec![F::zero(); d];
-        for i in 0..num_constraints {
-            a[i] = evaluate_constraint(&ma[i], full_assignment);
-            b[i] = evaluate_constraint(&mb[i], full_assignment);
-            c[i] = evaluate_constraint(&mc[i], full_assignment);
-        }
+        a[..num_constraints]
+            .par_iter_mut()
+            .zip(&mut b[..num_constraints])
+            .zip(&mut c[..num_constraints])
+            .enumerate()
+            .for_each(|(i, ((a, b), c))| {
+                *a = evaluate_constraint(&ma[i], full_assignment);
+                *b = evaluate_constraint(&mb[i], full_assignment);
+                *c = evaluate_constraint(&mc[i], full_assignment);
+            });
         // The rows that bind the public inputs (A only), as in the keys.
         a[num_constraints..num_constraints + num_inputs]
             .copy_from_slice(&full_assignment[..num_inputs]);
