@@ -56,7 +56,7 @@ fn bench(c: &mut Criterion) {
             b.iter(|| verify(&z1, &z0, &mut rng).unwrap())
         });
         if s == Statement::RecordInclusion {
-            record_inclusion = Some(z1);
+            record_inclusion = Some((z1, z0));
         }
     }
     g.finish();
@@ -64,12 +64,8 @@ fn bench(c: &mut Criterion) {
     // The same request proved with single-party keys and with ceremony keys.
     let f = fixture(1, 0);
     let keys_dir = dir.path().join("keys");
-    import_ceremony_keys(
-        &keys_dir,
-        Statement::RecordInclusion,
-        &record_inclusion.unwrap(),
-    )
-    .unwrap();
+    let (z1, z0) = record_inclusion.unwrap();
+    import_ceremony_keys(&keys_dir, Statement::RecordInclusion, &z1, &z0, &mut rng).unwrap();
     let keys = load(
         &keys_dir,
         Statement::RecordInclusion,

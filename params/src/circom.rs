@@ -291,7 +291,7 @@ impl<'a> Cursor<'a> {
 }
 
 /// A 32-byte little-endian field element, if canonical (below the modulus).
-fn fr_from_le32(b: &[u8]) -> Option<Fr> {
+pub(crate) fn fr_from_le32(b: &[u8]) -> Option<Fr> {
     let mut limbs = [0u64; 4];
     for (limb, chunk) in limbs.iter_mut().zip(b.chunks_exact(8)) {
         *limb = u64::from_le_bytes(chunk.try_into().ok()?);

@@ -125,6 +125,14 @@ pub enum ParamsError {
     /// Keys from a seeded, insecure setup where real keys are required.
     #[error("keys in {0} come from an insecure seeded test setup; refusing to use them (run `medproof setup`)")]
     Insecure(PathBuf),
+    /// A ceremony's key that does not verify, or is not for the statement.
+    #[error("the ceremony's key for `{statement}` is refused: {reason}")]
+    Ceremony {
+        /// The statement.
+        statement: Statement,
+        /// Why.
+        reason: String,
+    },
     /// Circuit synthesis failed.
     #[error("circuit synthesis failed for `{statement}`: {reason}")]
     Synthesis {
@@ -585,19 +593,23 @@ fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), ParamsError> {
     Ok(())
 }
 
-/// Writes the keys of a verified ceremony's final `.zkey` as `statement`'s keys in
-/// `dir` (replacing that statement's entry in an existing manifest, or starting one),
-/// the manifest recording the ceremony. The caller verifies the transcript first
-/// ([`phase2::verify`] against [`zkey::new_zkey`]); this checks that the key is for
-/// this build's constraint system. A directory of insecure test keys is refused.
+/// Verifies a ceremony's final `.zkey` against `initial` (the key [`zkey::new_zkey`]
+/// makes from the `.ptau` and this build's constraint system, or one the caller made so
+/// earlier), then writes it as `statement`'s keys in `dir` (replacing that statement's
+/// entry in an existing manifest, or starting one), the manifest recording the
+/// ceremony. A key that does not verify, or is for another system, is refused, and so
+/// is a directory of insecure test keys.
 pub fn import_ceremony_keys(
     dir: &Path,
     statement: Statement,
     key: &zkey::Zkey,
+    initial: &zkey::Zkey,
+    rng: &mut impl RngCore,
 ) -> Result<Manifest, ParamsError> {
     let shape = shape_of(statement)?;
-    key.matches(&shape)
-        .map_err(|reason| ParamsError::Synthesis { statement, reason })?;
+    let refused = |reason: String| ParamsError::Ceremony { statement, reason };
+    initial.matches(&shape).map_err(refused)?;
+    phase2::verify(key, initial, rng).map_err(|e| refused(e.to_string()))?;
     let mut manifest = match exists(dir) {
         true => Manifest::read(dir)?,
         false => Manifest {

@@ -309,6 +309,14 @@ pub fn verify(
     rng: &mut impl RngCore,
 ) -> Result<Vec<[u8; 64]>, VerifyError> {
     use VerifyError::Key;
+    if !initial.contributions.is_empty()
+        || initial.delta_g1 != G1Affine::generator()
+        || initial.delta_g2 != G2Affine::generator()
+    {
+        return Err(Key(
+            "the initial key is not one (it has contributions, or δ ≠ 1)",
+        ));
+    }
     let mut delta = G1Affine::generator();
     let mut hashes = Vec::new();
     for (i, c) in z.contributions.iter().enumerate() {

@@ -7,9 +7,9 @@
 //! sections 2 to 6 hold `[τ^i]G1` for `i < 2^(n+1) - 1`, `[τ^i]G2`, `[ατ^i]G1` and
 //! `[βτ^i]G1` for `i < 2^n`, and `[β]G2`; points are uncompressed `x | y`, each
 //! coordinate 32 bytes little-endian in Montgomery form, the point at infinity all zeros.
-//! Section 7 holds the contributions (their hashes are checked by a later slice, with
-//! the phase-2 transcript); sections 12 to 15 (after `prepare phase2`) the same points in
-//! Lagrange form, which medproof recomputes rather than trusts.
+//! Section 7 holds the contributions (their hashes are not checked yet); sections 12 to
+//! 15 (after `prepare phase2`) the same points in Lagrange form, which
+//! [`crate::zkey::new_zkey`] checks against the powers rather than trusts.
 
 use ark_bn254::{Bn254, Fq, Fq2, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::pairing::Pairing;
@@ -153,10 +153,7 @@ pub fn read_ptau(bytes: &[u8]) -> Result<Ptau, PtauError> {
 /// `path`, without reading the rest: a large ceremony file (the Hermez files go to
 /// 2^28, tens of GB) serves a small statement from its first powers.
 pub fn read_ptau_file(path: &std::path::Path, power: Option<u32>) -> Result<Ptau, PtauError> {
-    let io = |e: std::io::Error| PtauError::Unreadable(format!("{}: {e}", path.display()));
-    let file = std::fs::File::open(path).map_err(io)?;
-    let len = file.metadata().map_err(io)?.len();
-    read_ptau_from(std::io::BufReader::new(file), len, power)
+    PtauFile::open(path)?.powers(power)
 }
 
 /// An open `.ptau`: its section table and header, read lazily by point ranges.
@@ -320,34 +317,40 @@ fn read_ptau_from<R: std::io::Read + std::io::Seek>(
     len: u64,
     power: Option<u32>,
 ) -> Result<Ptau, PtauError> {
-    let mut file = PtauFile::parse(r, len)?;
-    let file_power = file.power;
-    let power = power.unwrap_or(file_power);
-    if power == 0 || power > file_power {
-        return Err(format(format!(
-            "power {power} asked; the file holds powers 1 to {file_power}"
-        )));
+    PtauFile::parse(r, len)?.powers(power)
+}
+
+impl<R: std::io::Read + std::io::Seek> PtauFile<R> {
+    /// The powers up to `2^power` (default: all the file holds), validated.
+    pub(crate) fn powers(&mut self, power: Option<u32>) -> Result<Ptau, PtauError> {
+        let file_power = self.power;
+        let power = power.unwrap_or(file_power);
+        if power == 0 || power > file_power {
+            return Err(format(format!(
+                "power {power} asked; the file holds powers 1 to {file_power}"
+            )));
+        }
+        if power > MAX_POWER {
+            return Err(format(format!(
+                "power {power}: medproof reads at most 2^{MAX_POWER} powers; ask for fewer"
+            )));
+        }
+        let (full, n) = (1u64 << file_power, 1usize << power);
+        self.expect_len(2, 2 * full - 1, 64)?;
+        self.expect_len(3, full, 128)?;
+        self.expect_len(4, full, 64)?;
+        self.expect_len(5, full, 64)?;
+        self.expect_len(6, 1, 128)?;
+        Ok(Ptau {
+            power,
+            ceremony_power: self.ceremony_power,
+            tau_g1: self.g1s(2, "tauG1", 0, 2 * n - 1)?,
+            tau_g2: self.g2s(3, "tauG2", 0, n)?,
+            alpha_tau_g1: self.g1s(4, "alphaTauG1", 0, n)?,
+            beta_tau_g1: self.g1s(5, "betaTauG1", 0, n)?,
+            beta_g2: self.g2s(6, "betaG2", 0, 1)?[0],
+        })
     }
-    if power > MAX_POWER {
-        return Err(format(format!(
-            "power {power}: medproof reads at most 2^{MAX_POWER} powers; ask for fewer"
-        )));
-    }
-    let (full, n) = (1u64 << file_power, 1usize << power);
-    file.expect_len(2, 2 * full - 1, 64)?;
-    file.expect_len(3, full, 128)?;
-    file.expect_len(4, full, 64)?;
-    file.expect_len(5, full, 64)?;
-    file.expect_len(6, 1, 128)?;
-    Ok(Ptau {
-        power,
-        ceremony_power: file.ceremony_power,
-        tau_g1: file.g1s(2, "tauG1", 0, 2 * n - 1)?,
-        tau_g2: file.g2s(3, "tauG2", 0, n)?,
-        alpha_tau_g1: file.g1s(4, "alphaTauG1", 0, n)?,
-        beta_tau_g1: file.g1s(5, "betaTauG1", 0, n)?,
-        beta_g2: file.g2s(6, "betaG2", 0, 1)?[0],
-    })
 }
 
 /// `Σ r_i p_i` for the points `ps[range]`.
@@ -452,7 +455,6 @@ pub(crate) fn g2_lem(ps: &[G2Affine]) -> Vec<u8> {
 /// Writes `ptau` as snarkjs does (sections 1 to 7, no contributions), for tests and
 /// for tools that make small phase-1 files of their own.
 pub fn write_ptau(ptau: &Ptau) -> Vec<u8> {
-    let (g1, g2) = (g1_lem, g2_lem);
     let mut header = 32u32.to_le_bytes().to_vec();
     header.extend_from_slice(&Fq::MODULUS.to_bytes_le());
     header.extend_from_slice(&ptau.power.to_le_bytes());
@@ -462,11 +464,11 @@ pub fn write_ptau(ptau: &Ptau) -> Vec<u8> {
         1,
         &[
             (1, header),
-            (2, g1(&ptau.tau_g1)),
-            (3, g2(&ptau.tau_g2)),
-            (4, g1(&ptau.alpha_tau_g1)),
-            (5, g1(&ptau.beta_tau_g1)),
-            (6, g2(&[ptau.beta_g2])),
+            (2, g1_lem(&ptau.tau_g1)),
+            (3, g2_lem(&ptau.tau_g2)),
+            (4, g1_lem(&ptau.alpha_tau_g1)),
+            (5, g1_lem(&ptau.beta_tau_g1)),
+            (6, g2_lem(&[ptau.beta_g2])),
             (7, 0u32.to_le_bytes().to_vec()),
         ],
     )

@@ -22,7 +22,7 @@ use ark_bn254::{Bn254, Fq, Fr, G1Affine, G1Projective, G2Affine};
 use ark_ec::pairing::Pairing;
 use ark_ec::scalar_mul::glv::GLVConfig;
 use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
-use ark_ff::{BigInt, BigInteger, Field, PrimeField, UniformRand, Zero};
+use ark_ff::{BigInteger, Field, PrimeField, UniformRand, Zero};
 use ark_groth16::{ProvingKey, VerifyingKey};
 use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
 use blake2::{Blake2b512, Digest};
@@ -185,14 +185,6 @@ fn r_squared() -> Fr {
     Fr::from(2u64).pow([512u64])
 }
 
-fn fr_from_le(b: &[u8]) -> Option<Fr> {
-    let mut limbs = [0u64; 4];
-    for (limb, chunk) in limbs.iter_mut().zip(b.chunks_exact(8)) {
-        *limb = u64::from_le_bytes(chunk.try_into().ok()?);
-    }
-    Fr::from_bigint(BigInt::new(limbs))
-}
-
 fn g1_points(body: &[u8], count: usize, name: &'static str) -> Result<Vec<G1Affine>, ZkeyError> {
     if body.len() != count * 64 {
         return Err(format(format!(
@@ -272,7 +264,8 @@ pub fn read_zkey(bytes: &[u8]) -> Result<Zkey, ZkeyError> {
     let mut coeffs = Vec::with_capacity(count.min(bytes.len() / 44));
     for _ in 0..count {
         let (matrix, constraint, signal) = (c.u32()?, c.u32()?, c.u32()?);
-        let value = fr_from_le(c.take(32)?).ok_or_else(|| format("a coefficient not below r"))?;
+        let value =
+            circom::fr_from_le32(c.take(32)?).ok_or_else(|| format("a coefficient not below r"))?;
         if matrix > 1 || constraint as usize >= domain_size || signal as usize >= n_vars {
             return Err(format(format!(
                 "coefficient ({matrix}, {constraint}, {signal}) out of range"
@@ -289,6 +282,7 @@ pub fn read_zkey(bytes: &[u8]) -> Result<Zkey, ZkeyError> {
         return Err(format("bytes after the last coefficient"));
     }
 
+    let (cs_hash, contributions) = read_mpc(one(10)?)?;
     Ok(Zkey {
         n_vars,
         n_public,
@@ -306,12 +300,13 @@ pub fn read_zkey(bytes: &[u8]) -> Result<Zkey, ZkeyError> {
         b_g2: g2_points(one(7)?, n_vars, "B2")?,
         c: g1_points(one(8)?, n_vars - n_public - 1, "C")?,
         h: g1_points(one(9)?, domain_size, "H")?,
-        ..read_mpc(one(10)?)?
+        cs_hash,
+        contributions,
     })
 }
 
-/// Reads section 10 into an otherwise empty key.
-fn read_mpc(body: &[u8]) -> Result<Zkey, ZkeyError> {
+/// Reads section 10: the circuit hash and the contributions.
+fn read_mpc(body: &[u8]) -> Result<([u8; 64], Vec<Contribution>), ZkeyError> {
     let mut c = circom::Cursor::new(body, WHAT);
     let mut cs_hash = [0u8; 64];
     cs_hash.copy_from_slice(c.take(64)?);
@@ -386,26 +381,7 @@ fn read_mpc(body: &[u8]) -> Result<Zkey, ZkeyError> {
     if !c.done() {
         return Err(format("bytes after the last contribution"));
     }
-    Ok(Zkey {
-        n_vars: 0,
-        n_public: 0,
-        domain_size: 0,
-        alpha_g1: G1Affine::zero(),
-        beta_g1: G1Affine::zero(),
-        beta_g2: G2Affine::zero(),
-        gamma_g2: G2Affine::zero(),
-        delta_g1: G1Affine::zero(),
-        delta_g2: G2Affine::zero(),
-        ic: vec![],
-        coeffs: vec![],
-        a: vec![],
-        b_g1: vec![],
-        b_g2: vec![],
-        c: vec![],
-        h: vec![],
-        cs_hash,
-        contributions,
-    })
+    Ok((cs_hash, contributions))
 }
 
 /// Reads the `.zkey` at `path`.
@@ -559,7 +535,7 @@ fn read_phase1(path: &Path, power: u32, rng: &mut impl RngCore) -> Result<Phase1
             "it is not prepared for phase 2 (run `snarkjs powersoftau prepare phase2`)".into(),
         )));
     }
-    let ptau = ptau::read_ptau_file(path, Some(power))?;
+    let ptau = file.powers(Some(power))?;
     ptau.check(rng)?;
     let d = 1usize << power;
     let fp = u64::from(file.power);

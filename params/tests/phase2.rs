@@ -204,3 +204,35 @@ fn names_and_beacons_out_of_snarkjs_s_bounds_are_refused() {
         Err(VerifyError::Contribution { index: 1, .. })
     ));
 }
+
+#[test]
+fn importing_keys_of_another_system_is_refused() {
+    // import_ceremony_keys verifies and checks the system itself: a caller cannot skip it.
+    let dir = tempfile::tempdir().unwrap();
+    let (z0, z3, _) = ceremony(&dir);
+    let keys = dir.path().join("keys");
+    let err = medproof_params::import_ceremony_keys(
+        &keys,
+        medproof_verifier::Statement::RecordInclusion,
+        &z3,
+        &z0,
+        &mut rng(9),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, medproof_params::ParamsError::Ceremony { .. }),
+        "{err}"
+    );
+    assert!(!keys.join("manifest.json").exists());
+}
+
+#[test]
+fn an_initial_key_with_contributions_is_not_an_initial_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (z0, z3, _) = ceremony(&dir);
+    let (z1, _) = contribute(&z0, None, &mut rng(12)).unwrap();
+    assert!(matches!(
+        verify(&z3, &z1, &mut rng(13)),
+        Err(VerifyError::Key(why)) if why.contains("initial")
+    ));
+}

@@ -256,12 +256,9 @@ fn initial_key(ptau: &Path, shape: &CircuitShape) -> Result<Zkey, Failure> {
     })
 }
 
-/// Verifies `path` against the initial key, printing each contribution.
-fn verify_zkey(path: &Path, initial: &Zkey) -> Result<Zkey, Failure> {
-    let z = read_zkey(path)?;
-    let hashes = phase2::verify(&z, initial, &mut OsRng)
-        .map_err(|e| Failure::Invalid(format!("{}: {e}", path.display())))?;
-    for (i, (c, h)) in z.contributions.iter().zip(&hashes).enumerate() {
+/// Prints each contribution of `z` with its hash.
+fn print_contributions(z: &Zkey) {
+    for (i, c) in z.contributions.iter().enumerate() {
         let what = match &c.beacon {
             Some(b) => format!(
                 " (beacon {} iterated 2^{})",
@@ -274,10 +271,9 @@ fn verify_zkey(path: &Path, initial: &Zkey) -> Result<Zkey, Failure> {
             "contribution #{} {}{what}: {}",
             i + 1,
             c.name.as_deref().unwrap_or("(no name)"),
-            hex::encode(h)
+            hex::encode(phase2::contribution_hash(c))
         );
     }
-    Ok(z)
 }
 
 /// Runs the command.
@@ -342,7 +338,10 @@ pub fn run(command: Command) -> Result<(), Failure> {
         Command::Verify { start, zkey } => {
             let shape = start.system().shape()?;
             let initial = start.initial_key(&shape)?;
-            let z = verify_zkey(&zkey, &initial)?;
+            let z = read_zkey(&zkey)?;
+            phase2::verify(&z, &initial, &mut OsRng)
+                .map_err(|e| Failure::Invalid(format!("{}: {e}", zkey.display())))?;
+            print_contributions(&z);
             println!(
                 "{}: valid; circuit hash {}; transcript hash {}",
                 zkey.display(),
@@ -362,10 +361,17 @@ pub fn run(command: Command) -> Result<(), Failure> {
             let s = statement(&name)?;
             let shape = statement_shape(s).map_err(|e| anyhow!("cannot synthesize {name}: {e}"))?;
             let initial = start.initial_key(&shape)?;
-            let z = verify_zkey(&zkey, &initial)?;
+            let z = read_zkey(&zkey)?;
             let dir = medproof_service::keys_dir(&data_dir);
-            let manifest =
-                medproof_params::import_ceremony_keys(&dir, s, &z).map_err(anyhow::Error::from)?;
+            let imported = medproof_params::import_ceremony_keys(&dir, s, &z, &initial, &mut OsRng);
+            let manifest = match imported {
+                Ok(m) => m,
+                Err(e @ medproof_params::ParamsError::Ceremony { .. }) => {
+                    return Err(Failure::Invalid(format!("{}: {e}", zkey.display())))
+                }
+                Err(e) => return Err(anyhow::Error::from(e).into()),
+            };
+            print_contributions(&z);
             let entry = manifest.entry(s).map_err(anyhow::Error::from)?;
             println!(
                 "{name}: ceremony keys installed in {} (vk id {}; transcript hash {})",
