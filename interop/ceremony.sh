@@ -107,6 +107,18 @@ for s in $statements; do
   "$medproof" ceremony import --zkey "$s.zkey" --initial "$s-0.zkey" --statement "$s" --data-dir cdata >/dev/null
 done
 "$medproof" demo --data-dir cdata --out out --records 4 --proofs 2 >/dev/null
+# The ledger's genesis names each statement's key with the transcript hash that verify
+# prints for the published .zkey; an import beside the ledger is refused.
+for s in $statements; do
+  t=$("$medproof" ceremony verify --initial "$s-0.zkey" --statement "$s" --zkey "$s.zkey" | sed -n 's/.*transcript hash \([0-9a-f]*\).*/\1/p')
+  python3 -c 'import json,sys; k={k["statement"]: k["transcript"] for k in json.load(open("cdata/genesis.json"))["keys"]}; sys.exit(k.get(sys.argv[1]) != sys.argv[2])' "$s" "$t" \
+    || { echo "the genesis does not name $s's transcript hash $t" >&2; exit 1; }
+done
+if "$medproof" ceremony import --zkey record-inclusion.zkey --initial record-inclusion-0.zkey --statement record-inclusion --data-dir cdata 2>/dev/null; then
+  echo "a ceremony import beside an existing ledger was accepted" >&2
+  exit 1
+fi
+echo "ceremony: the ledger's genesis names each statement's key and its transcript hash"
 "$snarkjs" zkey export verificationkey record-inclusion.zkey vk.json >/dev/null
 "$medproof" export snarkjs out/record-inclusion-1.json --data-dir cdata --out sj >/dev/null
 "$snarkjs" groth16 verify vk.json sj/public.json sj/proof.json | grep -q "OK"

@@ -6,9 +6,10 @@
 #  - snarkjs reads `medproof ceremony r1cs` of every statement with medproof's counts,
 #    and `snarkjs wtns check` accepts a demo record's witness against it and refuses the
 #    witness with one value changed, or against another statement's system;
-#  - `medproof ceremony check-ptau` accepts snarkjs's phase-1 files (new, contributed,
-#    prepared for phase 2) and refuses one with a point off the curve or two powers
-#    swapped.
+#  - `medproof ceremony check-ptau` accepts snarkjs's phase-1 files (contributed, closed
+#    by a beacon, prepared for phase 2) with the response hashes snarkjs prints, and
+#    refuses one with no contribution, a changed challenge, a point off the curve or two
+#    powers swapped.
 # Usage: interop/check.sh [path/to/medproof]   (default: builds the release binary)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -69,9 +70,33 @@ echo "snarkjs: a tampered witness and another statement's system are refused"
 "$snarkjs" powersoftau new bn128 4 p0.ptau >/dev/null
 "$snarkjs" powersoftau contribute p0.ptau p1.ptau --name=interop -e="medproof interop" >/dev/null
 "$snarkjs" powersoftau prepare phase2 p1.ptau pf.ptau >/dev/null
-for f in p0 p1 pf; do "$medproof" ceremony check-ptau "$f.ptau" >/dev/null; done
+"$snarkjs" powersoftau beacon p1.ptau p2.ptau 0a0b0c0d 10 -n=beacon >/dev/null
+for f in p1 p2 pf; do "$medproof" ceremony check-ptau "$f.ptau" >/dev/null; done
 "$medproof" ceremony check-ptau pf.ptau --power 2 | grep -q "up to 2^2 (ceremony power 4)"
-echo "ptau: snarkjs's phase-1 files (new, contributed, prepared) pass medproof's checks"
+# Each contribution's response hash is the one snarkjs printed when it contributed.
+"$snarkjs" powersoftau verify p2.ptau 2>&1 | sed 's/\x1b\[[0-9;]*m//g' | tr -d ' \t' > sj-verify.txt
+hashes=$("$medproof" ceremony check-ptau p2.ptau | sed -n 's/.*response hash \([0-9a-f]\{128\}\)$/\1/p')
+[ "$(echo "$hashes" | wc -w)" = 2 ] || { echo "check-ptau did not list the 2 contributions' response hashes" >&2; exit 1; }
+for h in $hashes; do
+  tr -d '\n' < sj-verify.txt | grep -q "$h" || { echo "response hash $h is not snarkjs's" >&2; exit 1; }
+done
+echo "ptau: snarkjs's phase-1 files (contributed, beacon, prepared) pass medproof's checks, with snarkjs's response hashes"
+# A file with no contribution (its secrets are the generators), and one whose first
+# contribution's next challenge was changed (the beacon's proofs no longer answer it).
+python3 - <<'PY'
+b = bytearray(open("p2.ptau", "rb").read())
+at = 12
+while True:
+    kind = int.from_bytes(b[at:at + 4], "little"); size = int.from_bytes(b[at + 4:at + 12], "little")
+    if kind == 7: break
+    at += 12 + size
+b[at + 12 + 4 + 448 + 768 + 216] ^= 1  # contribution 1's next challenge
+open("rechallenged.ptau", "wb").write(b)
+PY
+for f in p0 rechallenged; do
+  set +e; "$medproof" ceremony check-ptau "$f.ptau" >/dev/null 2>&1; rc=$?; set -e
+  [ "$rc" = 1 ] || { echo "check-ptau gave $rc for $f.ptau, not 1" >&2; exit 1; }
+done
 # Negative twins: tauG1[5].x changed (off the curve); tauG1[5] and tauG1[6] swapped.
 python3 - <<'PY'
 b = bytearray(open("pf.ptau", "rb").read())
@@ -84,7 +109,7 @@ for f in off swapped; do
   set +e; "$medproof" ceremony check-ptau "$f.ptau" >/dev/null 2>&1; rc=$?; set -e
   [ "$rc" = 1 ] || { echo "check-ptau gave $rc for $f.ptau, not 1" >&2; exit 1; }
 done
-echo "ptau: a point off the curve and two swapped powers are refused"
+echo "ptau: no contribution, a changed challenge, a point off the curve and two swapped powers are refused"
 
 cp "$here/poseidon.mjs" "$npm_dir/poseidon.mjs"
 node "$npm_dir/poseidon.mjs" "$medproof"

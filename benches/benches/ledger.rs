@@ -19,6 +19,7 @@ fn new_ledger(dir: &std::path::Path) -> (Ledger<RocksStore>, SigningKey) {
         SigningKey::from_bytes(&[1u8; 32]),
         Arc::new(SystemClock),
         &[registrar.verifying_key()],
+        &[],
     )
     .unwrap();
     let provider = SigningKey::from_bytes(&[2u8; 32]);

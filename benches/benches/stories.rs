@@ -63,6 +63,7 @@ fn bench(c: &mut Criterion) {
             .unwrap();
         keys.push(k);
     }
+    let named = medproof_service::genesis_keys(&keys).unwrap();
     let prover = Prover::new(keys, 0).unwrap();
 
     // A ledger with a provider, a patient's lab records, a consent, a policy, a claim.
@@ -74,6 +75,7 @@ fn bench(c: &mut Criterion) {
         SigningKey::generate(&mut rng),
         clock,
         &[registrar.verifying_key()],
+        &named,
     )
     .unwrap();
     let mut p = Parties::register(ledger, registrar, &mut rng).unwrap();

@@ -70,6 +70,14 @@ pub enum AuditError {
     /// The verifier has no key for access proofs.
     #[error("no verifying key loaded for access-authorization proofs")]
     NoKey,
+    /// The loaded key is not the one the ledger's genesis names.
+    #[error("the access-authorization verifying key loaded here ({loaded}) is not the one this ledger's genesis names ({named}): proofs under it prove nothing about this ledger")]
+    KeyNotNamed {
+        /// The loaded key's id.
+        loaded: String,
+        /// What the genesis names (`none` if nothing).
+        named: String,
+    },
     /// Reading the ledger failed.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
@@ -313,6 +321,14 @@ pub fn audit<S: Store + Sync>(
     let key = verifier
         .key(Statement::AccessAuthorization)
         .ok_or(AuditError::NoKey)?;
+    if !ledger.names_key(Statement::AccessAuthorization, key.id()) {
+        return Err(AuditError::KeyNotNamed {
+            loaded: key.id().to_string(),
+            named: ledger
+                .genesis_key(Statement::AccessAuthorization)
+                .map_or("none".into(), |k| k.vk_id_hex()),
+        });
+    }
     let history = ledger.checkpoint_history();
     let start = history
         .iter()
@@ -706,6 +722,7 @@ fn check_access<S: Store>(
             decoded.statement
         )));
     }
+
     let checkpoint = Verifier::check_checkpoint_with(&bundle, &decoded, |cp| {
         if walk.signed.get(&cp.seq) == Some(cp) {
             Ok(())

@@ -30,6 +30,9 @@ pub enum DecodeError {
     /// A length above the limit.
     #[error("`{0}` is too long")]
     TooLong(&'static str),
+    /// A list that names one item twice.
+    #[error("`{0}` names an item twice")]
+    Duplicate(&'static str),
 }
 
 /// Writes the canonical encoding.

@@ -3,7 +3,9 @@
 //! ```text
 //! entry      = version:u8(=2) seq:u64 time:u64 prev:[32] kind:u8 body
 //! body       = genesis (kind 8) | submission (kinds 1-6, 9-11) | checkpoint (kind 7)
-//! genesis    = ledger_key:[32] count:u8 registrar:[32]*count signature:[64]
+//! genesis    = ledger_key:[32] count:u8 registrar:[32]*count keys:u8 key*keys signature:[64]
+//! key        = statement:u8 vk_id:[32] (0 | 1 transcript:[64])  (at most one per statement;
+//!                                              0: single-party setup, 1: ceremony)
 //! submission = payload ledger_id:[32] expires:u64 signer:[32] nonce:[16] signature:[64]
 //! payload    = role:u8                      (1 register key: patients register themselves)
 //!            | commitment:fr                (2 commit record, 3 grant consent, 5 publish policy)
@@ -19,8 +21,9 @@
 //! Integers are big-endian; `fr` is a canonical 32-byte big-endian field element; `var`
 //! is a u32 length and the bytes. `prev` is the SHA-256 of the previous entry's encoding
 //! (zeros for the genesis), so the entries form a hash chain. The genesis is entry 0,
-//! signed by the ledger key over `"medproof.genesis.v1" || time || ledger_key || count
-//! || registrars`; its hash is the ledger id.
+//! signed by the ledger key over `"medproof.genesis.v2" || time` and its fields as
+//! encoded; its hash is the ledger id. It names each statement's verifying key (and the
+//! ceremony transcript it came from): verifiers refuse a proof under any other key.
 //!
 //! A submission is signed by its author over
 //! `"medproof.submission.v2" || kind || payload || ledger_id || expires || signer ||
@@ -30,7 +33,7 @@
 //! never plaintext.
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
-use medproof_verifier::{Checkpoint, Fr};
+use medproof_verifier::{Checkpoint, Fr, Statement};
 use sha2::{Digest, Sha256};
 
 use crate::encoding::{DecodeError, Reader, Writer};
@@ -40,7 +43,7 @@ pub const ENTRY_VERSION: u8 = 2;
 /// Domain separator of submission signatures.
 pub const SUBMISSION_DOMAIN: &[u8] = b"medproof.submission.v2";
 /// Domain separator of the genesis signature.
-pub const GENESIS_DOMAIN: &[u8] = b"medproof.genesis.v1";
+pub const GENESIS_DOMAIN: &[u8] = b"medproof.genesis.v2";
 /// Most registrars a genesis may name.
 pub const MAX_REGISTRARS: usize = 16;
 /// Largest proof bundle an access entry may carry.
@@ -338,37 +341,131 @@ impl Submission {
     }
 }
 
-/// The first entry of a ledger: the ledger's key and the registrars who admit providers,
-/// insurers and regulators, signed by the ledger key. Its hash is the ledger id.
+/// A verifying key the genesis names: for its statement, the only key whose proofs this
+/// ledger's verifiers accept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenesisKey {
+    /// The statement.
+    pub statement: Statement,
+    /// SHA-256 of the compressed verifying key: a bundle's `vk_id`.
+    pub vk_id: [u8; 32],
+    /// The setup ceremony's transcript hash (Blake2b-512 over the circuit hash and every
+    /// contribution), or `None` for keys from a single-party setup.
+    pub transcript: Option<[u8; 64]>,
+}
+
+impl GenesisKey {
+    /// `vk_id` as bundles carry it (hex).
+    pub fn vk_id_hex(&self) -> String {
+        hex::encode(self.vk_id)
+    }
+
+    /// The transcript hash in hex, or `"single-party"`.
+    pub fn origin(&self) -> String {
+        match &self.transcript {
+            Some(t) => format!("ceremony transcript {}", hex::encode(t)),
+            None => "single-party setup".to_string(),
+        }
+    }
+}
+
+/// The first entry of a ledger: the ledger's key, the registrars who admit providers,
+/// insurers and regulators, and the verifying key of each statement (with its ceremony
+/// transcript hash), signed by the ledger key. Its hash is the ledger id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Genesis {
     /// The key that signs the ledger's checkpoints.
     pub ledger_key: [u8; 32],
     /// The registrars' keys.
     pub registrars: Vec<[u8; 32]>,
+    /// The verifying keys, at most one per statement.
+    pub keys: Vec<GenesisKey>,
     /// The ledger key's signature (see [`Genesis::signing_bytes`]).
     pub signature: [u8; 64],
 }
 
 impl Genesis {
     /// The bytes the ledger key signs.
-    pub fn signing_bytes(time: u64, ledger_key: &[u8; 32], registrars: &[[u8; 32]]) -> Vec<u8> {
+    pub fn signing_bytes(
+        time: u64,
+        ledger_key: &[u8; 32],
+        registrars: &[[u8; 32]],
+        keys: &[GenesisKey],
+    ) -> Vec<u8> {
         let mut w = Writer::default();
-        w.raw(GENESIS_DOMAIN)
-            .u64(time)
-            .raw(ledger_key)
-            .u8(registrars.len() as u8);
-        for r in registrars {
-            w.raw(r);
-        }
+        w.raw(GENESIS_DOMAIN).u64(time);
+        Self::encode_fields(&mut w, ledger_key, registrars, keys);
         w.0
     }
 
-    /// The genesis entry of a new ledger signed by `key`, naming `registrars`.
-    pub fn entry(key: &SigningKey, registrars: &[[u8; 32]], time: u64) -> Entry {
+    /// `ledger_key count registrars key_count keys`, as both the signature and the entry
+    /// encode them.
+    fn encode_fields(
+        w: &mut Writer,
+        ledger_key: &[u8; 32],
+        registrars: &[[u8; 32]],
+        keys: &[GenesisKey],
+    ) {
+        w.raw(ledger_key).u8(registrars.len() as u8);
+        for r in registrars {
+            w.raw(r);
+        }
+        w.u8(keys.len() as u8);
+        for k in keys {
+            w.u8(k.statement.code()).raw(&k.vk_id);
+            match &k.transcript {
+                Some(t) => w.u8(1).raw(t),
+                None => w.u8(0),
+            };
+        }
+    }
+
+    fn decode_keys(r: &mut Reader<'_>) -> Result<Vec<GenesisKey>, DecodeError> {
+        let count = r.u8()? as usize;
+        if count > Statement::ALL.len() {
+            return Err(DecodeError::TooLong("genesis keys"));
+        }
+        let mut keys: Vec<GenesisKey> = Vec::with_capacity(count);
+        for _ in 0..count {
+            let code = r.u8()?;
+            let statement = Statement::from_code(code).ok_or(DecodeError::Unknown {
+                what: "statement",
+                value: code,
+            })?;
+            if keys.iter().any(|k| k.statement == statement) {
+                return Err(DecodeError::Duplicate("genesis keys"));
+            }
+            let vk_id = r.array()?;
+            let transcript = match r.u8()? {
+                0 => None,
+                1 => Some(r.array()?),
+                other => {
+                    return Err(DecodeError::Unknown {
+                        what: "key origin",
+                        value: other,
+                    })
+                }
+            };
+            keys.push(GenesisKey {
+                statement,
+                vk_id,
+                transcript,
+            });
+        }
+        Ok(keys)
+    }
+
+    /// The genesis entry of a new ledger signed by `key`, naming `registrars` and the
+    /// verifying `keys`.
+    pub fn entry(
+        key: &SigningKey,
+        registrars: &[[u8; 32]],
+        keys: &[GenesisKey],
+        time: u64,
+    ) -> Entry {
         let ledger_key = key.verifying_key().to_bytes();
         let signature = key
-            .sign(&Self::signing_bytes(time, &ledger_key, registrars))
+            .sign(&Self::signing_bytes(time, &ledger_key, registrars, keys))
             .to_bytes();
         Entry {
             seq: 0,
@@ -377,6 +474,7 @@ impl Genesis {
             body: Body::Genesis(Self {
                 ledger_key,
                 registrars: registrars.to_vec(),
+                keys: keys.to_vec(),
                 signature,
             }),
         }
@@ -387,10 +485,21 @@ impl Genesis {
         self.ledger_key == key.to_bytes()
             && key
                 .verify_strict(
-                    &Self::signing_bytes(time, &self.ledger_key, &self.registrars),
+                    &Self::signing_bytes(time, &self.ledger_key, &self.registrars, &self.keys),
                     &Signature::from_bytes(&self.signature),
                 )
                 .is_ok()
+    }
+
+    /// The key it names for `statement`.
+    pub fn key(&self, statement: Statement) -> Option<&GenesisKey> {
+        self.keys.iter().find(|k| k.statement == statement)
+    }
+
+    /// Whether `vk_id` (hex, as a bundle carries it) is the key it names for `statement`.
+    pub fn names(&self, statement: Statement, vk_id: &str) -> bool {
+        self.key(statement)
+            .is_some_and(|k| hex::decode(vk_id).is_ok_and(|id| id == k.vk_id))
     }
 }
 
@@ -440,12 +549,8 @@ impl Entry {
             .raw(&self.prev);
         match &self.body {
             Body::Genesis(g) => {
-                w.u8(KIND_GENESIS)
-                    .raw(&g.ledger_key)
-                    .u8(g.registrars.len() as u8);
-                for r in &g.registrars {
-                    w.raw(r);
-                }
+                w.u8(KIND_GENESIS);
+                Genesis::encode_fields(&mut w, &g.ledger_key, &g.registrars, &g.keys);
                 w.raw(&g.signature);
             }
             Body::Submission(s) => {
@@ -503,6 +608,7 @@ impl Entry {
             Body::Genesis(Genesis {
                 ledger_key,
                 registrars,
+                keys: Genesis::decode_keys(&mut r)?,
                 signature: r.array()?,
             })
         } else {
@@ -660,7 +766,19 @@ mod tests {
         bytes[0] = 1;
         assert!(Entry::decode(&bytes).is_err());
 
-        let genesis = Genesis::entry(&key, &[[5; 32], [6; 32]], 77);
+        let keys = [
+            GenesisKey {
+                statement: Statement::AccessAuthorization,
+                vk_id: [8; 32],
+                transcript: Some([9; 64]),
+            },
+            GenesisKey {
+                statement: Statement::RecordInclusion,
+                vk_id: [10; 32],
+                transcript: None,
+            },
+        ];
+        let genesis = Genesis::entry(&key, &[[5; 32], [6; 32]], &keys, 77);
         assert_eq!(Entry::decode(&genesis.encode()), Ok(genesis.clone()));
         let Body::Genesis(g) = &genesis.body else {
             unreachable!()
@@ -669,5 +787,50 @@ mod tests {
         assert!(!g.verify(78, &key.verifying_key()));
         let other = SigningKey::from_bytes(&[2u8; 32]);
         assert!(!g.verify(77, &other.verifying_key()));
+        assert!(g.names(Statement::AccessAuthorization, &hex::encode([8; 32])));
+        assert!(!g.names(Statement::AccessAuthorization, &hex::encode([10; 32])));
+        assert!(!g.names(Statement::ClaimCompliance, &hex::encode([8; 32])));
+        assert!(!g.names(Statement::RecordInclusion, "not hex"));
+        // The signature binds the keys: another key id, another origin, one dropped.
+        for tamper in [
+            |g: &mut Genesis| g.keys[0].vk_id[0] ^= 1,
+            |g: &mut Genesis| g.keys[0].transcript = None,
+            |g: &mut Genesis| g.keys[1].transcript = Some([0; 64]),
+            |g: &mut Genesis| g.keys.truncate(1),
+        ] {
+            let mut t = g.clone();
+            tamper(&mut t);
+            assert!(!t.verify(77, &key.verifying_key()));
+        }
+        // A statement named twice, an unknown statement or origin: refused.
+        let mut twice = g.clone();
+        twice.keys[1].statement = Statement::AccessAuthorization;
+        let mut bytes = Entry {
+            body: Body::Genesis(twice),
+            ..genesis.clone()
+        }
+        .encode();
+        assert_eq!(
+            Entry::decode(&bytes),
+            Err(DecodeError::Duplicate("genesis keys"))
+        );
+        let first_key = bytes.len() - 64 - 2 * (1 + 32 + 1) - 64;
+        bytes[first_key] = 9;
+        assert!(matches!(
+            Entry::decode(&bytes),
+            Err(DecodeError::Unknown {
+                what: "statement",
+                value: 9
+            })
+        ));
+        bytes[first_key] = 2;
+        bytes[first_key + 33] = 2;
+        assert!(matches!(
+            Entry::decode(&bytes),
+            Err(DecodeError::Unknown {
+                what: "key origin",
+                value: 2
+            })
+        ));
     }
 }

@@ -11,12 +11,12 @@ use std::sync::Arc;
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use medproof_circuits::merkle::{MerklePath, MerkleTree, NodeWrite, DEPTH};
 use medproof_verifier::checkpoint::fr_to_be32;
-use medproof_verifier::{Checkpoint, Fr};
+use medproof_verifier::{Checkpoint, Fr, Statement};
 use sha2::{Digest, Sha256};
 
 use crate::codec;
 use crate::encoding::fr_from_be32;
-use crate::entry::{Action, Body, Entry, Envelope, Role, Submission};
+use crate::entry::{Action, Body, Entry, Envelope, GenesisKey, Role, Submission};
 use crate::rules::{self, ConsentStatus, Effect, KeyStatus, Pending, State};
 use crate::store::{Cf, Store, StoreError, WriteSet};
 use crate::watermark::Watermark;
@@ -104,6 +104,9 @@ pub enum LedgerError {
     /// Too many registrars for a genesis.
     #[error("a genesis names 1 to {} registrars", crate::entry::MAX_REGISTRARS)]
     Registrars,
+    /// Two verifying keys for one statement.
+    #[error("a genesis names at most one verifying key per statement")]
+    GenesisKeys,
     /// The ledger was opened with its public key only, to read and verify.
     #[error("the ledger is open read-only (with its public key): it cannot append")]
     ReadOnly,
@@ -114,7 +117,8 @@ pub enum LedgerError {
 /// suspension, claims), tree leaves wrapped with their signer's key, and the `Claims`
 /// and `Bindings` indexes; see [`crate::store::Cf`] for the layout. Format 2 added the
 /// adding entry's seq to each `Leaves` value; format 1 (no format key) predates it.
-pub const STORAGE_FORMAT: u32 = 4;
+/// Format 5: the genesis names each statement's verifying key and its ceremony transcript.
+pub const STORAGE_FORMAT: u32 = 5;
 const FORMAT_KEY: &[u8] = b"format";
 
 /// Tree ids in the `Nodes` and `Leaves` column families.
@@ -265,11 +269,12 @@ fn corrupt(seq: Option<u64>, reason: impl Into<String>) -> LedgerError {
     }
 }
 
-/// What the genesis says: the ledger id and the registrars.
+/// What the genesis says: the ledger id, the registrars and the verifying keys.
 #[derive(Debug, Clone)]
 struct GenesisInfo {
     id: [u8; 32],
     registrars: HashSet<[u8; 32]>,
+    keys: Vec<GenesisKey>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -464,6 +469,7 @@ impl<S: Store> Ledger<S> {
                         Some(GenesisInfo {
                             id: entry.hash(),
                             registrars: g.registrars.iter().copied().collect(),
+                            keys: g.keys.clone(),
                         })
                     }
                     _ => {
@@ -661,6 +667,25 @@ impl<S: Store> Ledger<S> {
         r
     }
 
+    /// The verifying keys the genesis names, one per statement at most.
+    pub fn genesis_keys(&self) -> &[GenesisKey] {
+        self.genesis.as_ref().map_or(&[], |g| &g.keys)
+    }
+
+    /// The key the genesis names for `statement`.
+    pub fn genesis_key(&self, statement: Statement) -> Option<&GenesisKey> {
+        self.genesis_keys()
+            .iter()
+            .find(|k| k.statement == statement)
+    }
+
+    /// Whether `vk_id` (hex, as a bundle carries it) is the key the genesis names for
+    /// `statement`: the only key whose proofs this ledger's verifiers accept.
+    pub fn names_key(&self, statement: Statement, vk_id: &str) -> bool {
+        self.genesis_key(statement)
+            .is_some_and(|k| hex::decode(vk_id).is_ok_and(|id| id == k.vk_id))
+    }
+
     /// The ledger id (the hash of its genesis entry), which every submission names.
     pub fn id(&self) -> Option<[u8; 32]> {
         self.genesis.as_ref().map(|g| g.id)
@@ -676,13 +701,15 @@ impl<S: Store> Ledger<S> {
     }
 
     /// Creates a ledger in an empty `store`: its genesis entry, signed by `key`, names
-    /// `registrars` (the keys that admit providers, insurers and regulators), and a
-    /// first checkpoint follows it.
+    /// `registrars` (the keys that admit providers, insurers and regulators) and the
+    /// verifying `keys` (at most one per statement: verifiers accept proofs under these
+    /// only), and a first checkpoint follows it.
     pub fn create(
         store: S,
         key: SigningKey,
         clock: Arc<dyn Clock>,
         registrars: &[VerifyingKey],
+        keys: &[GenesisKey],
     ) -> Result<Self, LedgerError> {
         let mut ledger = Self::open(store, key, clock)?;
         if !ledger.is_empty() {
@@ -691,12 +718,20 @@ impl<S: Store> Ledger<S> {
         if registrars.is_empty() || registrars.len() > crate::entry::MAX_REGISTRARS {
             return Err(LedgerError::Registrars);
         }
+        if keys
+            .iter()
+            .enumerate()
+            .any(|(i, k)| keys[..i].iter().any(|o| o.statement == k.statement))
+        {
+            return Err(LedgerError::GenesisKeys);
+        }
         let registrars: Vec<[u8; 32]> = registrars.iter().map(|k| k.to_bytes()).collect();
         let signer = ledger.signer.as_ref().ok_or(LedgerError::ReadOnly)?;
-        let genesis = crate::entry::Genesis::entry(signer, &registrars, ledger.clock.now());
+        let genesis = crate::entry::Genesis::entry(signer, &registrars, keys, ledger.clock.now());
         ledger.genesis = Some(GenesisInfo {
             id: genesis.hash(),
             registrars: registrars.into_iter().collect(),
+            keys: keys.to_vec(),
         });
         let time = genesis.time;
         ledger.commit(&[], &[], Some(genesis), time)?;

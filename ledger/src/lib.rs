@@ -27,7 +27,7 @@ pub mod watermark;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use entry::{Action, Entry, Envelope, Role, Submission};
+pub use entry::{Action, Entry, Envelope, GenesisKey, Role, Submission};
 pub use ledger::{
     AnchoredPath, Appended, BatchOutcome, CheckpointInfo, Clock, Continuity, Ledger, LedgerError,
     Receipt, Refusal, SystemClock, TreeId,
@@ -81,20 +81,31 @@ pub fn registrar_key_path(data_dir: &Path) -> PathBuf {
     data_dir.join("registrar.key")
 }
 
+/// What a new ledger's genesis names (used only when a ledger is created).
+#[derive(Debug, Clone, Default)]
+pub struct NewLedger {
+    /// The registrars; `None`: the key in `data_dir/registrar.key` (created, mode 0600,
+    /// with its public half in `registrar.pub`).
+    pub registrars: Option<Vec<ed25519_dalek::VerifyingKey>>,
+    /// The verifying key of each statement, with its ceremony transcript: verifiers
+    /// accept proofs under these keys only. None named: no proof is accepted.
+    pub keys: Vec<GenesisKey>,
+}
+
 /// Opens (creating on first start) the ledger in `data_dir` to append: RocksDB in
 /// `data_dir/ledger`, the signing key in `data_dir/ledger.key`, the high-water mark in
 /// `data_dir/ledger.hwm` (a database behind it is refused). A new ledger's genesis names
-/// the registrar key in `data_dir/registrar.key` (created, mode 0600, with its public
-/// half in `registrar.pub`); use [`open_dir_with_registrars`] to name others.
+/// the registrar key in `data_dir/registrar.key` and no verifying key; use
+/// [`open_dir_with`] to name others.
 pub fn open_dir(data_dir: &Path, clock: Arc<dyn Clock>) -> Result<Ledger<RocksStore>, OpenError> {
-    open_dir_with_registrars(data_dir, clock, None)
+    open_dir_with(data_dir, clock, NewLedger::default())
 }
 
-/// [`open_dir`], naming `registrars` in the genesis if the ledger is new.
-pub fn open_dir_with_registrars(
+/// [`open_dir`], with the genesis `new` if the ledger is new.
+pub fn open_dir_with(
     data_dir: &Path,
     clock: Arc<dyn Clock>,
-    registrars: Option<Vec<ed25519_dalek::VerifyingKey>>,
+    new: NewLedger,
 ) -> Result<Ledger<RocksStore>, OpenError> {
     let path = db_dir(data_dir);
     let mark = Watermark::in_dir(data_dir);
@@ -116,14 +127,14 @@ pub fn open_dir_with_registrars(
     // A new ledger, unless a mark says one was here (then opening reports the rollback).
     let fresh = empty && matches!(mark.load(&key.verifying_key())?, None | Some(None));
     let ledger = if fresh {
-        let registrars = match registrars {
+        let registrars = match new.registrars {
             Some(r) => r,
             None => vec![keyfile::load_or_create(&registrar_key_path(data_dir))?
                 .0
                 .verifying_key()],
         };
         mark.store(None)?;
-        Ledger::create(store, key, clock, &registrars)?
+        Ledger::create(store, key, clock, &registrars, &new.keys)?
     } else {
         Ledger::open(store, key, clock)?
     };

@@ -45,12 +45,17 @@ const T0: u64 = 1_700_000_000;
 
 /// A new ledger in `store`, created at T0 with the test registrar.
 fn created<S: Store>(store: S, c: Arc<ManualClock>) -> Ledger<S> {
-    Ledger::create(store, ledger_key(), c, &[registrar().verifying_key()]).unwrap()
+    Ledger::create(store, ledger_key(), c, &[registrar().verifying_key()], &[]).unwrap()
 }
 
 /// The id of every test ledger: the hash of its genesis, created at T0.
 fn envelope() -> Envelope {
-    let genesis = Genesis::entry(&ledger_key(), &[registrar().verifying_key().to_bytes()], T0);
+    let genesis = Genesis::entry(
+        &ledger_key(),
+        &[registrar().verifying_key().to_bytes()],
+        &[],
+        T0,
+    );
     Envelope {
         ledger_id: genesis.hash(),
         expires: u64::MAX,

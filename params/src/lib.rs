@@ -16,8 +16,10 @@
 #![forbid(unsafe_code)]
 
 pub mod circom;
+pub mod phase1;
 pub mod phase2;
 pub mod ptau;
+mod ratio;
 pub mod reduction;
 pub mod zkey;
 
@@ -358,6 +360,9 @@ pub struct StatementKeys {
     pub vk_id: String,
     /// The reduction the proving key was made for.
     pub reduction: Reduction,
+    /// The transcript hash of the ceremony the keys come from (Blake2b-512), `None` for
+    /// a single-party setup.
+    pub transcript: Option<[u8; 64]>,
 }
 
 impl std::fmt::Debug for StatementKeys {
@@ -449,6 +454,19 @@ pub fn load(
             reason: "proving key does not belong to the verifying key".into(),
         });
     }
+    let transcript = entry
+        .ceremony
+        .as_ref()
+        .map(|c| {
+            hex::decode(&c.transcript)
+                .ok()
+                .and_then(|t| <[u8; 64]>::try_from(t).ok())
+                .ok_or_else(|| ParamsError::Decode {
+                    path: dir.join(MANIFEST),
+                    reason: format!("`{statement}`: the ceremony transcript is not 128 hex digits"),
+                })
+        })
+        .transpose()?;
     Ok(StatementKeys {
         statement,
         shape,
@@ -459,6 +477,7 @@ pub fn load(
             .map_or(Reduction::Libsnark, |c| c.reduction),
         vk_id: entry.vk_id,
         verifying_key,
+        transcript,
     })
 }
 
@@ -483,6 +502,35 @@ pub fn to_light_vk(vk: &ark_groth16::VerifyingKey<Bn254>) -> VerifyingKey {
         delta_g2: vk.delta_g2,
         gamma_abc_g1: vk.gamma_abc_g1.clone(),
     }
+}
+
+/// Writes `statement`'s proving key and (light) verifying key into `dir`, and returns
+/// their manifest entry.
+fn write_keys(
+    dir: &Path,
+    statement: Statement,
+    shape: &CircuitShape,
+    pk: &ProvingKey<Bn254>,
+    ceremony: Option<CeremonyEntry>,
+) -> Result<KeyEntry, ParamsError> {
+    let vk = to_light_vk(&pk.vk);
+    let name = statement.name();
+    let proving_key = write_atomic(dir, &format!("{name}.pk"), |w| {
+        pk.serialize_uncompressed(w).map_err(ser_err)
+    })?;
+    let verifying_key = write_atomic(dir, &format!("{name}.vk"), |w| {
+        vk.serialize_compressed(w).map_err(ser_err)
+    })?;
+    Ok(KeyEntry {
+        statement: name.to_string(),
+        version: statement.version(),
+        constraints: shape.num_constraints,
+        digest: shape.digest_hex(),
+        vk_id: vk.id(),
+        proving_key,
+        verifying_key,
+        ceremony,
+    })
 }
 
 /// Writes `bytes` to `dir/name` through a temporary file and a rename, so a crash never
@@ -555,24 +603,7 @@ fn setup_with<R: RngCore + CryptoRng>(
             reason: e.to_string(),
         })?;
         progress.stage(statement, "writing");
-        let vk = to_light_vk(&pk.vk);
-        let name = statement.name();
-        let proving_key = write_atomic(dir, &format!("{name}.pk"), |w| {
-            pk.serialize_uncompressed(w).map_err(ser_err)
-        })?;
-        let verifying_key = write_atomic(dir, &format!("{name}.vk"), |w| {
-            vk.serialize_compressed(w).map_err(ser_err)
-        })?;
-        keys.push(KeyEntry {
-            statement: name.to_string(),
-            version: statement.version(),
-            constraints: shape.num_constraints,
-            digest: shape.digest_hex(),
-            vk_id: vk.id(),
-            proving_key,
-            verifying_key,
-            ceremony: None,
-        });
+        keys.push(write_keys(dir, statement, &shape, &pk, None)?);
         progress.done(statement);
     }
     let manifest = Manifest {
@@ -622,39 +653,28 @@ pub fn import_ceremony_keys(
         return Err(ParamsError::Insecure(dir.to_path_buf()));
     }
     fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
-    let pk = key.to_proving_key();
-    let vk = to_light_vk(&pk.vk);
-    let name = statement.name();
-    let proving_key = write_atomic(dir, &format!("{name}.pk"), |w| {
-        pk.serialize_uncompressed(w).map_err(ser_err)
-    })?;
-    let verifying_key = write_atomic(dir, &format!("{name}.vk"), |w| {
-        vk.serialize_compressed(w).map_err(ser_err)
-    })?;
-    let entry = KeyEntry {
-        statement: name.to_string(),
-        version: statement.version(),
-        constraints: shape.num_constraints,
-        digest: shape.digest_hex(),
-        vk_id: vk.id(),
-        proving_key,
-        verifying_key,
-        ceremony: Some(CeremonyEntry {
-            reduction: Reduction::Circom,
-            circuit_hash: hex::encode(key.cs_hash),
-            transcript: hex::encode(phase2::transcript_hash(key)),
-            contributions: key
-                .contributions
-                .iter()
-                .map(|c| ContributionEntry {
-                    name: c.name.clone(),
-                    hash: hex::encode(phase2::contribution_hash(c)),
-                    beacon: c.beacon.is_some(),
-                })
-                .collect(),
-        }),
+    let ceremony = CeremonyEntry {
+        reduction: Reduction::Circom,
+        circuit_hash: hex::encode(key.cs_hash),
+        transcript: hex::encode(phase2::transcript_hash(key)),
+        contributions: key
+            .contributions
+            .iter()
+            .map(|c| ContributionEntry {
+                name: c.name.clone(),
+                hash: hex::encode(phase2::contribution_hash(c)),
+                beacon: c.beacon.is_some(),
+            })
+            .collect(),
     };
-    manifest.keys.retain(|k| k.statement != name);
+    let entry = write_keys(
+        dir,
+        statement,
+        &shape,
+        &key.to_proving_key(),
+        Some(ceremony),
+    )?;
+    manifest.keys.retain(|k| k.statement != statement.name());
     manifest.keys.push(entry);
     write_manifest(dir, &manifest)?;
     Ok(manifest)

@@ -12,10 +12,9 @@
 //! from the `.ptau` and the constraint system) with only δ, `C` and `H` changed, by
 //! pairings over random linear combinations.
 
-use ark_bn254::{g2, Bn254, Fq, Fq2, Fr, G1Affine, G1Projective, G2Affine};
-use ark_ec::pairing::Pairing;
+use ark_bn254::{g2, Fq, Fq2, Fr, G1Affine, G1Projective, G2Affine};
 use ark_ec::short_weierstrass::SWCurveConfig;
-use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
+use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{BigInt, Field, PrimeField, UniformRand, Zero};
 use blake2::{Blake2b512, Digest};
 use rand::{CryptoRng, RngCore, SeedableRng};
@@ -23,6 +22,7 @@ use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
 use sha2::Sha256;
 
+use crate::ratio::{combine, same_ratio};
 use crate::zkey::{g1_u, g2_u, Beacon, Contribution, Zkey};
 
 /// The random generator snarkjs derives its points and beacon secrets from:
@@ -284,20 +284,6 @@ pub enum VerifyError {
     Key(&'static str),
 }
 
-/// snarkjs's `sameRatio`: whether `e(g1s, g2sx) == e(g1sx, g2s)` (the same secret takes
-/// `g1s` to `g1sx` and `g2s` to `g2sx`); false if any point is the identity.
-fn same_ratio(g1s: G1Affine, g1sx: G1Affine, g2s: G2Affine, g2sx: G2Affine) -> bool {
-    if g1s.is_zero() || g1sx.is_zero() || g2s.is_zero() || g2sx.is_zero() {
-        return false;
-    }
-    Bn254::multi_pairing([g1s, (-g1sx.into_group()).into_affine()], [g2sx, g2s]).is_zero()
-}
-
-/// One random combination of `ps` with the scalars `r`.
-fn combine(ps: &[G1Affine], r: &[Fr]) -> G1Affine {
-    G1Projective::msm_unchecked(ps, r).into_affine()
-}
-
 /// Verifies `z` against `initial` (the key `new_zkey` makes from the same `.ptau` and
 /// constraint system): every contribution's proof of knowledge and transcript, the
 /// beacon's secret when there is one, the δ chain, and that nothing but δ, `C` and `H`
@@ -319,9 +305,11 @@ pub fn verify(
     }
     let mut delta = G1Affine::generator();
     let mut hashes = Vec::new();
+    // The transcript so far, carried from one contribution to the next.
+    let mut so_far = accumulated(z, 0);
     for (i, c) in z.contributions.iter().enumerate() {
         let bad = |why| VerifyError::Contribution { index: i + 1, why };
-        let mut t = accumulated(z, i);
+        let mut t = so_far.clone();
         t.update(g1_u(&c.g1_s));
         t.update(g1_u(&c.g1_sx));
         if <[u8; 64]>::from(t.finalize()) != c.transcript {
@@ -348,6 +336,7 @@ pub fn verify(
             }
         }
         hashes.push(contribution_hash(c));
+        so_far.update(public_key_bytes(c));
         delta = c.delta_after;
     }
     if z.contributions.is_empty() {

@@ -7,15 +7,16 @@
 //! sections 2 to 6 hold `[τ^i]G1` for `i < 2^(n+1) - 1`, `[τ^i]G2`, `[ατ^i]G1` and
 //! `[βτ^i]G1` for `i < 2^n`, and `[β]G2`; points are uncompressed `x | y`, each
 //! coordinate 32 bytes little-endian in Montgomery form, the point at infinity all zeros.
-//! Section 7 holds the contributions (their hashes are not checked yet); sections 12 to
+//! Section 7 holds the contributions, which [`crate::phase1`] verifies; sections 12 to
 //! 15 (after `prepare phase2`) the same points in Lagrange form, which
 //! [`crate::zkey::new_zkey`] checks against the powers rather than trusts.
 
-use ark_bn254::{Bn254, Fq, Fq2, G1Affine, G1Projective, G2Affine, G2Projective};
-use ark_ec::pairing::Pairing;
-use ark_ec::{AffineRepr, CurveGroup, PrimeGroup, VariableBaseMSM};
+use ark_bn254::{Fq, Fq2, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_ec::{AffineRepr, CurveGroup, PrimeGroup};
 use ark_ff::{BigInt, BigInteger, Field, PrimeField, UniformRand, Zero};
 use rand::RngCore;
+
+use crate::ratio::{combine, same_ratio};
 
 /// The largest power read (2^24 points per section: a few GiB).
 pub const MAX_POWER: u32 = 24;
@@ -42,6 +43,17 @@ pub enum PtauError {
     /// The points are not powers of one τ (with α and β).
     #[error("the powers are inconsistent: {0}")]
     Inconsistent(&'static str),
+    /// The transcript holds no contribution: the secrets are 1, known to all.
+    #[error("the file has no contribution: its secrets are known to all (as `powersoftau new` makes it)")]
+    NoContribution,
+    /// A contribution of the transcript (section 7) does not verify.
+    #[error("contribution #{index}: {reason}")]
+    Contribution {
+        /// Its number, from 1.
+        index: usize,
+        /// What fails.
+        reason: String,
+    },
 }
 
 fn format(why: impl Into<String>) -> PtauError {
@@ -154,6 +166,27 @@ pub fn read_ptau(bytes: &[u8]) -> Result<Ptau, PtauError> {
 /// 2^28, tens of GB) serves a small statement from its first powers.
 pub fn read_ptau_file(path: &std::path::Path, power: Option<u32>) -> Result<Ptau, PtauError> {
     PtauFile::open(path)?.powers(power)
+}
+
+/// Reads the powers up to `2^power` (default: all) of the `.ptau` at `path` and checks
+/// them ([`Ptau::check`]) and its transcript ([`crate::phase1::verify`]): every
+/// contribution's proofs and points, and, when all the points are read, that the last
+/// challenge hashes them. Returns the powers and the contributions with their response
+/// hashes. The first challenge hashes the ceremony's initial points: a file from a
+/// ceremony of 2^28 makes that about 100 GB of hashing.
+#[allow(clippy::type_complexity)]
+pub fn check_ptau_file(
+    path: &std::path::Path,
+    power: Option<u32>,
+    rng: &mut impl RngCore,
+) -> Result<(Ptau, Vec<(crate::phase1::Contribution, [u8; 64])>), PtauError> {
+    let mut file = PtauFile::open(path)?;
+    let ptau = file.powers(power)?;
+    ptau.check(rng)?;
+    let contributions = file.contributions()?;
+    let whole = ptau.power == file.power;
+    let hashes = crate::phase1::verify(&contributions, &ptau, whole)?;
+    Ok((ptau, contributions.into_iter().zip(hashes).collect()))
 }
 
 /// An open `.ptau`: its section table and header, read lazily by point ranges.
@@ -276,6 +309,16 @@ impl<R: std::io::Read + std::io::Seek> PtauFile<R> {
         self.read_at(o + first * size as u64, count * size)
     }
 
+    /// The contributions (section 7), every point validated.
+    pub(crate) fn contributions(&mut self) -> Result<Vec<crate::phase1::Contribution>, PtauError> {
+        let (o, len) = self.section(7)?;
+        if len > 1 << 26 {
+            return Err(format(format!("section 7 holds {len} bytes")));
+        }
+        let bytes = self.read_at(o, len as usize)?;
+        crate::phase1::parse_contributions(&bytes)
+    }
+
     /// Checks that section `kind` holds exactly `count` points of `size` bytes.
     pub(crate) fn expect_len(&self, kind: u32, count: u64, size: usize) -> Result<(), PtauError> {
         let (_, len) = self.section(kind)?;
@@ -353,19 +396,6 @@ impl<R: std::io::Read + std::io::Seek> PtauFile<R> {
     }
 }
 
-/// `Σ r_i p_i` for the points `ps[range]`.
-fn combine<A: AffineRepr>(ps: &[A], r: &[A::ScalarField]) -> A::Group
-where
-    A::Group: VariableBaseMSM<MulBase = A>,
-{
-    <A::Group as VariableBaseMSM>::msm_unchecked(ps, r)
-}
-
-/// Whether `e(a1, a2) == e(b1, b2)`.
-fn same_ratio(a1: G1Projective, a2: G2Affine, b1: G1Projective, b2: G2Affine) -> bool {
-    Bn254::multi_pairing([a1.into_affine(), (-b1).into_affine()], [a2, b2]).is_zero()
-}
-
 impl Ptau {
     /// Checks that the points are powers of one τ, α and β: the generators first,
     /// `τ` the same in G1 and G2, each section's consecutive points in ratio τ (a random
@@ -381,15 +411,18 @@ impl Ptau {
         if self.tau_g1[1].is_zero() || self.alpha_tau_g1[0].is_zero() || self.beta_g2.is_zero() {
             return Err(bad("τ, α or β is zero"));
         }
-        if !same_ratio(self.tau_g1[1].into_group(), g2, g1.into_group(), tau_g2) {
+        if !same_ratio(g1, self.tau_g1[1], g2, tau_g2) {
             return Err(bad("τ differs between G1 and G2"));
         }
         // One random combination per section: Σ r_i x_{i+1} = τ Σ r_i x_i.
         let mut shifted = |ps: &[G1Affine]| -> bool {
             let r: Vec<ark_bn254::Fr> = (0..ps.len() - 1).map(|_| UniformRand::rand(rng)).collect();
-            let low = combine(&ps[..ps.len() - 1], &r);
-            let high = combine(&ps[1..], &r);
-            same_ratio(high, g2, low, tau_g2)
+            same_ratio(
+                combine(&ps[..ps.len() - 1], &r),
+                combine(&ps[1..], &r),
+                g2,
+                tau_g2,
+            )
         };
         if !shifted(&self.tau_g1) {
             return Err(bad("tauG1 is not a sequence of powers of τ"));
@@ -403,25 +436,15 @@ impl Ptau {
         let r: Vec<ark_bn254::Fr> = (0..self.tau_g2.len() - 1)
             .map(|_| UniformRand::rand(rng))
             .collect();
-        let low = combine(&self.tau_g2[..self.tau_g2.len() - 1], &r).into_affine();
-        let high = combine(&self.tau_g2[1..], &r).into_affine();
+        let low = combine(&self.tau_g2[..self.tau_g2.len() - 1], &r);
+        let high = combine(&self.tau_g2[1..], &r);
         // e(G1, Σ r_i τ^{i+1} G2) == e(τ G1, Σ r_i τ^i G2)
-        if !Bn254::multi_pairing(
-            [g1, (-self.tau_g1[1].into_group()).into_affine()],
-            [high, low],
-        )
-        .is_zero()
-        {
+        if !same_ratio(g1, self.tau_g1[1], low, high) {
             return Err(bad("tauG2 is not a sequence of powers of τ"));
         }
         // The first alpha and beta powers match β in G2 and α across sections:
         // e(βG1, G2) == e(G1, βG2); e(ατ G1, G2) == e(α G1, τ G2) is implied above.
-        if !same_ratio(
-            self.beta_tau_g1[0].into_group(),
-            g2,
-            g1.into_group(),
-            self.beta_g2,
-        ) {
+        if !same_ratio(g1, self.beta_tau_g1[0], g2, self.beta_g2) {
             return Err(bad("β differs between betaTauG1 and betaG2"));
         }
         Ok(())

@@ -19,7 +19,6 @@
 use std::path::Path;
 
 use ark_bn254::{Bn254, Fq, Fr, G1Affine, G1Projective, G2Affine};
-use ark_ec::pairing::Pairing;
 use ark_ec::scalar_mul::glv::GLVConfig;
 use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
 use ark_ff::{BigInteger, Field, PrimeField, UniformRand, Zero};
@@ -515,7 +514,7 @@ where
 {
     let r: Vec<Fr> = (0..lagrange.len()).map(|_| Fr::rand(rng)).collect();
     let s = domain.ifft(&r);
-    if A::Group::msm_unchecked(lagrange, &r) != A::Group::msm_unchecked(powers, &s) {
+    if crate::ratio::combine(lagrange, &r) != crate::ratio::combine(powers, &s) {
         return Err(ZkeyError::Ptau(PtauError::Inconsistent(section)));
     }
     Ok(())
@@ -548,12 +547,13 @@ fn read_phase1(path: &Path, power: u32, rng: &mut impl RngCore) -> Result<Phase1
     let mut tau_g1 = ptau.tau_g1.clone();
     if file.power > power {
         let last = file.g1s(2, "tauG1", 2 * d as u64 - 1, 1)?[0];
-        if !(Bn254::multi_pairing(
-            [last, (-tau_g1[2 * d - 2].into_group()).into_affine()],
-            [G2Affine::generator(), ptau.tau_g2[1]],
-        ))
-        .is_zero()
-        {
+        // e(τ^(2d-2) G1, τ G2) == e(τ^(2d-1) G1, G2)
+        if !crate::ratio::same_ratio(
+            tau_g1[2 * d - 2],
+            last,
+            G2Affine::generator(),
+            ptau.tau_g2[1],
+        ) {
             return Err(ZkeyError::Ptau(PtauError::Inconsistent(
                 "tauG1 is not a sequence of powers of τ",
             )));

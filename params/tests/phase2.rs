@@ -8,22 +8,15 @@
 
 use std::str::FromStr;
 
-use ark_bn254::{Bn254, Fq, Fq2, Fr, G1Affine, G2Affine};
-use ark_ff::UniformRand;
-use ark_groth16::Groth16;
+use ark_bn254::{Fq, Fq2, Fr, G1Affine, G2Affine};
 use medproof_circuits::shape::CircuitShape;
 use medproof_params::phase2::{
     beacon, contribute, hash_to_g2, transcript_hash, verify, SnarkjsRng, VerifyError,
 };
-use medproof_params::ptau::prepared_from_secrets;
-use medproof_params::reduction::CircomReduction;
 use medproof_params::zkey::{new_zkey, read_zkey, write_zkey, Beacon, Zkey};
-use rand::SeedableRng;
-use rand_chacha::ChaCha20Rng;
 
-fn rng(seed: u64) -> ChaCha20Rng {
-    ChaCha20Rng::seed_from_u64(seed)
-}
+mod common;
+use common::{assignment, cube, prepared, proves, rng};
 
 fn fq(s: &str) -> Fq {
     Fq::from_str(s).unwrap()
@@ -67,45 +60,11 @@ fn a_beacon_draws_snarkjs_s_secret_and_point() {
     );
 }
 
-/// `x³ + x + 5 = y` with `y` public: wires [1, y, x, x², x³].
-fn cube(five: u64) -> CircuitShape {
-    let one = Fr::from(1u64);
-    let a = vec![
-        vec![(one, 2)],
-        vec![(one, 3)],
-        vec![(one, 4), (one, 2), (Fr::from(five), 0)],
-    ];
-    let b = vec![vec![(one, 2)], vec![(one, 2)], vec![(one, 0)]];
-    let c = vec![vec![(one, 3)], vec![(one, 4)], vec![(one, 1)]];
-    CircuitShape::from_parts(2, 3, 3, [a, b, c])
-}
-
 fn initial(dir: &tempfile::TempDir, shape: &CircuitShape) -> Zkey {
-    let mut r = rng(1);
-    let p = prepared_from_secrets(3, Fr::rand(&mut r), Fr::rand(&mut r), Fr::rand(&mut r));
+    let p = prepared(3, 1);
     let path = dir.path().join("p.ptau");
     std::fs::write(&path, p).unwrap();
     new_zkey(&path, shape, &mut rng(2)).unwrap()
-}
-
-fn proves(z: &Zkey, shape: &CircuitShape) -> bool {
-    let x = Fr::from(3u64);
-    let y = x * x * x + x + Fr::from(5u64);
-    let full = [Fr::from(1u64), y, x, x * x, x * x * x];
-    let pk = z.to_proving_key();
-    let mut r = rng(3);
-    let proof = Groth16::<Bn254, CircomReduction>::create_proof_with_reduction_and_matrices(
-        &pk,
-        Fr::rand(&mut r),
-        Fr::rand(&mut r),
-        &shape.matrices,
-        shape.num_instance,
-        shape.num_constraints,
-        &full,
-    )
-    .unwrap();
-    let pvk = ark_groth16::prepare_verifying_key(&pk.vk);
-    Groth16::<Bn254>::verify_proof(&pvk, &proof, &[y]).unwrap()
 }
 
 fn ceremony(dir: &tempfile::TempDir) -> (Zkey, Zkey, Vec<[u8; 64]>) {
@@ -129,7 +88,7 @@ fn contributions_and_a_beacon_verify_and_prove() {
     assert_eq!(back, z3);
     assert_eq!(back.contributions[0].name.as_deref(), Some("alice"));
     assert!(back.contributions[2].beacon.is_some());
-    assert!(proves(&z3, &cube(5)));
+    assert!(proves(&z3, &cube(5), assignment(3)[1]));
     assert_ne!(transcript_hash(&z3), transcript_hash(&z0));
 }
 

@@ -10,45 +10,12 @@ use ark_bn254::{Bn254, Fr, G1Affine};
 use ark_ec::AffineRepr;
 use ark_ff::UniformRand;
 use ark_groth16::Groth16;
-use medproof_circuits::shape::CircuitShape;
-use medproof_params::ptau::{from_secrets, prepared_from_secrets, write_ptau, PtauError};
+use medproof_params::ptau::{from_secrets, write_ptau, PtauError};
 use medproof_params::reduction::CircomReduction;
 use medproof_params::zkey::{new_zkey, read_zkey, write_zkey, ZkeyError};
-use rand::SeedableRng;
-use rand_chacha::ChaCha20Rng;
 
-fn rng() -> ChaCha20Rng {
-    ChaCha20Rng::seed_from_u64(13)
-}
-
-/// `x³ + x + 5 = y` with `y` public: wires [1, y, x, x², x³].
-fn cube() -> CircuitShape {
-    let one = Fr::from(1u64);
-    let a = vec![
-        vec![(one, 2)],
-        vec![(one, 3)],
-        vec![(one, 4), (one, 2), (Fr::from(5u64), 0)],
-    ];
-    let b = vec![vec![(one, 2)], vec![(one, 2)], vec![(one, 0)]];
-    let c = vec![vec![(one, 3)], vec![(one, 4)], vec![(one, 1)]];
-    CircuitShape::from_parts(2, 3, 3, [a, b, c])
-}
-
-fn assignment(x: u64) -> Vec<Fr> {
-    let x = Fr::from(x);
-    vec![
-        Fr::from(1u64),
-        x * x * x + x + Fr::from(5u64),
-        x,
-        x * x,
-        x * x * x,
-    ]
-}
-
-fn prepared(power: u32) -> Vec<u8> {
-    let mut r = rng();
-    prepared_from_secrets(power, Fr::rand(&mut r), Fr::rand(&mut r), Fr::rand(&mut r))
-}
+mod common;
+use common::{assignment, cube, prepared, proves, rng};
 
 fn write(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> std::path::PathBuf {
     let path = dir.path().join(name);
@@ -56,30 +23,12 @@ fn write(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> std::path::PathBu
     path
 }
 
-fn prove_and_verify(z: &medproof_params::zkey::Zkey, shape: &CircuitShape, public: Fr) -> bool {
-    let pk = z.to_proving_key();
-    let full = assignment(3);
-    let mut r = rng();
-    let proof = Groth16::<Bn254, CircomReduction>::create_proof_with_reduction_and_matrices(
-        &pk,
-        Fr::rand(&mut r),
-        Fr::rand(&mut r),
-        &shape.matrices,
-        shape.num_instance,
-        shape.num_constraints,
-        &full,
-    )
-    .unwrap();
-    let pvk = ark_groth16::prepare_verifying_key(&pk.vk);
-    Groth16::<Bn254>::verify_proof(&pvk, &proof, &[public]).unwrap()
-}
-
 #[test]
 fn a_new_key_reads_back_proves_and_verifies() {
     let dir = tempfile::tempdir().unwrap();
-    let shape = cube();
-    let ptau = write(&dir, "p.ptau", &prepared(3));
-    let z = new_zkey(&ptau, &shape, &mut rng()).unwrap();
+    let shape = cube(5);
+    let ptau = write(&dir, "p.ptau", &prepared(3, 13));
+    let z = new_zkey(&ptau, &shape, &mut rng(13)).unwrap();
     assert_eq!((z.n_vars, z.n_public, z.domain_size), (5, 1, 8));
     assert_eq!(z.delta_g1, G1Affine::generator());
     assert!(z.contributions.is_empty());
@@ -87,17 +36,17 @@ fn a_new_key_reads_back_proves_and_verifies() {
     let back = read_zkey(&write_zkey(&z)).unwrap();
     assert_eq!(back, z);
     // The same file twice gives the same key and circuit hash.
-    assert_eq!(new_zkey(&ptau, &shape, &mut rng()).unwrap(), z);
+    assert_eq!(new_zkey(&ptau, &shape, &mut rng(13)).unwrap(), z);
 
     let y = assignment(3)[1];
-    assert!(prove_and_verify(&z, &shape, y));
+    assert!(proves(&z, &shape, y));
     // Negative twin: the same proof against another public input.
-    assert!(!prove_and_verify(&z, &shape, y + Fr::from(1u64)));
+    assert!(!proves(&z, &shape, y + Fr::from(1u64)));
     // From a larger file of the same secrets (τ^15 then real, not taken as zero).
-    let larger = write(&dir, "l.ptau", &prepared(4));
-    let z4 = new_zkey(&larger, &shape, &mut rng()).unwrap();
+    let larger = write(&dir, "l.ptau", &prepared(4, 13));
+    let z4 = new_zkey(&larger, &shape, &mut rng(13)).unwrap();
     assert_eq!((z4.a.clone(), z4.ic.clone()), (z.a.clone(), z.ic.clone()));
-    assert!(prove_and_verify(&z4, &shape, y));
+    assert!(proves(&z4, &shape, y));
 }
 
 #[test]
@@ -133,7 +82,7 @@ fn keys_generated_by_ark_with_the_circom_reduction_prove() {
             Ok(())
         }
     }
-    let mut r = rng();
+    let mut r = rng(13);
     let pk = Groth16::<Bn254, CircomReduction>::generate_random_parameters_with_reduction(
         Cube(None),
         &mut r,
@@ -154,29 +103,29 @@ fn keys_generated_by_ark_with_the_circom_reduction_prove() {
 #[test]
 fn a_phase_1_file_that_is_unprepared_too_small_or_damaged_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let shape = cube();
-    let mut r = rng();
+    let shape = cube(5);
+    let mut r = rng(13);
     let p = from_secrets(3, Fr::rand(&mut r), Fr::rand(&mut r), Fr::rand(&mut r));
     let unprepared = write(&dir, "u.ptau", &write_ptau(&p));
-    let err = new_zkey(&unprepared, &shape, &mut rng()).unwrap_err();
+    let err = new_zkey(&unprepared, &shape, &mut rng(13)).unwrap_err();
     assert!(err.to_string().contains("prepare phase2"), "{err}");
 
-    let small = write(&dir, "s.ptau", &prepared(2));
+    let small = write(&dir, "s.ptau", &prepared(2, 13));
     assert!(matches!(
-        new_zkey(&small, &shape, &mut rng()),
+        new_zkey(&small, &shape, &mut rng(13)),
         Err(ZkeyError::TooLarge(_))
     ));
 
     // Two Lagrange points of the domain of 8 swapped in section 12 (at offset 7 points):
     // every point is valid, the sum is not the powers'.
-    let mut bytes = prepared(3);
+    let mut bytes = prepared(3, 13);
     let at = section_offset(&bytes, 12) + 64 * 7;
     let (x, y) = (at + 64, at + 128);
     let tmp = bytes[x..y].to_vec();
     bytes.copy_within(at..x, x);
     bytes[at..x].copy_from_slice(&tmp);
     let swapped = write(&dir, "w.ptau", &bytes);
-    match new_zkey(&swapped, &shape, &mut rng()) {
+    match new_zkey(&swapped, &shape, &mut rng(13)) {
         Err(ZkeyError::Ptau(PtauError::Inconsistent(why))) => assert!(why.contains("12"), "{why}"),
         other => panic!("expected the Lagrange check to fail, got {other:?}"),
     }
@@ -185,10 +134,10 @@ fn a_phase_1_file_that_is_unprepared_too_small_or_damaged_is_refused() {
 #[test]
 fn a_key_for_another_system_does_not_match() {
     let dir = tempfile::tempdir().unwrap();
-    let shape = cube();
-    let ptau = write(&dir, "p.ptau", &prepared(3));
-    let z = new_zkey(&ptau, &shape, &mut rng()).unwrap();
-    let mut other = cube();
+    let shape = cube(5);
+    let ptau = write(&dir, "p.ptau", &prepared(3, 13));
+    let z = new_zkey(&ptau, &shape, &mut rng(13)).unwrap();
+    let mut other = cube(5);
     other.matrices[1][2][0].0 = Fr::from(2u64);
     assert!(z.matches(&other).unwrap_err().contains("coefficients"));
 }
@@ -196,8 +145,8 @@ fn a_key_for_another_system_does_not_match() {
 #[test]
 fn damaged_keys_are_refused_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let ptau = write(&dir, "p.ptau", &prepared(3));
-    let bytes = write_zkey(&new_zkey(&ptau, &cube(), &mut rng()).unwrap());
+    let ptau = write(&dir, "p.ptau", &prepared(3, 13));
+    let bytes = write_zkey(&new_zkey(&ptau, &cube(5), &mut rng(13)).unwrap());
     // An A point moved off the curve.
     let mut b = bytes.clone();
     let at = section_offset(&b, 5) + 64 + 5;

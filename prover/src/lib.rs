@@ -15,6 +15,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use ark_bn254::{Bn254, Fr};
 use ark_ff::UniformRand;
+use ark_groth16::r1cs_to_qap::{LibsnarkReduction, R1CSToQAP};
 use ark_groth16::Groth16;
 use ark_relations::gr1cs::ConstraintSynthesizer;
 use medproof_circuits::access::{AccessCircuit, AccessWitness};
@@ -252,34 +253,10 @@ fn groth16<C: ConstraintSynthesizer<Fr>>(
     keys: &StatementKeys,
     circuit: C,
 ) -> Result<Proof, ProveError> {
-    let shape = &keys.shape;
-    let z = shape.assign(circuit)?;
-    let mut rng = rand::thread_rng();
-    let r = Fr::rand(&mut rng);
-    let s = Fr::rand(&mut rng);
-    let (pk, m) = (&keys.proving_key, &shape.matrices);
-    let (inputs, constraints) = (shape.num_instance, shape.num_constraints);
+    let z = keys.shape.assign(circuit)?;
     let p = match keys.reduction {
-        Reduction::Libsnark => Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
-            pk,
-            r,
-            s,
-            m,
-            inputs,
-            constraints,
-            &z.0,
-        ),
-        Reduction::Circom => {
-            Groth16::<Bn254, CircomReduction>::create_proof_with_reduction_and_matrices(
-                pk,
-                r,
-                s,
-                m,
-                inputs,
-                constraints,
-                &z.0,
-            )
-        }
+        Reduction::Libsnark => prove_with::<LibsnarkReduction>(keys, &z.0),
+        Reduction::Circom => prove_with::<CircomReduction>(keys, &z.0),
     }
     .map_err(|e| ProveError::Groth16(e.to_string()))?;
     Ok(Proof {
@@ -287,6 +264,25 @@ fn groth16<C: ConstraintSynthesizer<Fr>>(
         b: p.b,
         c: p.c,
     })
+}
+
+/// A Groth16 proof of the assignment `z` with the reduction `Q` the keys were made for.
+fn prove_with<Q: R1CSToQAP>(
+    keys: &StatementKeys,
+    z: &[Fr],
+) -> Result<ark_groth16::Proof<Bn254>, ark_relations::gr1cs::SynthesisError> {
+    let mut rng = rand::thread_rng();
+    let (r, s) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
+    let shape = &keys.shape;
+    Groth16::<Bn254, Q>::create_proof_with_reduction_and_matrices(
+        &keys.proving_key,
+        r,
+        s,
+        &shape.matrices,
+        shape.num_instance,
+        shape.num_constraints,
+        z,
+    )
 }
 
 #[cfg(test)]

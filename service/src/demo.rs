@@ -288,6 +288,18 @@ fn stories(
     if info["public_key"].as_str() != Some(hex::encode(ledger_key.to_bytes()).as_str()) {
         bail!("the service signs with another key than the data dir's ledger.pub");
     }
+    let info: crate::wire::LedgerInfo = serde_json::from_value(info)?;
+    for k in &info.keys {
+        println!(
+            "genesis   names {} vk {}: {}",
+            k.statement,
+            &k.vk_id[..16],
+            match &k.transcript {
+                Some(t) => format!("ceremony transcript {}", &t[..16]),
+                None => "single-party setup (whoever ran it could forge proofs)".into(),
+            }
+        );
+    }
 
     // 1. Records. The patient registers itself; the registrar admits the provider and
     // the insurer.

@@ -24,6 +24,8 @@ pub mod wire;
 
 use std::path::{Path, PathBuf};
 
+use medproof_ledger::NewLedger;
+use medproof_ledger::{GenesisKey, Ledger, RocksStore};
 use medproof_params::{LoadOptions, Manifest, StatementKeys};
 use medproof_verifier::bundle::Verifier;
 use medproof_verifier::groth16::PreparedVerifyingKey;
@@ -35,7 +37,9 @@ pub fn keys_dir(data_dir: &Path) -> PathBuf {
 }
 
 /// Loads the keys of every statement, generating them first if the dir has none (or
-/// has keys for fewer statements than this version proves).
+/// has keys for fewer statements than this version proves) and no ledger was created
+/// yet. A ledger's genesis names its keys, so keys are never generated beside an
+/// existing ledger: missing keys there are an error to repair, not to paper over.
 pub fn ensure_keys(data_dir: &Path) -> anyhow::Result<(Vec<StatementKeys>, bool)> {
     let dir = keys_dir(data_dir);
     let complete = medproof_params::exists(&dir)
@@ -44,6 +48,12 @@ pub fn ensure_keys(data_dir: &Path) -> anyhow::Result<(Vec<StatementKeys>, bool)
             .unwrap_or(false);
     let generated = !complete;
     if generated {
+        if medproof_ledger::db_dir(data_dir).is_dir() {
+            anyhow::bail!(
+                "{} lacks the keys of a statement of this version, beside a ledger whose genesis names the keys it was created with: restore them (or the ceremony's `medproof ceremony import`) rather than generate new ones, which its verifiers would refuse",
+                dir.display()
+            );
+        }
         if medproof_params::exists(&dir) {
             eprintln!(
                 "keys in {} lack a statement of this version: generating a full set",
@@ -62,6 +72,102 @@ pub fn ensure_keys(data_dir: &Path) -> anyhow::Result<(Vec<StatementKeys>, bool)
         .map(|s| medproof_params::load(&dir, *s, LoadOptions::default()))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((keys, generated))
+}
+
+/// What a genesis names of `keys`: each statement's verifying key id and the ceremony
+/// transcript it comes from.
+pub fn genesis_keys(keys: &[StatementKeys]) -> anyhow::Result<Vec<GenesisKey>> {
+    keys.iter()
+        .map(|k| {
+            let vk_id = hex::decode(&k.vk_id)
+                .ok()
+                .and_then(|id| <[u8; 32]>::try_from(id).ok())
+                .ok_or_else(|| anyhow::anyhow!("`{}`: malformed vk id", k.statement))?;
+            Ok(GenesisKey {
+                statement: k.statement,
+                vk_id,
+                transcript: k.transcript,
+            })
+        })
+        .collect()
+}
+
+/// Refuses keys that are not the ones `ledger`'s genesis names: keys swapped into a data
+/// dir after its ledger was created (whoever made them may hold their toxic waste).
+pub fn check_genesis_keys<S: medproof_ledger::Store>(
+    ledger: &Ledger<S>,
+    keys: &[StatementKeys],
+) -> anyhow::Result<()> {
+    for k in keys {
+        if !ledger.names_key(k.statement, &k.vk_id) {
+            let named = ledger
+                .genesis_key(k.statement)
+                .map_or("no key for it".to_string(), |g| {
+                    format!("vk id {} ({})", g.vk_id_hex(), g.origin())
+                });
+            anyhow::bail!(
+                "the `{}` keys here (vk id {}) are not the ones this ledger's genesis names ({named}): keys are fixed when a ledger is created; restore the keys it was created with",
+                k.statement,
+                k.vk_id
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The genesis document inside a data dir: what a verifier without the ledger database
+/// checks a bundle's verifying key against (see [`wire::genesis_json`]).
+pub fn genesis_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("genesis.json")
+}
+
+/// Opens (creating on first start) the ledger in `data_dir` for `keys`: a new ledger's
+/// genesis names them (and `registrars`, if given); an existing ledger must name them.
+/// Writes `genesis.json` beside it for light verifiers.
+pub fn open_ledger(
+    data_dir: &Path,
+    clock: std::sync::Arc<dyn medproof_ledger::Clock>,
+    registrars: Option<Vec<ed25519_dalek::VerifyingKey>>,
+    keys: &[StatementKeys],
+) -> anyhow::Result<Ledger<RocksStore>> {
+    let new = NewLedger {
+        registrars,
+        keys: genesis_keys(keys)?,
+    };
+    let ledger = medproof_ledger::open_dir_with(data_dir, clock, new)?;
+    check_genesis_keys(&ledger, keys)?;
+    let genesis = ledger
+        .entry(0)?
+        .ok_or_else(|| anyhow::anyhow!("the ledger has no genesis entry"))?;
+    let doc = serde_json::to_vec_pretty(&wire::genesis_json(&genesis))?;
+    let path = genesis_path(data_dir);
+    if std::fs::read(&path).ok().as_deref() != Some(doc.as_slice()) {
+        write_file_atomic(&path, &doc)?;
+    }
+    Ok(ledger)
+}
+
+/// Writes `bytes` to `path` through a temporary file, synced, then renamed (and the
+/// directory synced), so a crash leaves the old file or the new one, never a torn one.
+pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::io::Write;
+    let name = path
+        .file_name()
+        .ok_or_else(|| anyhow::anyhow!("{}: not a file path", path.display()))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
+    (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        std::fs::File::open(dir)?.sync_all()
+    })()
+    .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// A verifier holding the (prepared) verifying key of each of `keys`.

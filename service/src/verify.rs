@@ -3,7 +3,8 @@
 //! checks passed and why the first one that failed did.
 //!
 //! The checks, in order: the binding the verifier expects (if it names one); the
-//! checkpoint (present, signed by the trusted ledger key, holding the proof's root); its
+//! checkpoint (present, signed by the trusted ledger key, holding the proof's root); the
+//! verifying key (the one the ledger's genesis names for the statement); its
 //! freshness (by the ledger's checkpoint history when the database is at hand, else the
 //! light rule: the checkpoint is younger than the window) and the proof's `now` within
 //! the skew; the records and policies the proof names, on the signed chain (with the
@@ -11,6 +12,7 @@
 //! the caller allows an unanchored check of the proof alone.
 
 use ed25519_dalek::VerifyingKey;
+use medproof_ledger::entry::Genesis;
 use medproof_ledger::{Ledger, Store};
 use medproof_verifier::bundle::{BundleError, CheckpointHistory, DecodedBundle, Verifier};
 use medproof_verifier::freshness::Freshness;
@@ -32,12 +34,16 @@ pub struct Anchor<'a, S: Store> {
     pub expect_binding: Option<Fr>,
     /// Check the proof alone when the bundle carries no checkpoint.
     pub allow_unanchored: bool,
+    /// The ledger's genesis, checked under `key`, when the database is not at hand: the
+    /// verifying keys it names are the only ones accepted (with the database, its own
+    /// genesis is used). Neither: an anchored bundle is not valid.
+    pub genesis: Option<&'a Genesis>,
 }
 
 /// One check and its outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Check {
-    /// Its name: `binding`, `checkpoint`, `freshness`, `references` or `proof`.
+    /// Its name: `binding`, `checkpoint`, `key`, `freshness`, `references` or `proof`.
     pub name: &'static str,
     /// Whether it passed.
     pub passed: bool,
@@ -179,6 +185,31 @@ pub fn verify_bundle<S: Store>(
                 checkpoint.seq, checkpoint.time
             ),
         );
+        let named = match (anchor.ledger, anchor.genesis) {
+            (Some(ledger), _) => ledger.genesis_key(statement).cloned(),
+            (None, Some(genesis)) => genesis.key(statement).cloned(),
+            (None, None) => {
+                return Ok(checks.fail(
+                    "key",
+                    "no genesis of the ledger at hand to check the verifying key against (the data dir's genesis.json, or --genesis FILE: `medproof ledger entry 0`)",
+                ))
+            }
+        };
+        match named {
+            Some(k) if k.vk_id_hex() == decoded.vk_id => checks.pass(
+                "key",
+                format!("the verifying key is the one the ledger's genesis names ({})", k.origin()),
+            ),
+            _ => {
+                return Ok(checks.fail(
+                    "key",
+                    format!(
+                        "the proof is made under a verifying key ({}) that the ledger's genesis does not name for {statement}: whoever made that key may forge proofs under it",
+                        decoded.vk_id
+                    ),
+                ))
+            }
+        }
         if let Err(reason) = fresh(anchor, &decoded, &checkpoint) {
             return Ok(checks.fail("freshness", reason));
         }

@@ -7,7 +7,7 @@
 //! times in Unix seconds. No document carries an opening: only commitments, keys,
 //! signatures and proof bundles.
 
-use medproof_ledger::entry::Body;
+use medproof_ledger::entry::{Body, Genesis, GenesisKey};
 use medproof_ledger::{Action, CheckpointInfo, Entry, Envelope, Ledger, LedgerError, Role};
 use medproof_ledger::{Store, Submission, TreeId};
 use medproof_verifier::{fr_from_decimal, fr_to_decimal, Fr};
@@ -289,6 +289,64 @@ pub struct LedgerInfo {
     /// The registrars the genesis names (they admit providers, insurers, regulators),
     /// hex.
     pub registrars: Vec<String>,
+    /// The verifying keys the genesis names: proofs under any other key are refused.
+    pub keys: Vec<GenesisKeyDoc>,
+}
+
+/// A verifying key a genesis names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisKeyDoc {
+    /// The statement's name.
+    pub statement: String,
+    /// The key's id (hex SHA-256 of the compressed key), as bundles carry it.
+    pub vk_id: String,
+    /// The setup ceremony's transcript hash (hex Blake2b-512); `null` for keys from a
+    /// single-party setup, which whoever ran it could forge proofs under.
+    pub transcript: Option<String>,
+}
+
+impl GenesisKeyDoc {
+    /// The document of `k`.
+    pub fn of(k: &GenesisKey) -> Self {
+        Self {
+            statement: k.statement.name().to_string(),
+            vk_id: k.vk_id_hex(),
+            transcript: k.transcript.map(hex::encode),
+        }
+    }
+}
+
+/// The genesis entry's document, as `genesis.json`, `medproof ledger entry 0` and
+/// `GET /v1/entries/0` give it: [`entry_json`], whose `encoding` (the canonical bytes,
+/// hex) is what [`parse_genesis`] checks.
+pub fn genesis_json(e: &Entry) -> Value {
+    entry_json(e)
+}
+
+/// The genesis a document of [`genesis_json`] holds, checked: its `encoding` decodes to
+/// entry 0, a genesis signed by `trusted`, and the rest of the document says what the
+/// encoding says (so what a person reads in it is what is checked).
+pub fn parse_genesis(
+    doc: &Value,
+    trusted: &ed25519_dalek::VerifyingKey,
+) -> Result<Genesis, String> {
+    let encoding = doc
+        .get("encoding")
+        .and_then(Value::as_str)
+        .ok_or("no `encoding` (hex of the canonical genesis entry)")?;
+    let bytes = hex::decode(encoding).map_err(|_| "`encoding` is not hex")?;
+    let entry = Entry::decode(&bytes).map_err(|e| format!("`encoding`: {e}"))?;
+    let Body::Genesis(g) = &entry.body else {
+        return Err("not a genesis entry".into());
+    };
+    if entry.seq != 0 || !g.verify(entry.time, trusted) {
+        return Err("not a genesis signed by the trusted ledger key".into());
+    }
+    if &entry_json(&entry) != doc {
+        return Err("its fields do not say what its `encoding` says".into());
+    }
+    Ok(g.clone())
 }
 
 /// A checkpoint with its place in history, as JSON.
@@ -318,7 +376,9 @@ pub fn entry_json(e: &Entry) -> Value {
                 .map(hex::encode)
                 .collect::<Vec<_>>()
                 .into();
+            v["keys"] = json!(g.keys.iter().map(GenesisKeyDoc::of).collect::<Vec<_>>());
             v["signature"] = hex::encode(g.signature).into();
+            v["encoding"] = hex::encode(e.encode()).into();
         }
         Body::Checkpoint {
             records_root,

@@ -41,6 +41,33 @@ fn verify_variant(dir: &Path, name: &str, text: &str) -> (i32, String) {
     (code(&o), err)
 }
 
+/// Proves record inclusion from the demo's example input (the record and a binding; the
+/// path from the ledger), with the keys in `dir/data`, into `dir/out`.
+fn prove_example(dir: &Path, out: &str) -> Output {
+    medproof(
+        &[
+            "prove",
+            "record-inclusion",
+            "--data-dir",
+            "data",
+            "--input",
+            "out/prove-input-example.json",
+            "--out",
+            out,
+        ],
+        dir,
+    )
+}
+
+/// Copies the files of `from` into a new directory `to`.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
 fn edited(bundle: &Value, f: impl FnOnce(&mut Value)) -> String {
     let mut b = bundle.clone();
     f(&mut b);
@@ -386,11 +413,7 @@ fn ledger_commands_and_checkpoint_checks() {
     // be judged at all. A verifier with only the verifying keys and the ledger's public
     // key applies the light rule: the checkpoint must be younger than the window.
     let light = dir.join("light");
-    std::fs::create_dir_all(light.join("keys")).unwrap();
-    for e in std::fs::read_dir(dir.join("data/keys")).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), light.join("keys").join(e.file_name())).unwrap();
-    }
+    copy_dir(&dir.join("data/keys"), &light.join("keys"));
     std::fs::copy(dir.join("data/ledger.pub"), light.join("ledger.pub")).unwrap();
     let light_verify = |extra: &[&str]| {
         let mut args = vec![
@@ -402,9 +425,36 @@ fn ledger_commands_and_checkpoint_checks() {
         args.extend_from_slice(extra);
         medproof(&args, dir)
     };
+    // Without the ledger's genesis the verifier cannot tell the keys are the ledger's.
+    let o = light_verify(&[]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("no genesis"), "{}", stderr(&o));
+    let genesis_doc = dir.join("data/genesis.json");
+    let o = light_verify(&["--genesis", genesis_doc.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // A genesis document whose readable fields were edited, or that another key signed.
+    let doc: Value = serde_json::from_slice(&std::fs::read(&genesis_doc).unwrap()).unwrap();
+    let edited_doc = dir.join("edited-genesis.json");
+    std::fs::write(
+        &edited_doc,
+        edited(&doc, |d| d["keys"][0]["vk_id"] = "00".repeat(32).into()),
+    )
+    .unwrap();
+    let o = light_verify(&["--genesis", edited_doc.to_str().unwrap()]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("do not say what"), "{}", stderr(&o));
+    let o = light_verify(&[
+        "--genesis",
+        genesis_doc.to_str().unwrap(),
+        "--ledger-key",
+        &"ab".repeat(32),
+    ]);
+    assert_ne!(code(&o), 0, "{}", stderr(&o));
+    std::fs::copy(&genesis_doc, light.join("genesis.json")).unwrap();
     let o = light_verify(&[]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("light rule"));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("genesis names"));
     let o = light_verify(&["--window", "0"]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(
@@ -529,22 +579,54 @@ fn ledger_commands_and_checkpoint_checks() {
     assert!(stderr(&o).contains("another request"), "{}", stderr(&o));
 
     // Proving from the ledger: the example input names only the record and a binding.
-    let o = medproof(
-        &[
-            "prove",
-            "record-inclusion",
-            "--data-dir",
-            "data",
-            "--input",
-            "out/prove-input-example.json",
-            "--out",
-            "p.json",
-        ],
-        dir,
-    );
+    let o = prove_example(dir, "p.json");
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let o = medproof(&["verify", "p.json", "--data-dir", "data"], dir);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
+
+    // Attack 8: whoever can write the data dir swaps in keys of its own setup (it holds
+    // their toxic waste, so it could forge any proof under them) and proves against the
+    // ledger's real, signed checkpoint. The genesis names the keys the ledger started
+    // with: verify (with the database or light) refuses the proof, the audit, the service
+    // and the demo refuse to run, and setup will not replace keys beside a ledger.
+    let o = medproof(&["setup", "--data-dir", "other"], dir);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = medproof(&["setup", "--data-dir", "data", "--force"], dir);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("genesis names"), "{}", stderr(&o));
+    std::fs::rename(dir.join("data/keys"), dir.join("keys.aside")).unwrap();
+    std::fs::rename(dir.join("other/keys"), dir.join("data/keys")).unwrap();
+    let o = prove_example(dir, "forged.json");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = medproof(&["verify", "forged.json", "--data-dir", "data"], dir);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("does not name"), "{}", stderr(&o));
+    std::fs::remove_dir_all(light.join("keys")).unwrap();
+    copy_dir(&dir.join("data/keys"), &light.join("keys"));
+    let o = medproof(
+        &[
+            "verify",
+            "forged.json",
+            "--data-dir",
+            light.to_str().unwrap(),
+        ],
+        dir,
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("does not name"), "{}", stderr(&o));
+    let o = medproof(&["audit", "--data-dir", "data"], dir);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("genesis names"), "{}", stderr(&o));
+    let o = medproof(&["demo", "--data-dir", "data", "--out", "out2"], dir);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("genesis names"), "{}", stderr(&o));
+    // Keys gone beside a ledger are not regenerated.
+    std::fs::remove_dir_all(dir.join("data/keys")).unwrap();
+    let o = medproof(&["demo", "--data-dir", "data", "--out", "out2"], dir);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("restore them"), "{}", stderr(&o));
+    assert!(!dir.join("data/keys").exists());
+    std::fs::rename(dir.join("keys.aside"), dir.join("data/keys")).unwrap();
 
     // An altered entry: `ledger verify` names it and exits 1.
     let store = medproof_ledger::RocksStore::open(&dir.join("data/ledger")).unwrap();
@@ -755,24 +837,12 @@ fn the_readme_story_runs_against_serve() {
 #[test]
 fn ceremony_commands_exit_codes() {
     use ark_bn254::Fr;
-    use medproof_circuits::shape::CircuitShape;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let one = Fr::from(1u64);
-    // x³ + x + 5 = y, y public.
-    let cube = |five: u64| {
-        let a = vec![
-            vec![(one, 2)],
-            vec![(one, 3)],
-            vec![(one, 4), (one, 2), (Fr::from(five), 0)],
-        ];
-        let b = vec![vec![(one, 2)], vec![(one, 2)], vec![(one, 0)]];
-        let c = vec![vec![(one, 3)], vec![(one, 4)], vec![(one, 1)]];
-        CircuitShape::from_parts(2, 3, 3, [a, b, c])
-    };
-    for (name, five) in [("cube.r1cs", 5), ("other.r1cs", 6)] {
-        let file = std::fs::File::create(d.join(name)).unwrap();
-        medproof_params::circom::write_r1cs(&cube(five), file).unwrap();
+    // x³ + x + 5 = y (y public), and the same with 6: params' circom fixtures.
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../params/tests/data");
+    for (name, fixture) in [("cube.r1cs", "cube5.r1cs"), ("other.r1cs", "cube6.r1cs")] {
+        std::fs::copy(fixtures.join(fixture), d.join(name)).unwrap();
     }
     std::fs::write(
         d.join("p.ptau"),

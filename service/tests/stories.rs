@@ -20,7 +20,7 @@ use medproof_ledger::entry::Body;
 use medproof_ledger::ledger::Refusal;
 use medproof_ledger::store::Cf;
 use medproof_ledger::{Action, LedgerError, Role};
-use medproof_ledger::{Clock, Ledger, MemStore};
+use medproof_ledger::{Clock, GenesisKey, Ledger, MemStore};
 use medproof_params::{insecure_seeded_setup, load, LoadOptions};
 use medproof_prover::{ProofRequest, ProveError, Prover};
 use medproof_service::scenario::{ConsentTerms, GrantedConsent, Parties, Policy};
@@ -46,9 +46,9 @@ impl Clock for ManualClock {
     }
 }
 
-/// Keys for both statements, made once per test binary.
-fn keys() -> &'static (Prover, Verifier) {
-    static KEYS: OnceLock<(Prover, Verifier)> = OnceLock::new();
+/// Keys for both statements, made once per test binary, and what a genesis names of them.
+fn keys() -> &'static (Prover, Verifier, Vec<GenesisKey>) {
+    static KEYS: OnceLock<(Prover, Verifier, Vec<GenesisKey>)> = OnceLock::new();
     KEYS.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let statements = [Statement::AccessAuthorization, Statement::ClaimCompliance];
@@ -68,7 +68,8 @@ fn keys() -> &'static (Prover, Verifier) {
                 .unwrap();
             all.push(k);
         }
-        (Prover::new(all, 2).unwrap(), verifier)
+        let named = medproof_service::genesis_keys(&all).unwrap();
+        (Prover::new(all, 2).unwrap(), verifier, named)
     })
 }
 
@@ -84,6 +85,11 @@ struct Story {
 /// A provider with one lab record of the patient, and the patient's consent for lab
 /// records, for treatment, from T0 - 1 day to T0 + 30 days.
 fn story(seed: u64) -> Story {
+    story_naming(seed, &keys().2)
+}
+
+/// [`story`] on a ledger whose genesis names the verifying keys `named`.
+fn story_naming(seed: u64, named: &[GenesisKey]) -> Story {
     let clock = Arc::new(ManualClock(AtomicU64::new(T0)));
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let ledger_key = SigningKey::generate(&mut rng);
@@ -93,6 +99,7 @@ fn story(seed: u64) -> Story {
         ledger_key.clone(),
         clock.clone(),
         &[registrar.verifying_key()],
+        named,
     )
     .unwrap();
     let mut parties = Parties::register(ledger, registrar, &mut rng).unwrap();
@@ -1075,6 +1082,7 @@ fn the_verify_use_case_names_each_check() {
             now: at,
             expect_binding: expect,
             allow_unanchored: false,
+            genesis: None,
         };
         verify_bundle(&keys().1, &bundle, &a).unwrap()
     };
@@ -1088,6 +1096,7 @@ fn the_verify_use_case_names_each_check() {
         [
             ("binding", true),
             ("checkpoint", true),
+            ("key", true),
             ("freshness", true),
             ("references", true),
             ("proof", true)
@@ -1102,6 +1111,82 @@ fn the_verify_use_case_names_each_check() {
     let later = s.now() + Freshness::default().window_secs + 10;
     let stale = anchor(&s, later, None);
     assert!(!stale.valid);
-    assert_eq!(names(&stale), [("checkpoint", true), ("freshness", false)]);
+    assert_eq!(
+        names(&stale),
+        [("checkpoint", true), ("key", true), ("freshness", false)]
+    );
     assert!(stale.reason().unwrap().contains("stale root"));
+}
+
+/// Keys swapped in after the ledger was created (whoever made them may hold their toxic
+/// waste): the ledger's genesis names other keys, so a proof under the loaded ones is
+/// refused by the verify use case (light or with the database) and the audit will not
+/// run with them. Its twin, the same story on a ledger naming these keys, is valid.
+#[test]
+fn keys_the_genesis_does_not_name_are_refused() {
+    use medproof_ledger::audit::AuditError;
+    use medproof_service::verify::{verify_bundle, Anchor};
+    let mut named = keys().2.clone();
+    for k in &mut named {
+        k.vk_id[0] ^= 1;
+        k.transcript = Some([7; 64]);
+    }
+    for (naming, expect_valid) in [(keys().2.clone(), true), (named, false)] {
+        let mut s = story_naming(41, &naming);
+        let consent = s.consent.clone();
+        let bundle = s.prove_access(&consent, s.now()).unwrap();
+        let genesis = match s.parties.ledger.entry(0).unwrap().unwrap().body {
+            Body::Genesis(g) => g,
+            _ => unreachable!(),
+        };
+        for with_database in [true, false] {
+            let a = Anchor {
+                key: Some(s.parties.ledger.public_key()),
+                ledger: with_database.then_some(&s.parties.ledger),
+                rules: Freshness::default(),
+                now: s.now(),
+                expect_binding: None,
+                allow_unanchored: false,
+                genesis: Some(&genesis),
+            };
+            let v = verify_bundle(&keys().1, &bundle, &a).unwrap();
+            let key = v.checks.iter().find(|c| c.name == "key").unwrap();
+            assert_eq!((v.valid, key.passed), (expect_valid, expect_valid), "{v:?}");
+            if !expect_valid {
+                assert_eq!(v.checks.last().unwrap().name, "key");
+                assert!(key.detail.contains("does not name"));
+            }
+        }
+        s.advance(10);
+        s.parties.log_access(&bundle).unwrap();
+        let len = s.parties.ledger.len();
+        let opts = AuditOptions {
+            from: 0,
+            to: len,
+            rules: Freshness::default(),
+            batch: 4,
+        };
+        let ledger = &s.parties.ledger;
+        let report = audit(ledger, &keys().1, &ledger.public_key(), &opts, &|_, _| {});
+        match expect_valid {
+            true => assert!(report.unwrap().passed()),
+            false => assert!(matches!(report, Err(AuditError::KeyNotNamed { .. }))),
+        }
+    }
+    // Without the database and without a genesis, an anchored bundle is not valid.
+    let mut s = story(42);
+    let consent = s.consent.clone();
+    let bundle = s.prove_access(&consent, s.now()).unwrap();
+    let a = Anchor::<MemStore> {
+        key: Some(s.parties.ledger.public_key()),
+        ledger: None,
+        rules: Freshness::default(),
+        now: s.now(),
+        expect_binding: None,
+        allow_unanchored: false,
+        genesis: None,
+    };
+    let v = verify_bundle(&keys().1, &bundle, &a).unwrap();
+    assert!(!v.valid);
+    assert_eq!(v.checks.last().unwrap().name, "key");
 }

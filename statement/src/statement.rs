@@ -106,6 +106,20 @@ impl Statement {
         })
     }
 
+    /// The statement's stable one-byte code, as the ledger's genesis entry encodes it.
+    pub const fn code(self) -> u8 {
+        match self {
+            Statement::RecordInclusion => 1,
+            Statement::AccessAuthorization => 2,
+            Statement::ClaimCompliance => 3,
+        }
+    }
+
+    /// Looks a statement up by its [`Statement::code`].
+    pub fn from_code(code: u8) -> Option<Statement> {
+        Statement::ALL.into_iter().find(|s| s.code() == code)
+    }
+
     /// Looks a statement up by its name.
     pub fn from_name(name: &str) -> Option<Statement> {
         Statement::ALL.into_iter().find(|s| s.name() == name)
@@ -448,6 +462,19 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn codes_and_names_are_distinct_and_round_trip() {
+        for s in Statement::ALL {
+            assert_eq!(Statement::from_code(s.code()), Some(s));
+            assert_eq!(Statement::from_name(s.name()), Some(s));
+        }
+        let codes: std::collections::BTreeSet<u8> =
+            Statement::ALL.iter().map(|s| s.code()).collect();
+        assert_eq!(codes.len(), Statement::ALL.len());
+        assert_eq!(Statement::from_code(0), None);
+        assert_eq!(Statement::from_code(4), None);
     }
 
     #[test]

@@ -137,6 +137,7 @@ fn main() {
                         now: SystemClock.now(),
                         expect_binding: None,
                         allow_unanchored: false,
+                        genesis: None,
                     };
                     assert!(
                         verify_bundle(&state.verifier, &bundle, &anchor)

@@ -148,10 +148,11 @@ impl Service {
         let (keys, _) = crate::ensure_keys(&config.data_dir)?;
         let verifier = crate::verifier_of(&keys)?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let ledger = medproof_ledger::open_dir_with_registrars(
+        let ledger = crate::open_ledger(
             &config.data_dir,
             clock.clone(),
             config.registrars.clone(),
+            &keys,
         )?;
         if let Some(wanted) = &config.registrars {
             let named = ledger.registrars();

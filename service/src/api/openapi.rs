@@ -38,6 +38,7 @@ use super::routes;
         crate::wire::ActionJson,
         crate::wire::Appended,
         crate::wire::LedgerInfo,
+        crate::wire::GenesisKeyDoc,
         crate::wire::HistoryRequest,
         crate::wire::AccessHistory,
         crate::wire::AccessSeen,

@@ -70,6 +70,11 @@ pub async fn ledger_info(state: web::Data<AppState>) -> Result<HttpResponse> {
         entries: l.len(),
         time: state.clock.now(),
         registrars: l.registrars().iter().map(hex::encode).collect(),
+        keys: l
+            .genesis_keys()
+            .iter()
+            .map(wire::GenesisKeyDoc::of)
+            .collect(),
     };
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-cache"))
@@ -277,6 +282,7 @@ pub async fn verify(
             now: state.clock.now(),
             expect_binding,
             allow_unanchored: false,
+            genesis: None,
         };
         verify_bundle(&state.verifier, &bundle, &anchor)
     })

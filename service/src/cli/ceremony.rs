@@ -63,25 +63,15 @@ pub struct Start {
     /// The prepared phase-1 file the ceremony started from.
     #[arg(long, required_unless_present = "initial")]
     ptau: Option<PathBuf>,
-    /// record-inclusion, access-authorization or claim-compliance.
-    #[arg(long, conflicts_with = "r1cs")]
-    statement: Option<String>,
-    /// A circom `.r1cs` file instead of a statement (not for `import`).
-    #[arg(long)]
-    r1cs: Option<PathBuf>,
+    /// The statement (`import` takes a statement only).
+    #[command(flatten)]
+    system: System,
     /// An initial key you made yourself with `ceremony new`, instead of --ptau.
     #[arg(long, conflicts_with = "ptau")]
     initial: Option<PathBuf>,
 }
 
 impl Start {
-    fn system(&self) -> System {
-        System {
-            statement: self.statement.clone(),
-            r1cs: self.r1cs.clone(),
-        }
-    }
-
     /// The initial key: recomputed from the `.ptau`, or read and checked to be for the
     /// constraint system.
     fn initial_key(&self, shape: &CircuitShape) -> Result<Zkey, Failure> {
@@ -180,9 +170,12 @@ pub enum Command {
         #[arg(long, default_value = "data")]
         data_dir: PathBuf,
     },
-    /// Check a phase-1 `.ptau` (snarkjs's format): every point on the curve and in its
-    /// subgroup, and the points powers of one secret τ (with α and β) by pairings.
-    /// Exit 0 if it holds, 1 if not (the section named), 2 if unreadable.
+    /// Check a phase-1 `.ptau` (snarkjs's format) as `snarkjs powersoftau verify` does:
+    /// every point on the curve and in its subgroup, the points powers of one secret τ
+    /// (with α and β) by pairings, and every contribution of its transcript (proofs of
+    /// knowledge, points that follow, beacons regenerated). Prints each contribution's
+    /// response hash, to compare with what its contributor published. Exit 0 if it
+    /// holds, 1 if not (the section or contribution named), 2 if unreadable.
     CheckPtau {
         /// The `.ptau` file.
         ptau: PathBuf,
@@ -239,10 +232,7 @@ fn read_zkey(path: &Path) -> Result<Zkey, Failure> {
 }
 
 fn write_zkey(path: &Path, z: &Zkey) -> anyhow::Result<()> {
-    let tmp = path.with_extension("zkey.tmp");
-    fs::write(&tmp, zkey::write_zkey(z))
-        .and_then(|()| fs::rename(&tmp, path))
-        .with_context(|| format!("cannot write {}", path.display()))
+    medproof_service::write_file_atomic(path, &zkey::write_zkey(z))
 }
 
 /// The initial key of `shape` from `ptau`; a refused `.ptau` is exit 1, an unreadable
@@ -336,7 +326,7 @@ pub fn run(command: Command) -> Result<(), Failure> {
             );
         }
         Command::Verify { start, zkey } => {
-            let shape = start.system().shape()?;
+            let shape = start.system.shape()?;
             let initial = start.initial_key(&shape)?;
             let z = read_zkey(&zkey)?;
             phase2::verify(&z, &initial, &mut OsRng)
@@ -355,10 +345,20 @@ pub fn run(command: Command) -> Result<(), Failure> {
             data_dir,
         } => {
             let name = start
+                .system
                 .statement
                 .clone()
                 .ok_or_else(|| anyhow!("import needs the --statement the keys are for"))?;
             let s = statement(&name)?;
+            // The genesis names a ledger's keys when it is created: keys installed beside
+            // an existing ledger would only be refused by its verifiers.
+            if medproof_ledger::db_dir(&data_dir).is_dir() {
+                return Err(anyhow!(
+                    "{} holds a ledger already, whose genesis names the keys it was created with: import the ceremony's keys into a data dir before its first start",
+                    data_dir.display()
+                )
+                .into());
+            }
             let shape = statement_shape(s).map_err(|e| anyhow!("cannot synthesize {name}: {e}"))?;
             let initial = start.initial_key(&shape)?;
             let z = read_zkey(&zkey)?;
@@ -381,21 +381,39 @@ pub fn run(command: Command) -> Result<(), Failure> {
             );
         }
         Command::CheckPtau { ptau, power } => {
-            let p = match circom_ptau::read_ptau_file(&ptau, power) {
-                Ok(p) => p,
-                Err(e @ circom_ptau::PtauError::Unreadable(_)) => return Err(anyhow!("{e}").into()),
-                Err(e @ circom_ptau::PtauError::Format(_)) => {
-                    return Err(anyhow!("{}: {e}", ptau.display()).into())
-                }
-                Err(e) => return Err(Failure::Invalid(format!("{}: {e}", ptau.display()))),
-            };
-            p.check(&mut rand::rngs::OsRng)
-                .map_err(|e| Failure::Invalid(format!("{}: {e}", ptau.display())))?;
+            let (p, contributions) =
+                match circom_ptau::check_ptau_file(&ptau, power, &mut rand::rngs::OsRng) {
+                    Ok(p) => p,
+                    Err(e @ circom_ptau::PtauError::Unreadable(_)) => {
+                        return Err(anyhow!("{e}").into())
+                    }
+                    Err(e @ circom_ptau::PtauError::Format(_)) => {
+                        return Err(anyhow!("{}: {e}", ptau.display()).into())
+                    }
+                    Err(e) => return Err(Failure::Invalid(format!("{}: {e}", ptau.display()))),
+                };
+            for (i, (c, hash)) in contributions.iter().enumerate() {
+                println!(
+                    "contribution #{} {}{}: response hash {}",
+                    i + 1,
+                    c.name.as_deref().unwrap_or("(unnamed)"),
+                    match &c.beacon {
+                        Some(b) => format!(
+                            " (beacon {} iterated 2^{})",
+                            hex::encode(&b.hash),
+                            b.iterations_exp
+                        ),
+                        None => String::new(),
+                    },
+                    hex::encode(hash)
+                );
+            }
             println!(
-                "{}: powers of one τ, α and β up to 2^{} (ceremony power {}): serves statements of up to {} constraints and inputs",
+                "{}: powers of one τ, α and β up to 2^{} (ceremony power {}), from {} verified contributions: serves statements of up to {} constraints and inputs",
                 ptau.display(),
                 p.power,
                 p.ceremony_power,
+                contributions.len(),
                 1u64 << p.power
             );
         }

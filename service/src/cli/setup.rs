@@ -25,6 +25,13 @@ pub struct Args {
 pub fn run(args: Args) -> Result<(), Failure> {
     let Args { data_dir, force } = args;
     let dir = keys_dir(&data_dir);
+    if medproof_ledger::db_dir(&data_dir).is_dir() {
+        return Err(anyhow!(
+            "{} holds a ledger whose genesis names the keys it was created with: new keys beside it would be refused by its verifiers (set up keys in a data dir before its first start)",
+            data_dir.display()
+        )
+        .into());
+    }
     if medproof_params::exists(&dir) && !force {
         return Err(anyhow!(
             "keys already exist in {} (use --force to replace them; old proofs stop verifying)",

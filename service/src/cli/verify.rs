@@ -20,6 +20,12 @@ pub struct Args {
     /// The trusted ledger public key, hex (default: DATA_DIR/ledger.pub).
     #[arg(long)]
     pub ledger_key: Option<String>,
+    /// The ledger's genesis document (`medproof ledger entry 0`, `GET /v1/entries/0`),
+    /// checked under the trusted key: the verifying keys it names are the only ones
+    /// accepted. Default: DATA_DIR/genesis.json; not needed when the data dir holds the
+    /// ledger database.
+    #[arg(long)]
+    pub genesis: Option<PathBuf>,
     /// Check the proof alone when the bundle carries no checkpoint: its root is then
     /// whatever the prover chose. For those who know what they are doing.
     #[arg(long)]
@@ -39,6 +45,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         &args.bundle,
         &args.data_dir,
         args.ledger_key.as_deref(),
+        args.genesis.as_deref(),
         args.allow_unanchored,
         args.expect_binding.as_deref(),
         args.freshness,
@@ -50,6 +57,7 @@ pub fn run_with(
     path: &Path,
     data_dir: &Path,
     ledger_key: Option<&str>,
+    genesis: Option<&Path>,
     allow_unanchored: bool,
     expect_binding: Option<&str>,
     freshness: FreshnessArgs,
@@ -83,9 +91,25 @@ pub fn run_with(
         true => Some(ledger_cli::open_existing(data_dir, ledger_key)?),
         false => None,
     };
+    // Without the database, the genesis document names the keys (checked under the
+    // trusted key; one that does not check is an error, not a verdict). A checkpoint the
+    // trusted key did not sign is the verdict already.
+    let genesis = match (key, ledger.is_some() || untrusted) {
+        (Some(key), false) => {
+            let path = genesis
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| medproof_service::genesis_path(data_dir));
+            match (path.exists(), genesis.is_some()) {
+                (false, false) => None,
+                _ => Some(read_genesis(&path, &key)?),
+            }
+        }
+        _ => None,
+    };
     let anchor = Anchor {
         key,
         ledger: ledger.as_ref(),
+        genesis: genesis.as_ref(),
         rules: freshness.rules(),
         now: medproof_ledger::Clock::now(&medproof_ledger::SystemClock),
         expect_binding,
@@ -110,4 +134,17 @@ pub fn run_with(
         }
     }
     Ok(())
+}
+
+/// The genesis in the document at `path`, checked under `key`.
+fn read_genesis(
+    path: &Path,
+    key: &ed25519_dalek::VerifyingKey,
+) -> Result<medproof_ledger::entry::Genesis, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow!("cannot read the genesis {}: {e}", path.display()))?;
+    let doc: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| anyhow!("{}: not JSON: {e}", path.display()))?;
+    medproof_service::wire::parse_genesis(&doc, key)
+        .map_err(|e| anyhow!("{}: {e}", path.display()).into())
 }
