@@ -21,6 +21,9 @@ use crate::ratio::{combine, same_ratio};
 /// The largest power read (2^24 points per section: a few GiB).
 pub const MAX_POWER: u32 = 24;
 
+/// The largest power a BN254 ceremony can have (the scalar field's 2-adicity).
+pub const MAX_CEREMONY_POWER: u32 = 28;
+
 /// Why a `.ptau` is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PtauError {
@@ -256,7 +259,8 @@ impl<R: std::io::Read + std::io::Seek> PtauFile<R> {
             return Err(format("its curve is not BN254"));
         }
         let (power, ceremony_power) = (word(&header, 36), word(&header, 40));
-        if power == 0 || power > 32 || ceremony_power < power {
+        // BN254's scalar field has 2-adicity 28: no ceremony goes beyond 2^28.
+        if power == 0 || ceremony_power < power || ceremony_power > MAX_CEREMONY_POWER {
             return Err(format(format!(
                 "power {power} (ceremony power {ceremony_power})"
             )));

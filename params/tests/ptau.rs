@@ -95,6 +95,12 @@ fn damaged_bytes_are_refused_before_any_check() {
     let mut power = bytes.clone();
     power[12 + 12 + 36] = 5; // the header says power 5: the sections are too short
     assert!(matches!(read_ptau(&power), Err(PtauError::Format(_))));
+    // A ceremony power beyond BN254's 2^28 (it would have the checker hash for ever).
+    let mut ceremony = bytes.clone();
+    ceremony[12 + 12 + 40..12 + 12 + 44].copy_from_slice(&29u32.to_le_bytes());
+    assert!(matches!(read_ptau(&ceremony), Err(PtauError::Format(_))));
+    ceremony[12 + 12 + 40..12 + 12 + 44].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert!(matches!(read_ptau(&ceremony), Err(PtauError::Format(_))));
     let mut curve = bytes;
     curve[12 + 12 + 4] ^= 1; // another modulus
     assert!(matches!(read_ptau(&curve), Err(PtauError::Format(_))));
