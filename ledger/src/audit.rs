@@ -454,6 +454,35 @@ pub fn audit<S: Store + Sync>(
     })
 }
 
+/// The audit of the one access entry at `seq` (with the checkpoints around it), as a
+/// patient's access history shows it: `None` when the audit counts it as an authorized
+/// access, else the problem it finds. What a whole period's audit adds (a request
+/// binding logged twice) the ledger refuses at append.
+pub fn check_logged_access<S: Store + Sync>(
+    ledger: &Ledger<S>,
+    verifier: &Verifier,
+    ledger_key: &ed25519_dalek::VerifyingKey,
+    seq: u64,
+    rules: Freshness,
+) -> Result<Option<Problem>, AuditError> {
+    let opts = AuditOptions {
+        from: seq,
+        to: seq + 1,
+        rules,
+        batch: 1,
+    };
+    let report = audit(ledger, verifier, ledger_key, &opts, &|_, _| {})?;
+    Ok(match (report.valid, report.problems.into_iter().next()) {
+        (1, _) => None,
+        (_, Some(p)) => Some(p),
+        (_, None) => Some(Problem {
+            seq,
+            kind: ProblemKind::Invalid,
+            reason: format!("entry {seq} is not an access entry"),
+        }),
+    })
+}
+
 /// What the chain walk saw.
 struct Walk {
     chain_ok: bool,

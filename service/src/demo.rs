@@ -561,9 +561,11 @@ fn stories(
         .ok()?;
     let seen = history["accesses"].as_array().cloned().unwrap_or_default();
     let history_ok = seen.len() == logged.len().min(mine.len())
-        && seen.iter().all(|a| a["provider"] == provider_hex.as_str());
+        && seen
+            .iter()
+            .all(|a| a["provider"] == provider_hex.as_str() && a["authorized"] == true);
     println!(
-        "history   the patient reads {} accesses to their records, each by the provider for category {} and purpose {}: {}",
+        "history   the patient reads {} accesses to their records, each by the provider for category {} and purpose {}, each authorized by the audit of its entry: {}",
         seen.len(),
         mapped.category,
         mapped.purpose,

@@ -522,6 +522,12 @@ pub struct AccessSeen {
     pub now: String,
     /// The seq of the checkpoint the consent was proved against.
     pub checkpoint_seq: Option<u64>,
+    /// Whether the audit counts it as authorized: its proof verifies against a fresh,
+    /// signed root, for the provider that logged it and the request it names. An
+    /// access that is listed but not authorized is what a patient should act on.
+    pub authorized: bool,
+    /// Why it is not authorized (never a patient value).
+    pub problem: Option<String>,
 }
 
 /// The answer of `POST /v1/history`.
@@ -536,7 +542,8 @@ pub struct AccessHistory {
 }
 
 impl AccessSeen {
-    /// The access `entry` shows, if it is an access entry with a readable bundle.
+    /// The access `entry` shows, if it is an access entry with a readable bundle; not
+    /// yet judged authorized (see [`medproof_ledger::audit::check_logged_access`]).
     pub fn of(entry: &Entry) -> Option<Self> {
         use medproof_verifier::AccessPublic;
         let Body::Submission(s) = &entry.body else {
@@ -558,6 +565,8 @@ impl AccessSeen {
             purpose: input(AccessPublic::PURPOSE)?,
             now: input(AccessPublic::NOW)?,
             checkpoint_seq: bundle.checkpoint.as_ref().map(|c| c.seq),
+            authorized: false,
+            problem: None,
         })
     }
 }

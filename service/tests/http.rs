@@ -1306,6 +1306,44 @@ fn access_revocation_and_claims_over_http() {
         (Some("3"), Some("1"))
     );
     assert_eq!(mine.body["truncated"], false);
+    assert_eq!(
+        (seen[0]["authorized"].as_bool(), &seen[0]["problem"]),
+        (Some(true), &Value::Null),
+        "{}",
+        mine.body
+    );
+    // Attack: the provider logs an access whose proof does not verify (another proof's
+    // bytes under this request's inputs). The ledger appends it, as it must (an access
+    // happened), and the patient's history lists it as not authorized, with the reason.
+    let job = prove(
+        &c,
+        "access",
+        &serde_json::to_value(access(79)).unwrap(),
+        &provider,
+    );
+    assert_eq!(job["status"], "done", "{job}");
+    let mut forged = job["bundle"].clone();
+    forged["proof"] = bundle["proof"].clone();
+    ok(&sign(
+        &c,
+        Action::LogAccess {
+            bundle: forged.to_string().into_bytes(),
+            nonce: Fr::from(79u64),
+        },
+        &provider,
+    ));
+    let both = history(&patient.key, json!({ "records": [commitment] }));
+    let seen = both.body["accesses"].as_array().unwrap();
+    assert_eq!(seen.len(), 2, "{}", both.body);
+    assert_eq!(seen[0]["authorized"], true, "{}", both.body);
+    assert_eq!(seen[1]["authorized"], false, "{}", both.body);
+    assert!(
+        seen[1]["problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("does not verify")),
+        "{}",
+        both.body
+    );
     // A record nobody accessed has no history.
     let other = fr_to_decimal(&record(&patient).commitment());
     let none = history(&patient.key, json!({ "records": [other] }));

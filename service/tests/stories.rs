@@ -561,6 +561,28 @@ fn audit_counts_valid_invalid_and_stale_accesses() {
     assert!(!json.contains(&fr_to_decimal(&s.parties.patient.patient_ref())));
     assert!(json.contains("\"stale\":1"));
 
+    // One entry at a time, as a patient's history judges each access: the same verdicts.
+    let ledger = &s.parties.ledger;
+    let one = |seq: u64| {
+        medproof_ledger::audit::check_logged_access(
+            ledger,
+            &keys().1,
+            &ledger.public_key(),
+            seq,
+            Freshness::default(),
+        )
+        .unwrap()
+    };
+    assert!(logged.iter().all(|seq| one(*seq).is_none()));
+    let invalid = one(invalid_seq).unwrap();
+    assert_eq!(
+        (invalid.seq, invalid.kind),
+        (invalid_seq, ProblemKind::Invalid)
+    );
+    assert_eq!(one(stale_seq).unwrap().kind, ProblemKind::Stale);
+    // An entry that is not an access is not an authorized access.
+    assert!(one(logged[0] + 1).is_some());
+
     // An index edited to say no checkpoint was ever superseded does not fool the audit:
     // supersession times come from the signed chain.
     s.tamper(|store| {

@@ -376,9 +376,10 @@ fn standing(state: &AppState, signer: &[u8; 32]) -> Result<medproof_ledger::rule
 
 /// `POST /v1/history`, a signed request by a registered patient's key: the logged
 /// accesses to the records it names (see [`wire::HistoryRequest`] for why the patient
-/// names them), each with who accessed, when, and for which category and purpose.
-/// At most 64 records a request and 256 accesses an answer (`truncated` says when
-/// more exist). 403 for a key that is not a patient's.
+/// names them), each with who accessed, when, for which category and purpose, and
+/// whether the audit of its entry counts it as authorized (and if not, why). At most 64
+/// records a request and 256 accesses an answer (`truncated` says when more exist).
+/// 403 for a key that is not a patient's.
 #[utoipa::path(post, path = "/v1/history", tag = "patients", request_body = wire::HistoryRequest, responses((status = 200, description = "The accesses", body = wire::AccessHistory), (status = 400, description = "Malformed", body = ErrorBody), (status = 401, description = "Not a signed request", body = ErrorBody), (status = 403, description = "Not a registered patient's key", body = ErrorBody)))]
 pub async fn history(
     state: web::Data<AppState>,
@@ -399,7 +400,26 @@ pub async fn history(
     let records = body
         .parse()
         .map_err(|e| ApiError::malformed(e.to_string()))?;
-    let ledger = read(&state);
+    // The reads and each access's audit, off the HTTP workers, on the audit pool.
+    let history = web::block(move || {
+        state
+            .audit_pool
+            .install(|| access_history(&state, &records))
+    })
+    .await
+    .map_err(|_| ApiError::unavailable("busy", "try again", 1))??;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(history))
+}
+
+/// The accesses logged to `records`, each judged by the audit of its entry.
+fn access_history(
+    state: &AppState,
+    records: &[medproof_verifier::Fr],
+) -> Result<wire::AccessHistory> {
+    let ledger = read(state);
+    let key = ledger.public_key();
     let mut history = wire::AccessHistory {
         accesses: Vec::new(),
         truncated: false,
@@ -407,7 +427,7 @@ pub async fn history(
     };
     // At most MAX_HISTORY_ACCESSES in all, however many records are named: the reads
     // hold the ledger's read lock, which the writer waits for.
-    for record in &records {
+    for record in records {
         let room = wire::MAX_HISTORY_ACCESSES - history.accesses.len();
         // One more than there is room for tells whether there are more.
         let mut entries = ledger.accesses_of(record, room + 1).map_err(internal)?;
@@ -416,19 +436,25 @@ pub async fn history(
             history.truncated = true;
         }
         for e in &entries {
-            history
-                .accesses
-                .push(wire::AccessSeen::of(e).ok_or_else(|| {
-                    internal(format!("entry {} is not a readable access", e.seq))
-                })?);
+            let mut seen = wire::AccessSeen::of(e)
+                .ok_or_else(|| internal(format!("entry {} is not a readable access", e.seq)))?;
+            let problem = medproof_ledger::audit::check_logged_access(
+                &ledger,
+                &state.verifier,
+                &key,
+                e.seq,
+                state.rules,
+            )
+            .map_err(internal)?;
+            seen.authorized = problem.is_none();
+            seen.problem = problem.map(|p| p.reason);
+            history.accesses.push(seen);
         }
         if history.truncated {
             break;
         }
     }
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(history))
+    Ok(history)
 }
 
 /// `POST /v1/proofs/{statement}`, a signed request by a key registered on the ledger
