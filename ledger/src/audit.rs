@@ -23,7 +23,7 @@ use std::sync::Mutex;
 use medproof_circuits::commit::provider_ref;
 use medproof_verifier::bundle::{CheckpointHistory, DecodedBundle, Verifier};
 use medproof_verifier::freshness::{Freshness, FreshnessError};
-use medproof_verifier::groth16::Proof;
+use medproof_verifier::groth16::{PreparedVerifyingKey, Proof};
 use medproof_verifier::statement::{AccessPublic, ClaimPublic};
 use medproof_verifier::{Checkpoint, Fr, ProofBundle, Statement};
 use rayon::prelude::*;
@@ -310,6 +310,41 @@ pub fn audit<S: Store + Sync>(
     opts: &AuditOptions,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<AuditReport, AuditError> {
+    let key = named_access_key(ledger, verifier)?;
+    let history = ledger.checkpoint_history();
+    audit_with(ledger, verifier, key, ledger_key, opts, progress, &history)
+}
+
+/// The verifier's key for access proofs, if it is the one the ledger's genesis names.
+fn named_access_key<'v, S: Store>(
+    ledger: &Ledger<S>,
+    verifier: &'v Verifier,
+) -> Result<&'v PreparedVerifyingKey, AuditError> {
+    let key = verifier
+        .key(Statement::AccessAuthorization)
+        .ok_or(AuditError::NoKey)?;
+    let genesis = ledger.genesis();
+    if !genesis.is_some_and(|g| g.names(Statement::AccessAuthorization, key.id())) {
+        return Err(AuditError::KeyNotNamed {
+            loaded: key.id().to_string(),
+            named: genesis
+                .and_then(|g| g.key(Statement::AccessAuthorization))
+                .map_or("none".into(), |k| k.vk_id_hex()),
+        });
+    }
+    Ok(key)
+}
+
+/// [`audit`] with the access key checked and the checkpoint history read.
+fn audit_with<S: Store + Sync>(
+    ledger: &Ledger<S>,
+    verifier: &Verifier,
+    key: &PreparedVerifyingKey,
+    ledger_key: &ed25519_dalek::VerifyingKey,
+    opts: &AuditOptions,
+    progress: &(dyn Fn(u64, u64) + Sync),
+    history: &[(u64, Option<u64>)],
+) -> Result<AuditReport, AuditError> {
     let len = ledger.len();
     if opts.from >= opts.to || opts.to > len {
         return Err(AuditError::Range {
@@ -318,26 +353,14 @@ pub fn audit<S: Store + Sync>(
             len,
         });
     }
-    let key = verifier
-        .key(Statement::AccessAuthorization)
-        .ok_or(AuditError::NoKey)?;
-    if !ledger.names_key(Statement::AccessAuthorization, key.id()) {
-        return Err(AuditError::KeyNotNamed {
-            loaded: key.id().to_string(),
-            named: ledger
-                .genesis_key(Statement::AccessAuthorization)
-                .map_or("none".into(), |k| k.vk_id_hex()),
-        });
-    }
-    let history = ledger.checkpoint_history();
+    // The history is oldest first: the last checkpoint at or before `from`, and the first
+    // at or after the range's last entry.
     let start = history
-        .iter()
-        .rev()
-        .find(|(seq, _)| *seq <= opts.from)
-        .map(|(seq, _)| *seq);
+        .partition_point(|(seq, _)| *seq <= opts.from)
+        .checked_sub(1)
+        .map(|i| history[i].0);
     let end = history
-        .iter()
-        .find(|(seq, _)| *seq + 1 >= opts.to)
+        .get(history.partition_point(|(seq, _)| *seq + 1 < opts.to))
         .map(|(seq, _)| *seq)
         .ok_or(AuditError::NoClosingCheckpoint(opts.to - 1))?;
 
@@ -454,33 +477,47 @@ pub fn audit<S: Store + Sync>(
     })
 }
 
-/// The audit of the one access entry at `seq` (with the checkpoints around it), as a
-/// patient's access history shows it: `None` when the audit counts it as an authorized
-/// access, else the problem it finds. What a whole period's audit adds (a request
-/// binding logged twice) the ledger refuses at append.
-pub fn check_logged_access<S: Store + Sync>(
+/// The audit of each access entry at `seqs`, one entry at a time (with the checkpoints
+/// around it), as a patient's access history shows them: `None` when the audit counts
+/// it as an authorized access, else the problem it finds. What a whole period's audit
+/// adds (a request binding logged twice) the ledger refuses at append.
+pub fn check_logged_accesses<S: Store + Sync>(
     ledger: &Ledger<S>,
     verifier: &Verifier,
     ledger_key: &ed25519_dalek::VerifyingKey,
-    seq: u64,
+    seqs: &[u64],
     rules: Freshness,
-) -> Result<Option<Problem>, AuditError> {
-    let opts = AuditOptions {
-        from: seq,
-        to: seq + 1,
-        rules,
-        batch: 1,
-    };
-    let report = audit(ledger, verifier, ledger_key, &opts, &|_, _| {})?;
-    Ok(match (report.valid, report.problems.into_iter().next()) {
-        (1, _) => None,
-        (_, Some(p)) => Some(p),
-        (_, None) => Some(Problem {
-            seq,
-            kind: ProblemKind::Invalid,
-            reason: format!("entry {seq} is not an access entry"),
-        }),
-    })
+) -> Result<Vec<Option<Problem>>, AuditError> {
+    let key = named_access_key(ledger, verifier)?;
+    let history = ledger.checkpoint_history();
+    seqs.iter()
+        .map(|&seq| {
+            let opts = AuditOptions {
+                from: seq,
+                to: seq + 1,
+                rules,
+                batch: 1,
+            };
+            let report = audit_with(
+                ledger,
+                verifier,
+                key,
+                ledger_key,
+                &opts,
+                &|_, _| {},
+                &history,
+            )?;
+            Ok(match (report.valid, report.problems.into_iter().next()) {
+                (1, _) => None,
+                (_, Some(p)) => Some(p),
+                (_, None) => Some(Problem {
+                    seq,
+                    kind: ProblemKind::Invalid,
+                    reason: format!("entry {seq} is not an access entry"),
+                }),
+            })
+        })
+        .collect()
 }
 
 /// What the chain walk saw.
@@ -751,7 +788,6 @@ fn check_access<S: Store>(
             decoded.statement
         )));
     }
-
     let checkpoint = Verifier::check_checkpoint_with(&bundle, &decoded, |cp| {
         if walk.signed.get(&cp.seq) == Some(cp) {
             Ok(())

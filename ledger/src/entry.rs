@@ -455,29 +455,44 @@ impl Genesis {
         Ok(keys)
     }
 
-    /// The genesis entry of a new ledger signed by `key`, naming `registrars` and the
-    /// verifying `keys`.
+    /// The genesis of a new ledger at `time`, signed by `key`, naming `registrars` and
+    /// the verifying `keys`.
+    pub fn signed(
+        key: &SigningKey,
+        registrars: &[[u8; 32]],
+        keys: &[GenesisKey],
+        time: u64,
+    ) -> Self {
+        let ledger_key = key.verifying_key().to_bytes();
+        let signature = key
+            .sign(&Self::signing_bytes(time, &ledger_key, registrars, keys))
+            .to_bytes();
+        Self {
+            ledger_key,
+            registrars: registrars.to_vec(),
+            keys: keys.to_vec(),
+            signature,
+        }
+    }
+
+    /// Entry 0 holding this genesis, signed for `time`.
+    pub fn into_entry(self, time: u64) -> Entry {
+        Entry {
+            seq: 0,
+            time,
+            prev: [0; 32],
+            body: Body::Genesis(self),
+        }
+    }
+
+    /// [`Genesis::signed`] as entry 0.
     pub fn entry(
         key: &SigningKey,
         registrars: &[[u8; 32]],
         keys: &[GenesisKey],
         time: u64,
     ) -> Entry {
-        let ledger_key = key.verifying_key().to_bytes();
-        let signature = key
-            .sign(&Self::signing_bytes(time, &ledger_key, registrars, keys))
-            .to_bytes();
-        Entry {
-            seq: 0,
-            time,
-            prev: [0; 32],
-            body: Body::Genesis(Self {
-                ledger_key,
-                registrars: registrars.to_vec(),
-                keys: keys.to_vec(),
-                signature,
-            }),
-        }
+        Self::signed(key, registrars, keys, time).into_entry(time)
     }
 
     /// Whether it is signed by `key`, and is `key`'s.

@@ -11,12 +11,12 @@ use std::sync::Arc;
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use medproof_circuits::merkle::{MerklePath, MerkleTree, NodeWrite, DEPTH};
 use medproof_verifier::checkpoint::fr_to_be32;
-use medproof_verifier::{Checkpoint, Fr, Statement};
+use medproof_verifier::{Checkpoint, Fr};
 use sha2::{Digest, Sha256};
 
 use crate::codec;
 use crate::encoding::fr_from_be32;
-use crate::entry::{Action, Body, Entry, Envelope, GenesisKey, Role, Submission};
+use crate::entry::{Action, Body, Entry, Envelope, Genesis, GenesisKey, Role, Submission};
 use crate::rules::{self, ConsentStatus, Effect, KeyStatus, Pending, State};
 use crate::store::{Cf, Store, StoreError, WriteSet};
 use crate::watermark::Watermark;
@@ -269,12 +269,22 @@ fn corrupt(seq: Option<u64>, reason: impl Into<String>) -> LedgerError {
     }
 }
 
-/// What the genesis says: the ledger id, the registrars and the verifying keys.
+/// The genesis, its hash (the ledger id) and its registrars as a set.
 #[derive(Debug, Clone)]
 struct GenesisInfo {
     id: [u8; 32],
     registrars: HashSet<[u8; 32]>,
-    keys: Vec<GenesisKey>,
+    genesis: Genesis,
+}
+
+impl GenesisInfo {
+    fn new(id: [u8; 32], genesis: Genesis) -> Self {
+        Self {
+            id,
+            registrars: genesis.registrars.iter().copied().collect(),
+            genesis,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -466,11 +476,7 @@ impl<S: Store> Ledger<S> {
                     .map_err(|e| corrupt(Some(0), format!("entry does not decode: {e}")))?;
                 match &entry.body {
                     Body::Genesis(g) if entry.seq == 0 && g.verify(entry.time, &public) => {
-                        Some(GenesisInfo {
-                            id: entry.hash(),
-                            registrars: g.registrars.iter().copied().collect(),
-                            keys: g.keys.clone(),
-                        })
+                        Some(GenesisInfo::new(entry.hash(), g.clone()))
                     }
                     _ => {
                         return Err(corrupt(
@@ -667,23 +673,10 @@ impl<S: Store> Ledger<S> {
         r
     }
 
-    /// The verifying keys the genesis names, one per statement at most.
-    pub fn genesis_keys(&self) -> &[GenesisKey] {
-        self.genesis.as_ref().map_or(&[], |g| &g.keys)
-    }
-
-    /// The key the genesis names for `statement`.
-    pub fn genesis_key(&self, statement: Statement) -> Option<&GenesisKey> {
-        self.genesis_keys()
-            .iter()
-            .find(|k| k.statement == statement)
-    }
-
-    /// Whether `vk_id` (hex, as a bundle carries it) is the key the genesis names for
-    /// `statement`: the only key whose proofs this ledger's verifiers accept.
-    pub fn names_key(&self, statement: Statement, vk_id: &str) -> bool {
-        self.genesis_key(statement)
-            .is_some_and(|k| hex::decode(vk_id).is_ok_and(|id| id == k.vk_id))
+    /// The genesis: the registrars and the verifying keys (see [`Genesis::key`] and
+    /// [`Genesis::names`]); `None` before the ledger is created.
+    pub fn genesis(&self) -> Option<&Genesis> {
+        self.genesis.as_ref().map(|g| &g.genesis)
     }
 
     /// The ledger id (the hash of its genesis entry), which every submission names.
@@ -727,13 +720,10 @@ impl<S: Store> Ledger<S> {
         }
         let registrars: Vec<[u8; 32]> = registrars.iter().map(|k| k.to_bytes()).collect();
         let signer = ledger.signer.as_ref().ok_or(LedgerError::ReadOnly)?;
-        let genesis = crate::entry::Genesis::entry(signer, &registrars, keys, ledger.clock.now());
-        ledger.genesis = Some(GenesisInfo {
-            id: genesis.hash(),
-            registrars: registrars.into_iter().collect(),
-            keys: keys.to_vec(),
-        });
-        let time = genesis.time;
+        let time = ledger.clock.now();
+        let body = Genesis::signed(signer, &registrars, keys, time);
+        let genesis = body.clone().into_entry(time);
+        ledger.genesis = Some(GenesisInfo::new(genesis.hash(), body));
         ledger.commit(&[], &[], Some(genesis), time)?;
         Ok(ledger)
     }

@@ -92,22 +92,25 @@ pub struct NewLedger {
     pub keys: Vec<GenesisKey>,
 }
 
-/// Opens (creating on first start) the ledger in `data_dir` to append: RocksDB in
-/// `data_dir/ledger`, the signing key in `data_dir/ledger.key`, the high-water mark in
-/// `data_dir/ledger.hwm` (a database behind it is refused). A new ledger's genesis names
-/// the registrar key in `data_dir/registrar.key` and no verifying key; use
-/// [`open_dir_with`] to name others.
+/// Opens the existing ledger in `data_dir` to append: RocksDB in `data_dir/ledger`, the
+/// signing key in `data_dir/ledger.key`, the high-water mark in `data_dir/ledger.hwm` (a
+/// database behind it is refused). A data dir without a ledger is
+/// [`OpenError::NoLedger`]: only [`open_dir_with`] creates one, with the genesis it is
+/// given (a ledger's verifying keys are named when it is created, never by default).
 pub fn open_dir(data_dir: &Path, clock: Arc<dyn Clock>) -> Result<Ledger<RocksStore>, OpenError> {
-    open_dir_with(data_dir, clock, NewLedger::default())
+    open_dir_with(data_dir, clock, None)
 }
 
-/// [`open_dir`], with the genesis `new` if the ledger is new.
+/// [`open_dir`], creating the ledger with the genesis `new` if there is none yet.
 pub fn open_dir_with(
     data_dir: &Path,
     clock: Arc<dyn Clock>,
-    new: NewLedger,
+    new: Option<NewLedger>,
 ) -> Result<Ledger<RocksStore>, OpenError> {
     let path = db_dir(data_dir);
+    if new.is_none() && !path.is_dir() {
+        return Err(OpenError::NoLedger(data_dir.to_path_buf()));
+    }
     let mark = Watermark::in_dir(data_dir);
     // A key is created only with a new ledger: a ledger whose key is gone stays closed
     // rather than being re-keyed.
@@ -127,6 +130,7 @@ pub fn open_dir_with(
     // A new ledger, unless a mark says one was here (then opening reports the rollback).
     let fresh = empty && matches!(mark.load(&key.verifying_key())?, None | Some(None));
     let ledger = if fresh {
+        let new = new.ok_or_else(|| OpenError::NoLedger(data_dir.to_path_buf()))?;
         let registrars = match new.registrars {
             Some(r) => r,
             None => vec![keyfile::load_or_create(&registrar_key_path(data_dir))?

@@ -512,14 +512,37 @@ fn opening_an_altered_store_reports_it() {
     assert!(matches!(err, LedgerError::Corrupt { .. }), "{err}");
 }
 
+/// Opening to append never creates a ledger: only `open_dir_with` does, with the
+/// genesis it is given (whose verifying keys are named then, never by default).
+#[test]
+fn opening_a_data_dir_without_a_ledger_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let err =
+        medproof_ledger::open_dir(dir.path(), Arc::new(medproof_ledger::SystemClock)).unwrap_err();
+    assert!(
+        matches!(err, medproof_ledger::OpenError::NoLedger(_)),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
 #[test]
 fn a_ledger_whose_key_is_gone_is_not_rekeyed() {
     let dir = tempfile::tempdir().unwrap();
-    let l = medproof_ledger::open_dir(dir.path(), Arc::new(medproof_ledger::SystemClock)).unwrap();
+    let l = medproof_ledger::open_dir_with(
+        dir.path(),
+        Arc::new(medproof_ledger::SystemClock),
+        Some(medproof_ledger::NewLedger::default()),
+    )
+    .unwrap();
     drop(l);
     std::fs::remove_file(medproof_ledger::key_path(dir.path())).unwrap();
-    let err =
-        medproof_ledger::open_dir(dir.path(), Arc::new(medproof_ledger::SystemClock)).unwrap_err();
+    let err = medproof_ledger::open_dir_with(
+        dir.path(),
+        Arc::new(medproof_ledger::SystemClock),
+        Some(medproof_ledger::NewLedger::default()),
+    )
+    .unwrap_err();
     assert!(matches!(err, medproof_ledger::OpenError::Key(_)), "{err}");
     assert!(!medproof_ledger::key_path(dir.path()).exists());
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use ark_ff::UniformRand;
 use ed25519_dalek::SigningKey;
 use medproof_circuits::commit::{key_ref, patient_ref, ContentDigest, RecordOpening};
-use medproof_ledger::{open_dir, Action, Role, Submission, SystemClock};
+use medproof_ledger::{open_dir_with, Action, NewLedger, Role, Submission, SystemClock};
 use medproof_verifier::Fr;
 
 const NAME: &str = "Zelda Quixote-Marchbanks";
@@ -20,7 +20,12 @@ const DIAGNOSIS: &str = "E11.65 Type 2 diabetes with hyperglycemia";
 #[test]
 fn no_source_string_reaches_the_data_dir() {
     let dir = tempfile::tempdir().unwrap();
-    let mut ledger = open_dir(dir.path(), Arc::new(SystemClock)).unwrap();
+    let mut ledger = open_dir_with(
+        dir.path(),
+        Arc::new(SystemClock),
+        Some(NewLedger::default()),
+    )
+    .unwrap();
     let provider = SigningKey::from_bytes(&[5u8; 32]);
     let patient = SigningKey::from_bytes(&[6u8; 32]);
     let registrar =

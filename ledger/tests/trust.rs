@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use ed25519_dalek::SigningKey;
 use medproof_ledger::{
-    open_dir, open_dir_read_only, Action, Continuity, LedgerError, OpenError, Role, Submission,
-    SystemClock,
+    open_dir_read_only, open_dir_with, Action, Continuity, LedgerError, NewLedger, OpenError, Role,
+    Submission, SystemClock,
 };
 use medproof_verifier::Fr;
 
@@ -33,7 +33,7 @@ fn replace_dir(from: &Path, to: &Path) {
 }
 
 fn open(dir: &Path) -> Result<medproof_ledger::Ledger<medproof_ledger::RocksStore>, OpenError> {
-    open_dir(dir, Arc::new(SystemClock))
+    open_dir_with(dir, Arc::new(SystemClock), Some(NewLedger::default()))
 }
 
 /// `action` signed by `key` for the ledger `l`.

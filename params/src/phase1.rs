@@ -18,7 +18,8 @@ use ark_bn254::{Fr, G1Affine, G2Affine};
 use ark_ec::{AffineRepr, CurveGroup};
 use blake2::{Blake2b512, Digest};
 
-use crate::phase2::{hash_to_g2, SnarkjsRng, MAX_BEACON_EXP};
+use crate::circom::{CircomError, Cursor};
+use crate::phase2::{hash_to_g2, SnarkjsRng};
 use crate::ptau::{g1_of, g2_of, Ptau, PtauError};
 use crate::ratio::same_ratio;
 use crate::zkey::{g1_u, g2_u, Beacon};
@@ -65,38 +66,26 @@ pub struct Contribution {
 /// a hundred).
 const MAX_CONTRIBUTIONS: u32 = 65_536;
 
-struct Cursor<'a>(&'a [u8]);
-
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], PtauError> {
-        if self.0.len() < n {
-            return Err(PtauError::Format(
-                "section 7 ends inside a contribution".into(),
-            ));
-        }
-        let (head, tail) = self.0.split_at(n);
-        self.0 = tail;
-        Ok(head)
-    }
-    fn u32(&mut self) -> Result<u32, PtauError> {
-        let b = self.take(4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    }
-    fn u8(&mut self) -> Result<u8, PtauError> {
-        Ok(self.take(1)?[0])
-    }
-    fn g1(&mut self, index: usize) -> Result<G1Affine, PtauError> {
-        g1_of(self.take(64)?, "contributions", index)
-    }
-    fn g2(&mut self, index: usize) -> Result<G2Affine, PtauError> {
-        g2_of(self.take(128)?, "contributions", index)
-    }
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], PtauError> {
-        let mut a = [0u8; N];
-        a.copy_from_slice(self.take(N)?);
-        Ok(a)
-    }
+/// A contribution's point, validated.
+fn g1(c: &mut Cursor<'_>, index: usize) -> Result<G1Affine, PtauError> {
+    g1_of(c.take(64).map_err(format)?, "contributions", index)
 }
+
+fn g2(c: &mut Cursor<'_>, index: usize) -> Result<G2Affine, PtauError> {
+    g2_of(c.take(128).map_err(format)?, "contributions", index)
+}
+
+fn byte(c: &mut Cursor<'_>) -> Result<u8, PtauError> {
+    Ok(c.take(1).map_err(format)?[0])
+}
+
+fn format(e: CircomError) -> PtauError {
+    PtauError::Format(e.to_string())
+}
+
+/// The fewest bytes a contribution takes (points, key, hash state, challenge, kind,
+/// parameter length): bounds what a count may reserve.
+const MIN_CONTRIBUTION_BYTES: usize = 448 + 768 + 216 + 64 + 8;
 
 fn refused(index: usize, reason: impl Into<String>) -> PtauError {
     PtauError::Contribution {
@@ -107,43 +96,51 @@ fn refused(index: usize, reason: impl Into<String>) -> PtauError {
 
 /// Parses section 7 (every point validated).
 pub fn parse_contributions(section: &[u8]) -> Result<Vec<Contribution>, PtauError> {
-    let mut r = Cursor(section);
-    let count = r.u32()?;
+    let mut r = Cursor::new(section, "ptau");
+    let count = r.u32().map_err(format)?;
     if count > MAX_CONTRIBUTIONS {
         return Err(PtauError::Format(format!("{count} contributions")));
     }
-    let mut out = Vec::with_capacity(count as usize);
+    let mut out = Vec::with_capacity((count as usize).min(section.len() / MIN_CONTRIBUTION_BYTES));
     for i in 1..=count as usize {
-        let (tau_g1, tau_g2) = (r.g1(i)?, r.g2(i)?);
-        let (alpha_g1, beta_g1, beta_g2) = (r.g1(i)?, r.g1(i)?, r.g2(i)?);
-        let g1s = [r.g1(i)?, r.g1(i)?, r.g1(i)?, r.g1(i)?, r.g1(i)?, r.g1(i)?];
-        let g2s = [r.g2(i)?, r.g2(i)?, r.g2(i)?];
+        let (tau_g1, tau_g2) = (g1(&mut r, i)?, g2(&mut r, i)?);
+        let (alpha_g1, beta_g1, beta_g2) = (g1(&mut r, i)?, g1(&mut r, i)?, g2(&mut r, i)?);
+        let mut g1s = [G1Affine::zero(); 6];
+        for p in &mut g1s {
+            *p = g1(&mut r, i)?;
+        }
+        let mut g2s = [G2Affine::zero(); 3];
+        for p in &mut g2s {
+            *p = g2(&mut r, i)?;
+        }
         let keys = [0, 1, 2].map(|k| PubKey {
             g1_s: g1s[2 * k],
             g1_sx: g1s[2 * k + 1],
             g2_spx: g2s[k],
         });
-        let partial_hash = r.array()?;
-        let next_challenge = r.array()?;
-        let kind = r.u32()?;
-        let params = r.u32()? as usize;
-        let mut p = Cursor(r.take(params)?);
+        let mut partial_hash = [0u8; 216];
+        partial_hash.copy_from_slice(r.take(216).map_err(format)?);
+        let mut next_challenge = [0u8; 64];
+        next_challenge.copy_from_slice(r.take(64).map_err(format)?);
+        let kind = r.u32().map_err(format)?;
+        let params = r.u32().map_err(format)? as usize;
+        let mut p = Cursor::new(r.take(params).map_err(format)?, "ptau");
         let (mut name, mut exp, mut hash, mut last) = (None, None, None, 0u8);
-        while !p.0.is_empty() {
-            let t = p.u8()?;
+        while !p.done() {
+            let t = byte(&mut p)?;
             if t <= last {
                 return Err(refused(i, "its parameters are not sorted"));
             }
             last = t;
             match t {
                 1 => {
-                    let n = p.u8()? as usize;
-                    name = Some(String::from_utf8_lossy(p.take(n)?).into_owned());
+                    let n = byte(&mut p)? as usize;
+                    name = Some(String::from_utf8_lossy(p.take(n).map_err(format)?).into_owned());
                 }
-                2 => exp = Some(p.u8()?),
+                2 => exp = Some(byte(&mut p)?),
                 3 => {
-                    let n = p.u8()? as usize;
-                    hash = Some(p.take(n)?.to_vec());
+                    let n = byte(&mut p)? as usize;
+                    hash = Some(p.take(n).map_err(format)?.to_vec());
                 }
                 other => return Err(refused(i, format!("an unknown parameter {other}"))),
             }
@@ -169,7 +166,7 @@ pub fn parse_contributions(section: &[u8]) -> Result<Vec<Contribution>, PtauErro
             beacon,
         });
     }
-    if !r.0.is_empty() {
+    if !r.done() {
         return Err(PtauError::Format(
             "bytes after the last contribution".into(),
         ));
@@ -241,9 +238,10 @@ fn g2_sp(personalization: u8, challenge: &[u8; 64], key: &PubKey) -> G2Affine {
     hash_to_g2(&h.finalize().into())
 }
 
-/// The key a beacon contribution must hold: snarkjs's `keyFromBeacon`.
-fn beacon_keys(beacon: &Beacon, challenge: &[u8; 64]) -> [PubKey; 3] {
-    let mut rng = SnarkjsRng::from_beacon(beacon);
+/// The key a beacon contribution must hold: snarkjs's `keyFromBeacon`; `None` for a
+/// beacon iterated more than medproof verifies.
+fn beacon_keys(beacon: &Beacon, challenge: &[u8; 64]) -> Option<[PubKey; 3]> {
+    let mut rng = SnarkjsRng::from_beacon(beacon)?;
     let secrets: [Fr; 3] = [rng.fr(), rng.fr(), rng.fr()];
     let mut keys = [PubKey {
         g1_s: G1Affine::zero(),
@@ -261,19 +259,17 @@ fn beacon_keys(beacon: &Beacon, challenge: &[u8; 64]) -> [PubKey; 3] {
         key.g2_spx = (g2_sp(k as u8, challenge, &key) * x).into_affine();
         keys[k] = key;
     }
-    keys
+    Some(keys)
 }
 
 /// One contribution against its predecessor (see the module docs).
 fn verify_one(index: usize, c: &Contribution, prev: &Points) -> Result<(), PtauError> {
     let bad = |reason: &str| refused(index, reason.to_string());
     if let Some(b) = &c.beacon {
-        if !(10..=MAX_BEACON_EXP).contains(&b.iterations_exp) {
-            return Err(bad(
-                "its beacon is iterated outside 2^10 to 2^32 times (medproof verifies no more)",
-            ));
-        }
-        if beacon_keys(b, &prev.next_challenge) != c.keys {
+        let keys = beacon_keys(b, &prev.next_challenge).ok_or_else(|| {
+            bad("its beacon is iterated outside 2^10 to 2^32 times (medproof verifies no more)")
+        })?;
+        if keys != c.keys {
             return Err(bad("its key is not the one its beacon generates"));
         }
     }
@@ -303,14 +299,9 @@ fn verify_one(index: usize, c: &Contribution, prev: &Points) -> Result<(), PtauE
 
 /// Verifies the contributions of a phase-1 file whose points are `ptau` (see the module
 /// docs); `whole` says that `ptau` holds all the file's points, so that the last
-/// challenge is checked against them when the file is at its ceremony's power. Returns
-/// each contribution's response hash. A file with no contribution is refused: its
-/// secrets are known to all.
-pub fn verify(
-    contributions: &[Contribution],
-    ptau: &Ptau,
-    whole: bool,
-) -> Result<Vec<[u8; 64]>, PtauError> {
+/// challenge is checked against them when the file is at its ceremony's power. A file
+/// with no contribution is refused: its secrets are known to all.
+pub fn verify(contributions: &[Contribution], ptau: &Ptau, whole: bool) -> Result<(), PtauError> {
     let Some(last) = contributions.last() else {
         return Err(PtauError::NoContribution);
     };
@@ -342,10 +333,9 @@ pub fn verify(
             "the file's points are not the last contribution's",
         ));
     }
-    let hashes: Vec<[u8; 64]> = contributions.iter().map(|c| c.response_hash()).collect();
     if whole && ptau.power == ptau.ceremony_power {
         let mut h = Blake2b512::new();
-        h.update(hashes[hashes.len() - 1]);
+        h.update(last.response_hash());
         for p in ptau.tau_g1.iter() {
             h.update(g1_u(p));
         }
@@ -362,7 +352,7 @@ pub fn verify(
             ));
         }
     }
-    Ok(hashes)
+    Ok(())
 }
 
 /// BLAKE2b-512 (RFC 7693) resumed from snarkjs's saved state `partial` and fed `more`:

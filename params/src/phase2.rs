@@ -59,13 +59,18 @@ impl SnarkjsRng {
         SnarkjsRng(ChaCha20Rng::from_seed(key))
     }
 
-    /// The generator of a beacon: SHA-256 iterated `2^exp` times over its value.
-    pub fn from_beacon(beacon: &Beacon) -> Self {
+    /// The generator of a beacon: SHA-256 iterated `2^exp` times over its value; `None`
+    /// for an exponent outside 10 to [`MAX_BEACON_EXP`] (snarkjs's minimum, and the most
+    /// medproof iterates), so that no caller can be made to hash for ever.
+    pub fn from_beacon(beacon: &Beacon) -> Option<Self> {
+        if !(10..=MAX_BEACON_EXP).contains(&beacon.iterations_exp) {
+            return None;
+        }
         let mut h = beacon.hash.clone();
         for _ in 0..(1u64 << beacon.iterations_exp) {
             h = Sha256::digest(&h).to_vec();
         }
-        SnarkjsRng::from_hash(&h)
+        Some(SnarkjsRng::from_hash(&h))
     }
 
     fn u64(&mut self) -> u64 {
@@ -257,12 +262,9 @@ pub fn beacon(z: &Zkey, name: Option<&str>, b: &Beacon) -> Result<(Zkey, [u8; 64
     if b.hash.is_empty() || b.hash.len() > 255 {
         return Err("a beacon value holds 1 to 255 bytes".into());
     }
-    if !(10..=MAX_BEACON_EXP).contains(&b.iterations_exp) {
-        return Err(format!(
-            "the beacon's iterations exponent is from 10 to {MAX_BEACON_EXP}"
-        ));
-    }
-    let mut rng = SnarkjsRng::from_beacon(b);
+    let mut rng = SnarkjsRng::from_beacon(b).ok_or_else(|| {
+        format!("the beacon's iterations exponent is from 10 to {MAX_BEACON_EXP}")
+    })?;
     let x = rng.fr();
     let s = rng.g1();
     Ok(apply(z, x, s, name, Some(b.clone())))
@@ -323,12 +325,9 @@ pub fn verify(
             return Err(bad("its δ is not the previous δ times its secret"));
         }
         if let Some(b) = &c.beacon {
-            if !(10..=MAX_BEACON_EXP).contains(&b.iterations_exp) {
-                return Err(bad(
-                    "its beacon is iterated outside 2^10 to 2^32 times (medproof verifies no more)",
-                ));
-            }
-            let mut rng = SnarkjsRng::from_beacon(b);
+            let mut rng = SnarkjsRng::from_beacon(b).ok_or_else(|| {
+                bad("its beacon is iterated outside 2^10 to 2^32 times (medproof verifies no more)")
+            })?;
             let x = rng.fr();
             let s = rng.g1();
             if s != c.g1_s || (s * x).into_affine() != c.g1_sx {

@@ -174,22 +174,22 @@ pub fn read_ptau_file(path: &std::path::Path, power: Option<u32>) -> Result<Ptau
 /// Reads the powers up to `2^power` (default: all) of the `.ptau` at `path` and checks
 /// them ([`Ptau::check`]) and its transcript ([`crate::phase1::verify`]): every
 /// contribution's proofs and points, and, when all the points are read, that the last
-/// challenge hashes them. Returns the powers and the contributions with their response
-/// hashes. The first challenge hashes the ceremony's initial points: a file from a
-/// ceremony of 2^28 makes that about 100 GB of hashing.
-#[allow(clippy::type_complexity)]
+/// challenge hashes them. Returns the powers and the contributions (each with its
+/// [`crate::phase1::Contribution::response_hash`]). The first challenge hashes the
+/// ceremony's initial points: a file from a ceremony of 2^28 makes that about 100 GB of
+/// hashing.
 pub fn check_ptau_file(
     path: &std::path::Path,
     power: Option<u32>,
     rng: &mut impl RngCore,
-) -> Result<(Ptau, Vec<(crate::phase1::Contribution, [u8; 64])>), PtauError> {
+) -> Result<(Ptau, Vec<crate::phase1::Contribution>), PtauError> {
     let mut file = PtauFile::open(path)?;
     let ptau = file.powers(power)?;
     ptau.check(rng)?;
     let contributions = file.contributions()?;
     let whole = ptau.power == file.power;
-    let hashes = crate::phase1::verify(&contributions, &ptau, whole)?;
-    Ok((ptau, contributions.into_iter().zip(hashes).collect()))
+    crate::phase1::verify(&contributions, &ptau, whole)?;
+    Ok((ptau, contributions))
 }
 
 /// An open `.ptau`: its section table and header, read lazily by point ranges.

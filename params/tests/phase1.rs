@@ -58,14 +58,14 @@ fn snarkjs_s_transcript_verifies_with_its_hashes() {
     std::fs::remove_file(&path).unwrap();
     let (ptau, contributions) = checked.unwrap();
     assert_eq!((ptau.power, ptau.ceremony_power), (2, 2));
-    let names: Vec<Option<&str>> = contributions
-        .iter()
-        .map(|(c, _)| c.name.as_deref())
-        .collect();
+    let names: Vec<Option<&str>> = contributions.iter().map(|c| c.name.as_deref()).collect();
     assert_eq!(names, [Some("alice"), Some("bob"), Some("final beacon")]);
-    let hashes: Vec<String> = contributions.iter().map(|(_, h)| hex::encode(h)).collect();
+    let hashes: Vec<String> = contributions
+        .iter()
+        .map(|c| hex::encode(c.response_hash()))
+        .collect();
     assert_eq!(hashes, RESPONSES);
-    let beacon = contributions[2].0.beacon.as_ref().unwrap();
+    let beacon = contributions[2].beacon.as_ref().unwrap();
     assert_eq!(
         (hex::encode(&beacon.hash).as_str(), beacon.iterations_exp),
         (
@@ -73,7 +73,7 @@ fn snarkjs_s_transcript_verifies_with_its_hashes() {
             10
         )
     );
-    assert!(contributions[..2].iter().all(|(c, _)| c.beacon.is_none()));
+    assert!(contributions[..2].iter().all(|c| c.beacon.is_none()));
 }
 
 #[test]

@@ -43,7 +43,16 @@ fn a_beacon_draws_snarkjs_s_secret_and_point() {
     let mut r = SnarkjsRng::from_beacon(&Beacon {
         hash: vec![1, 2, 3, 4, 5],
         iterations_exp: 10,
-    });
+    })
+    .unwrap();
+    // Outside what is verified: no generator (so no hashing for ever).
+    for iterations_exp in [9, 33, 63] {
+        assert!(SnarkjsRng::from_beacon(&Beacon {
+            hash: vec![1],
+            iterations_exp
+        })
+        .is_none());
+    }
     assert_eq!(
         r.fr(),
         Fr::from_str(

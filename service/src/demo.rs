@@ -289,13 +289,15 @@ fn stories(
         bail!("the service signs with another key than the data dir's ledger.pub");
     }
     let info: crate::wire::LedgerInfo = serde_json::from_value(info)?;
+    // The service's answer is shortened for the screen without trusting its lengths.
+    let short = |s: &str| s.get(..16).unwrap_or(s).to_string();
     for k in &info.keys {
         println!(
             "genesis   names {} vk {}: {}",
             k.statement,
-            &k.vk_id[..16],
+            short(&k.vk_id),
             match &k.transcript {
-                Some(t) => format!("ceremony transcript {}", &t[..16]),
+                Some(t) => format!("ceremony transcript {}", short(t)),
                 None => "single-party setup (whoever ran it could forge proofs)".into(),
             }
         );

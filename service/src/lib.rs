@@ -98,10 +98,13 @@ pub fn check_genesis_keys<S: medproof_ledger::Store>(
     ledger: &Ledger<S>,
     keys: &[StatementKeys],
 ) -> anyhow::Result<()> {
+    let genesis = ledger
+        .genesis()
+        .ok_or_else(|| anyhow::anyhow!("the ledger has no genesis entry"))?;
     for k in keys {
-        if !ledger.names_key(k.statement, &k.vk_id) {
-            let named = ledger
-                .genesis_key(k.statement)
+        if !genesis.names(k.statement, &k.vk_id) {
+            let named = genesis
+                .key(k.statement)
                 .map_or("no key for it".to_string(), |g| {
                     format!("vk id {} ({})", g.vk_id_hex(), g.origin())
                 });
@@ -116,7 +119,8 @@ pub fn check_genesis_keys<S: medproof_ledger::Store>(
 }
 
 /// The genesis document inside a data dir: what a verifier without the ledger database
-/// checks a bundle's verifying key against (see [`wire::genesis_json`]).
+/// checks a bundle's verifying key against (entry 0's [`wire::entry_json`], checked by
+/// [`wire::parse_genesis`]).
 pub fn genesis_path(data_dir: &Path) -> PathBuf {
     data_dir.join("genesis.json")
 }
@@ -134,12 +138,12 @@ pub fn open_ledger(
         registrars,
         keys: genesis_keys(keys)?,
     };
-    let ledger = medproof_ledger::open_dir_with(data_dir, clock, new)?;
+    let ledger = medproof_ledger::open_dir_with(data_dir, clock, Some(new))?;
     check_genesis_keys(&ledger, keys)?;
     let genesis = ledger
         .entry(0)?
         .ok_or_else(|| anyhow::anyhow!("the ledger has no genesis entry"))?;
-    let doc = serde_json::to_vec_pretty(&wire::genesis_json(&genesis))?;
+    let doc = serde_json::to_vec_pretty(&wire::entry_json(&genesis))?;
     let path = genesis_path(data_dir);
     if std::fs::read(&path).ok().as_deref() != Some(doc.as_slice()) {
         write_file_atomic(&path, &doc)?;

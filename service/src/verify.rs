@@ -185,18 +185,16 @@ pub fn verify_bundle<S: Store>(
                 checkpoint.seq, checkpoint.time
             ),
         );
-        let named = match (anchor.ledger, anchor.genesis) {
-            (Some(ledger), _) => ledger.genesis_key(statement).cloned(),
-            (None, Some(genesis)) => genesis.key(statement).cloned(),
-            (None, None) => {
-                return Ok(checks.fail(
-                    "key",
-                    "no genesis of the ledger at hand to check the verifying key against (the data dir's genesis.json, or --genesis FILE: `medproof ledger entry 0`)",
-                ))
-            }
+        // The genesis of the database when it is at hand, else the one given.
+        let Some(genesis) = anchor.ledger.and_then(Ledger::genesis).or(anchor.genesis) else {
+            return Ok(checks.fail(
+                "key",
+                "no genesis of the ledger at hand to check the verifying key against (the data dir's genesis.json, or --genesis FILE: `medproof ledger entry 0`)",
+            ));
         };
-        match named {
-            Some(k) if k.vk_id_hex() == decoded.vk_id => checks.pass(
+        // The key the proof was checked under (the bundle's `vk_id` had to name it).
+        match genesis.key(statement) {
+            Some(k) if genesis.names(statement, key.id()) => checks.pass(
                 "key",
                 format!("the verifying key is the one the ledger's genesis names ({})", k.origin()),
             ),
@@ -205,7 +203,7 @@ pub fn verify_bundle<S: Store>(
                     "key",
                     format!(
                         "the proof is made under a verifying key ({}) that the ledger's genesis does not name for {statement}: whoever made that key may forge proofs under it",
-                        decoded.vk_id
+                        key.id()
                     ),
                 ))
             }

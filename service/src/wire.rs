@@ -317,16 +317,11 @@ impl GenesisKeyDoc {
     }
 }
 
-/// The genesis entry's document, as `genesis.json`, `medproof ledger entry 0` and
-/// `GET /v1/entries/0` give it: [`entry_json`], whose `encoding` (the canonical bytes,
-/// hex) is what [`parse_genesis`] checks.
-pub fn genesis_json(e: &Entry) -> Value {
-    entry_json(e)
-}
-
-/// The genesis a document of [`genesis_json`] holds, checked: its `encoding` decodes to
-/// entry 0, a genesis signed by `trusted`, and the rest of the document says what the
-/// encoding says (so what a person reads in it is what is checked).
+/// The genesis that entry 0's document holds (its [`entry_json`], as `genesis.json`,
+/// `medproof ledger entry 0` and `GET /v1/entries/0` give it), checked: its `encoding`
+/// (the canonical bytes, hex) decodes to entry 0, a genesis signed by `trusted`, and the
+/// rest of the document says what the encoding says (so what a person reads in it is
+/// what is checked).
 pub fn parse_genesis(
     doc: &Value,
     trusted: &ed25519_dalek::VerifyingKey,
@@ -542,9 +537,10 @@ pub struct AccessHistory {
 }
 
 impl AccessSeen {
-    /// The access `entry` shows, if it is an access entry with a readable bundle; not
-    /// yet judged authorized (see [`medproof_ledger::audit::check_logged_access`]).
-    pub fn of(entry: &Entry) -> Option<Self> {
+    /// The access `entry` shows, if it is an access entry with a readable bundle, with
+    /// the problem the audit of the entry found (`None`: authorized; see
+    /// [`medproof_ledger::audit::check_logged_accesses`]).
+    pub fn of(entry: &Entry, problem: Option<String>) -> Option<Self> {
         use medproof_verifier::AccessPublic;
         let Body::Submission(s) = &entry.body else {
             return None;
@@ -565,8 +561,70 @@ impl AccessSeen {
             purpose: input(AccessPublic::PURPOSE)?,
             now: input(AccessPublic::NOW)?,
             checkpoint_seq: bundle.checkpoint.as_ref().map(|c| c.seq),
-            authorized: false,
-            problem: None,
+            authorized: problem.is_none(),
+            problem,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+    use medproof_verifier::Statement;
+
+    /// A genesis document is believed only under the key that signed it, and only when
+    /// what it shows is what its encoding says.
+    #[test]
+    fn a_genesis_document_is_checked_under_the_trusted_key() {
+        let ledger = SigningKey::from_bytes(&[1; 32]);
+        let keys = [GenesisKey {
+            statement: Statement::AccessAuthorization,
+            vk_id: [2; 32],
+            transcript: Some([3; 64]),
+        }];
+        let doc = entry_json(&Genesis::entry(&ledger, &[[4; 32]], &keys, 5));
+        let g = parse_genesis(&doc, &ledger.verifying_key()).unwrap();
+        assert!(g.names(Statement::AccessAuthorization, &hex::encode([2; 32])));
+
+        let other = SigningKey::from_bytes(&[9; 32]).verifying_key();
+        assert!(parse_genesis(&doc, &other)
+            .unwrap_err()
+            .contains("trusted ledger key"));
+        // The same genesis re-signed by another key, shown with this key's fields.
+        let forged = entry_json(&Genesis::entry(
+            &SigningKey::from_bytes(&[9; 32]),
+            &[[4; 32]],
+            &keys,
+            5,
+        ));
+        assert!(parse_genesis(&forged, &ledger.verifying_key()).is_err());
+        let mut shown = doc.clone();
+        shown["keys"][0]["vk_id"] = hex::encode([7; 32]).into();
+        assert!(parse_genesis(&shown, &ledger.verifying_key())
+            .unwrap_err()
+            .contains("do not say"));
+        let mut bare = doc.clone();
+        bare.as_object_mut().unwrap().remove("encoding");
+        assert!(parse_genesis(&bare, &ledger.verifying_key()).is_err());
+        // Another entry than a genesis.
+        let mut checkpoint = doc;
+        checkpoint["encoding"] = hex::encode(
+            Entry {
+                seq: 1,
+                time: 5,
+                prev: [0; 32],
+                body: Body::Checkpoint {
+                    records_root: Fr::from(1u64),
+                    consents_root: Fr::from(1u64),
+                    signature: [0; 64],
+                },
+            }
+            .encode(),
+        )
+        .into();
+        assert!(parse_genesis(&checkpoint, &ledger.verifying_key())
+            .unwrap_err()
+            .contains("not a genesis"));
     }
 }

@@ -1261,14 +1261,17 @@ fn access_revocation_and_claims_over_http() {
     };
 
     // The provider proves its access and logs it; the same proof is logged once.
-    let job = prove(
-        &c,
-        "access",
-        &serde_json::to_value(access(77)).unwrap(),
-        &provider,
-    );
-    assert_eq!(job["status"], "done", "{job}");
-    let bundle = job["bundle"].clone();
+    let proved_access = |nonce: u64| {
+        let job = prove(
+            &c,
+            "access",
+            &serde_json::to_value(access(nonce)).unwrap(),
+            &provider,
+        );
+        assert_eq!(job["status"], "done", "{job}");
+        job["bundle"].clone()
+    };
+    let bundle = proved_access(77);
     assert_eq!(verdict(&c, &bundle)["valid"], true);
     let log = |nonce: u64| {
         sign(
@@ -1315,14 +1318,7 @@ fn access_revocation_and_claims_over_http() {
     // Attack: the provider logs an access whose proof does not verify (another proof's
     // bytes under this request's inputs). The ledger appends it, as it must (an access
     // happened), and the patient's history lists it as not authorized, with the reason.
-    let job = prove(
-        &c,
-        "access",
-        &serde_json::to_value(access(79)).unwrap(),
-        &provider,
-    );
-    assert_eq!(job["status"], "done", "{job}");
-    let mut forged = job["bundle"].clone();
+    let mut forged = proved_access(79);
     forged["proof"] = bundle["proof"].clone();
     ok(&sign(
         &c,

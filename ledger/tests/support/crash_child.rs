@@ -8,14 +8,19 @@ use std::io::Write;
 use std::sync::Arc;
 
 use ed25519_dalek::SigningKey;
-use medproof_ledger::{open_dir, Action, Role, Submission, SystemClock};
+use medproof_ledger::{open_dir_with, Action, NewLedger, Role, Submission, SystemClock};
 use medproof_verifier::Fr;
 
 fn main() {
     let dir = std::env::args()
         .nth(1)
         .expect("usage: ledger-crash-child DATA_DIR");
-    let mut ledger = open_dir(std::path::Path::new(&dir), Arc::new(SystemClock)).expect("open");
+    let mut ledger = open_dir_with(
+        std::path::Path::new(&dir),
+        Arc::new(SystemClock),
+        Some(NewLedger::default()),
+    )
+    .expect("open");
     let provider = SigningKey::from_bytes(&[7u8; 32]);
     if ledger
         .role_of(&provider.verifying_key().to_bytes())

@@ -11,7 +11,7 @@
 //! | `GET /healthz`, `GET /readyz` | liveness; the writer runs and the ledger can be written |
 //! | `GET /metrics` | Prometheus: HTTP by route, proofs, queue depth, refusals by reason, height |
 //! | `GET /openapi.json`, `GET /docs/` | the OpenAPI document; Swagger UI (offline) |
-//! | `GET /v1/ledger` | ledger id, public key, length, time, registrars |
+//! | `GET /v1/ledger` | ledger id, public key, length, time, registrars, named keys |
 //! | `GET /v1/keys/{key}` | a key's role and whether it is suspended |
 //! | `POST /v1/entries` | a signed submission: 201 + `Location`, 409 + `Location` for a repeat |
 //! | `GET /v1/entries?start=S&limit=N` | a range, capped at 256 and truncated (`next`) |

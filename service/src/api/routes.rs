@@ -71,10 +71,9 @@ pub async fn ledger_info(state: web::Data<AppState>) -> Result<HttpResponse> {
         time: state.clock.now(),
         registrars: l.registrars().iter().map(hex::encode).collect(),
         keys: l
-            .genesis_keys()
-            .iter()
-            .map(wire::GenesisKeyDoc::of)
-            .collect(),
+            .genesis()
+            .map(|g| g.keys.iter().map(wire::GenesisKeyDoc::of).collect())
+            .unwrap_or_default(),
     };
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-cache"))
@@ -435,20 +434,20 @@ fn access_history(
             entries.truncate(room);
             history.truncated = true;
         }
-        for e in &entries {
-            let mut seen = wire::AccessSeen::of(e)
-                .ok_or_else(|| internal(format!("entry {} is not a readable access", e.seq)))?;
-            let problem = medproof_ledger::audit::check_logged_access(
-                &ledger,
-                &state.verifier,
-                &key,
-                e.seq,
-                state.rules,
-            )
-            .map_err(internal)?;
-            seen.authorized = problem.is_none();
-            seen.problem = problem.map(|p| p.reason);
-            history.accesses.push(seen);
+        let seqs: Vec<u64> = entries.iter().map(|e| e.seq).collect();
+        let problems = medproof_ledger::audit::check_logged_accesses(
+            &ledger,
+            &state.verifier,
+            &key,
+            &seqs,
+            state.rules,
+        )
+        .map_err(internal)?;
+        for (e, problem) in entries.iter().zip(problems) {
+            history.accesses.push(
+                wire::AccessSeen::of(e, problem.map(|p| p.reason))
+                    .ok_or_else(|| internal(format!("entry {} is not a readable access", e.seq)))?,
+            );
         }
         if history.truncated {
             break;

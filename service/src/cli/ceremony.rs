@@ -392,7 +392,7 @@ pub fn run(command: Command) -> Result<(), Failure> {
                     }
                     Err(e) => return Err(Failure::Invalid(format!("{}: {e}", ptau.display()))),
                 };
-            for (i, (c, hash)) in contributions.iter().enumerate() {
+            for (i, c) in contributions.iter().enumerate() {
                 println!(
                     "contribution #{} {}{}: response hash {}",
                     i + 1,
@@ -405,7 +405,7 @@ pub fn run(command: Command) -> Result<(), Failure> {
                         ),
                         None => String::new(),
                     },
-                    hex::encode(hash)
+                    hex::encode(c.response_hash())
                 );
             }
             println!(
