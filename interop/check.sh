@@ -3,6 +3,8 @@
 #  - the snarkjs export of a demo proof verifies with `snarkjs groth16 verify`, and the
 #    same export with one public input changed does not;
 #  - `medproof hash poseidon` equals circomlibjs's Poseidon on random inputs;
+#  - circomlibjs recomputes the root of the demo ledger's record and consent paths
+#    (`medproof ledger path`) from their 4-ary siblings;
 #  - snarkjs reads `medproof ceremony r1cs` of every statement with medproof's counts,
 #    and `snarkjs wtns check` accepts a demo record's witness against it and refuses the
 #    witness with one value changed, or against another statement's system;
@@ -111,5 +113,6 @@ for f in off swapped; do
 done
 echo "ptau: no contribution, a changed challenge, a point off the curve and two swapped powers are refused"
 
-cp "$here/poseidon.mjs" "$npm_dir/poseidon.mjs"
+cp "$here/poseidon.mjs" "$here/merkle.mjs" "$npm_dir/"
 node "$npm_dir/poseidon.mjs" "$medproof"
+node "$npm_dir/merkle.mjs" "$medproof" "$work/data"

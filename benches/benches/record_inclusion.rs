@@ -1,6 +1,6 @@
-//! Record inclusion at depth 32: proving (one proof; and a parallel batch), verification
-//! with a prepared key, and batch verification at 1, 16, 64 and 256 proofs compared with
-//! verifying the same proofs one by one.
+//! Record inclusion in the ledger's 4-ary tree: proving (one proof; and a parallel
+//! batch), verification with a prepared key, and batch verification at 1, 16, 64 and 256
+//! proofs compared with verifying the same proofs one by one.
 
 #![allow(missing_docs)]
 #![allow(clippy::unwrap_used)]

@@ -1,4 +1,4 @@
-//! The users' statements: proving access authorization and claim compliance (depth-32
+//! The users' statements: proving access authorization and claim compliance (4-ary
 //! ledger trees), and auditing a log of 1,024 access entries (chain walk, every check of
 //! each entry, binding recomputation, batch verification). Each logged access answers
 //! its own request, so each is a real proof (the ledger refuses a binding logged twice).

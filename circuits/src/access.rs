@@ -24,7 +24,7 @@
 use std::fmt;
 
 use ark_bn254::Fr;
-use ark_r1cs_std::alloc::AllocVar;
+use ark_r1cs_std::alloc::{AllocVar, AllocationMode};
 use ark_r1cs_std::eq::EqGadget;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_r1cs_std::fields::FieldVar;
@@ -38,6 +38,7 @@ use crate::commit::{consent_leaf, patient_ref, ConsentOpening, RecordOpening};
 use crate::merkle::constraints::MerklePathVar;
 use crate::merkle::MerklePath;
 use crate::range::constraints::{enforce_le_u64, enforce_u64};
+use crate::Trees;
 
 /// The private part of an access proof.
 #[derive(Clone)]
@@ -59,6 +60,7 @@ pub struct AccessWitness {
 pub struct AccessCircuit {
     public: Option<AccessPublic>,
     witness: Option<AccessWitness>,
+    trees: Trees,
 }
 
 impl AccessCircuit {
@@ -72,7 +74,13 @@ impl AccessCircuit {
         Self {
             public: Some(public),
             witness: Some(witness),
+            trees: Trees::LEDGER,
         }
+    }
+
+    /// The same circuit over trees of other shapes (to measure them; keys fix the shape).
+    pub fn with_trees(self, trees: Trees) -> Self {
+        Self { trees, ..self }
     }
 
     /// Whether the witness satisfies the relation, computed natively (the circuit's twin).
@@ -85,8 +93,11 @@ impl AccessCircuit {
             && c.category == p.category
             && c.purpose == p.purpose
             && c.valid_at(p.now)
-            && w.path
-                .verify(p.consents_root, consent_leaf(w.granter, c.commitment()))
+            && w.path.verify_in(
+                self.trees.ledger,
+                p.consents_root,
+                consent_leaf(w.granter, c.commitment()),
+            )
             && c.patient_ref == patient_ref(w.granter, w.patient_salt)
             && r.patient_ref == c.patient_ref
             && r.category == p.category
@@ -122,7 +133,12 @@ impl ConstraintSynthesizer<Fr> for AccessCircuit {
         let consent = ConsentOpeningVar::new_witness(cs.clone(), || w.map(|w| w.consent.clone()))?;
         let granter = FpVar::new_witness(cs.clone(), || w.map(|w| w.granter))?;
         let salt = FpVar::new_witness(cs.clone(), || w.map(|w| w.patient_salt))?;
-        let path = MerklePathVar::new_witness(cs.clone(), || w.map(|w| w.path.clone()))?;
+        let path = MerklePathVar::new_in(
+            cs.clone(),
+            || w.map(|w| w.path.clone()),
+            self.trees.ledger,
+            AllocationMode::Witness,
+        )?;
         let record = RecordOpeningVar::new_witness(cs.clone(), || w.map(|w| w.record.clone()))?;
         let field = |i: usize| &consent.fields[i];
 

@@ -11,7 +11,7 @@
 //! - the policy opening hashes to the public policy commitment (its publication on the
 //!   ledger is checked outside the circuit);
 //! - the record's patient is the policyholder;
-//! - the procedure code is not 0 and is a leaf of the covered-codes tree (depth 16)
+//! - the procedure code is not 0 and is a leaf of the covered-codes tree (4-ary, depth 8)
 //!   whose root is sealed in the policy;
 //! - `period_start <= service_date <= period_end` and `amount <= limit`, every operand
 //!   range-checked to 64 bits; the amount equals the public claimed amount;
@@ -33,13 +33,13 @@ use ark_r1cs_std::fields::FieldVar;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 use medproof_statement::statement::{ClaimPublic, PublicInputs};
 
-use crate::codes::CODES_DEPTH;
 use crate::commit::constraints::{record_leaf_gadget, ClaimOpeningVar, PolicyOpeningVar};
 use crate::commit::{record_leaf, ClaimOpening, PolicyOpening};
 use crate::merkle::constraints::MerklePathVar;
 use crate::merkle::MerklePath;
 use crate::range::constraints::{enforce_le_u64, enforce_u64};
 use crate::range::le_u64;
+use crate::Trees;
 
 /// The private part of a claim proof.
 #[derive(Clone)]
@@ -59,6 +59,7 @@ pub struct ClaimWitness {
 pub struct ClaimCircuit {
     public: Option<ClaimPublic>,
     witness: Option<ClaimWitness>,
+    trees: Trees,
 }
 
 impl ClaimCircuit {
@@ -72,7 +73,13 @@ impl ClaimCircuit {
         Self {
             public: Some(public),
             witness: Some(witness),
+            trees: Trees::LEDGER,
         }
+    }
+
+    /// The same circuit over trees of other shapes (to measure them; keys fix the shape).
+    pub fn with_trees(self, trees: Trees) -> Self {
+        Self { trees, ..self }
     }
 
     /// Whether the witness satisfies the relation, computed natively (the circuit's twin).
@@ -81,13 +88,15 @@ impl ClaimCircuit {
             return false;
         };
         let (c, pol) = (&w.claim, &w.policy);
-        w.record_path
-            .verify(p.records_root, record_leaf(p.provider, c.commitment()))
-            && pol.commitment() == p.policy
+        w.record_path.verify_in(
+            self.trees.ledger,
+            p.records_root,
+            record_leaf(p.provider, c.commitment()),
+        ) && pol.commitment() == p.policy
             && c.patient_ref == pol.policyholder
             && c.code != Fr::from(0u64)
             && w.code_path
-                .verify_at_depth(pol.codes_root, c.code, CODES_DEPTH)
+                .verify_in(self.trees.codes, pol.codes_root, c.code)
             && le_u64(pol.period_start, c.service_date)
             && le_u64(c.service_date, pol.period_end)
             && le_u64(c.amount, pol.limit)
@@ -121,13 +130,17 @@ impl ConstraintSynthesizer<Fr> for ClaimCircuit {
         let w = self.witness.ok_or(SynthesisError::AssignmentMissing);
         let w = w.as_ref().map_err(|e| *e);
         let claim = ClaimOpeningVar::new_witness(cs.clone(), || w.map(|w| w.claim.clone()))?;
-        let record_path =
-            MerklePathVar::new_witness(cs.clone(), || w.map(|w| w.record_path.clone()))?;
+        let record_path = MerklePathVar::new_in(
+            cs.clone(),
+            || w.map(|w| w.record_path.clone()),
+            self.trees.ledger,
+            AllocationMode::Witness,
+        )?;
         let policy = PolicyOpeningVar::new_witness(cs.clone(), || w.map(|w| w.policy.clone()))?;
-        let code_path = MerklePathVar::new_at_depth(
+        let code_path = MerklePathVar::new_in(
             cs.clone(),
             || w.map(|w| w.code_path.clone()),
-            CODES_DEPTH,
+            self.trees.codes,
             AllocationMode::Witness,
         )?;
         let c = |i: usize| &claim.fields[i];

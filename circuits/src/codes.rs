@@ -1,19 +1,18 @@
-//! A policy's covered-codes set: a Poseidon Merkle tree of depth 16 (room for 65,536
-//! procedure codes) whose root is sealed in the policy commitment.
+//! A policy's covered-codes set: a 4-ary Poseidon Merkle tree of depth 8 (room for
+//! 65,536 procedure codes) whose root is sealed in the policy commitment.
 //!
 //! Leaves are the codes as field elements ([`crate::commit::procedure_code`]), sorted
-//! and without duplicates, then padded with empty (0) leaves; nodes are `H(left, right)`
-//! as in the ledger's trees. A code is never 0, and the claim circuit enforces that, so
+//! and without duplicates, then padded with empty (0) leaves; nodes hash their four
+//! children as in the ledger's trees. A code is never 0, and the claim circuit enforces that, so
 //! an empty leaf proves nothing.
 
 use ark_bn254::Fr;
 
 use crate::commit::{procedure_code, CodeError};
-use crate::merkle::{zero_hashes, MerklePath};
-use crate::poseidon::hash2;
+use crate::merkle::{MerklePath, MerkleTree, TreeShape};
 
-/// Depth of a covered-codes tree.
-pub const CODES_DEPTH: usize = 16;
+/// The shape of a covered-codes tree: 4-ary, 8 levels, room for 65,536 codes.
+pub const CODES_TREE: TreeShape = TreeShape::new(4, 8);
 
 /// Why a set of codes cannot be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,8 +33,8 @@ pub enum CodeSetError {
 /// The covered codes and their tree.
 #[derive(Debug, Clone)]
 pub struct CodeSet {
-    /// `levels[0]`: the sorted codes; `levels[CODES_DEPTH]`: the root.
-    levels: Vec<Vec<Fr>>,
+    /// Leaves: the sorted codes.
+    tree: MerkleTree,
 }
 
 impl CodeSet {
@@ -55,53 +54,31 @@ impl CodeSet {
     pub fn from_fields(mut codes: Vec<Fr>) -> Result<Self, CodeSetError> {
         codes.sort();
         codes.dedup();
-        if codes.len() > 1 << CODES_DEPTH {
-            return Err(CodeSetError::TooMany(codes.len()));
-        }
-        let mut levels = vec![codes];
-        for l in 0..CODES_DEPTH {
-            let below = &levels[l];
-            let zero = zero_hashes()[l];
-            let next = below
-                .chunks(2)
-                .map(|c| hash2(c[0], c.get(1).copied().unwrap_or(zero)))
-                .collect();
-            levels.push(next);
-        }
-        Ok(Self { levels })
+        let mut tree = MerkleTree::with_shape(CODES_TREE);
+        tree.extend(&codes)
+            .map_err(|_| CodeSetError::TooMany(codes.len()))?;
+        Ok(Self { tree })
     }
 
     /// The tree's root, sealed in the policy commitment.
     pub fn root(&self) -> Fr {
-        self.levels[CODES_DEPTH]
-            .first()
-            .copied()
-            .unwrap_or(zero_hashes()[CODES_DEPTH])
+        self.tree.root()
     }
 
     /// Number of codes.
     pub fn len(&self) -> usize {
-        self.levels[0].len()
+        self.tree.leaves().len()
     }
 
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
-        self.levels[0].is_empty()
+        self.tree.is_empty()
     }
 
     /// The path of `code`, if it is covered.
     pub fn path(&self, code: Fr) -> Option<MerklePath> {
-        let index = self.levels[0].binary_search(&code).ok()?;
-        let siblings = (0..CODES_DEPTH)
-            .map(|l| {
-                let sib = (index >> l) ^ 1;
-                self.levels[l].get(sib).copied().unwrap_or(zero_hashes()[l])
-            })
-            .collect();
-        Some(MerklePath {
-            index: index as u64,
-            siblings,
-        })
+        let index = self.tree.leaves().binary_search(&code).ok()?;
+        self.tree.path(index as u64).ok()
     }
 }
 
@@ -116,8 +93,8 @@ mod tests {
         for c in ["99213", "99214", "J3490"] {
             let code = procedure_code(c).unwrap();
             let path = set.path(code).unwrap();
-            assert!(path.verify_at_depth(set.root(), code, CODES_DEPTH));
-            assert!(!path.verify(set.root(), code), "depth matters");
+            assert!(path.verify_in(CODES_TREE, set.root(), code));
+            assert!(!path.verify(set.root(), code), "the shape matters");
         }
         assert!(set.path(procedure_code("99215").unwrap()).is_none());
         // The root depends on the set.

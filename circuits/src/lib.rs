@@ -19,6 +19,43 @@ pub mod shape;
 
 pub use ark_bn254::Fr;
 
+use merkle::TreeShape;
+
+/// The shapes of the trees a statement's paths are in: the ledger's records and
+/// consents trees, and a policy's covered codes. Fixed by the statement's keys;
+/// the other shapes are there to be measured against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trees {
+    /// The records and consents trees.
+    pub ledger: TreeShape,
+    /// A policy's covered-codes tree.
+    pub codes: TreeShape,
+}
+
+impl Trees {
+    /// The trees of the ledger (4-ary).
+    pub const LEDGER: Trees = Trees {
+        ledger: merkle::LEDGER_TREE,
+        codes: codes::CODES_TREE,
+    };
+    /// Binary trees of the same capacities (the ledger's up to storage format 5).
+    pub const BINARY: Trees = Trees {
+        ledger: merkle::BINARY_TREE,
+        codes: TreeShape::new(2, 16),
+    };
+    /// 8-ary trees of at least the same capacities.
+    pub const OCTAL: Trees = Trees {
+        ledger: merkle::OCTAL_TREE,
+        codes: TreeShape::new(8, 6),
+    };
+}
+
+impl Default for Trees {
+    fn default() -> Self {
+        Self::LEDGER
+    }
+}
+
 pub use medproof_statement::statement::Statement;
 
 /// Any statement's circuit: the one place where a statement becomes its circuit, for

@@ -130,7 +130,7 @@ fn hash_t<const T: usize>(inputs: &[Fr]) -> Fr {
     state[0]
 }
 
-/// Hash of two elements: the 2-to-1 compression used for Merkle nodes.
+/// Hash of two elements (the node of a binary tree).
 #[inline]
 pub fn hash2(a: Fr, b: Fr) -> Fr {
     hash_t::<3>(&[a, b])

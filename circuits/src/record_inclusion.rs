@@ -10,7 +10,7 @@
 use std::fmt;
 
 use ark_bn254::Fr;
-use ark_r1cs_std::alloc::AllocVar;
+use ark_r1cs_std::alloc::{AllocVar, AllocationMode};
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_r1cs_std::fields::FieldVar;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
@@ -20,6 +20,7 @@ use crate::commit::constraints::{record_leaf_gadget, RecordOpeningVar};
 use crate::commit::{record_leaf, RecordOpening};
 use crate::merkle::constraints::MerklePathVar;
 use crate::merkle::MerklePath;
+use crate::Trees;
 
 /// The record-inclusion circuit. All fields are `None` for key generation.
 #[derive(Clone, Default)]
@@ -28,6 +29,7 @@ pub struct RecordInclusionCircuit {
     record: Option<RecordOpening>,
     committer: Option<Fr>,
     path: Option<MerklePath>,
+    trees: Trees,
 }
 
 impl RecordInclusionCircuit {
@@ -49,7 +51,13 @@ impl RecordInclusionCircuit {
             record: Some(record),
             committer: Some(committer),
             path: Some(path),
+            trees: Trees::LEDGER,
         }
+    }
+
+    /// The same circuit over trees of other shapes (to measure them; keys fix the shape).
+    pub fn with_trees(self, trees: Trees) -> Self {
+        Self { trees, ..self }
     }
 
     /// Whether the witness satisfies the relation, computed natively (the circuit's twin).
@@ -57,7 +65,11 @@ impl RecordInclusionCircuit {
         match (&self.public, &self.record, &self.committer, &self.path) {
             (Some(p), Some(r), Some(k), Some(path)) => {
                 r.category == p.category()
-                    && path.verify(p.records_root(), record_leaf(*k, r.commitment()))
+                    && path.verify_in(
+                        self.trees.ledger,
+                        p.records_root(),
+                        record_leaf(*k, r.commitment()),
+                    )
             }
             _ => false,
         }
@@ -92,9 +104,12 @@ impl ConstraintSynthesizer<Fr> for RecordInclusionCircuit {
         let committer = FpVar::new_witness(cs.clone(), || {
             self.committer.ok_or(SynthesisError::AssignmentMissing)
         })?;
-        let path = MerklePathVar::new_witness(cs.clone(), || {
-            self.path.ok_or(SynthesisError::AssignmentMissing)
-        })?;
+        let path = MerklePathVar::new_in(
+            cs.clone(),
+            || self.path.ok_or(SynthesisError::AssignmentMissing),
+            self.trees.ledger,
+            AllocationMode::Witness,
+        )?;
 
         let leaf = record_leaf_gadget(&committer, &record.commitment(category)?)?;
         path.enforce_membership(&leaf, root)?;

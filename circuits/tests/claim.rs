@@ -7,7 +7,7 @@ mod common;
 use ark_bn254::Fr;
 use ark_ff::UniformRand;
 use medproof_circuits::claim::{ClaimCircuit, ClaimWitness};
-use medproof_circuits::codes::CodeSet;
+use medproof_circuits::codes::{CodeSet, CODES_TREE};
 use medproof_circuits::commit::{
     key_ref, patient_ref, procedure_code, record_leaf, ClaimOpening, ContentDigest, PolicyOpening,
 };
@@ -18,8 +18,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 /// Pinned: changing the circuit changes these, and the statement's version must follow.
-const CONSTRAINTS: usize = 13_437;
-const DIGEST: &str = "edf0fefa8276f348441daf652be121d1cf173a456e4c819d9ea1e0630a761130";
+const CONSTRAINTS: usize = 9_117;
+const DIGEST: &str = "1335932995cbad24d596ab9e5cd178721ffbf6dca5f6c05ffcef1cdcf0901022";
 
 const START: u64 = 1_767_225_600; // 2026-01-01
 const END: u64 = 1_798_761_599; // 2026-12-31T23:59:59
@@ -127,7 +127,7 @@ fn shape_is_pinned_and_fits_one_domain() {
     let shape = CircuitShape::of(ClaimCircuit::blank()).unwrap();
     assert_eq!(shape.num_instance, 1 + ClaimPublic::LEN);
     assert_eq!(shape.num_constraints, CONSTRAINTS);
-    assert!(shape.num_constraints + ClaimPublic::LEN < 16_384);
+    assert_eq!(shape.domain_size(), 16_384);
     assert_eq!(shape.digest_hex(), DIGEST);
 }
 
@@ -237,12 +237,11 @@ fn empty_code_leaf_proves_nothing() {
         .map(|c| procedure_code(c).unwrap())
         .collect();
     fields.sort();
-    let mut t = MerkleTree::new();
+    let mut t = MerkleTree::with_shape(CODES_TREE);
     t.extend(&fields).unwrap();
     t.push(Fr::from(0u64)).unwrap();
-    let mut zero_path = t.path(4).unwrap();
-    zero_path.siblings.truncate(16);
-    assert!(zero_path.verify_at_depth(codes.root(), Fr::from(0u64), 16));
+    let zero_path = t.path(4).unwrap();
+    assert!(zero_path.verify_in(CODES_TREE, codes.root(), Fr::from(0u64)));
     w.code_path = zero_path;
     w.record_path = {
         let index = f

@@ -16,8 +16,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 /// Pinned: changing the circuit changes these, and the statement's version must follow.
-const CONSTRAINTS: usize = 8_382;
-const DIGEST: &str = "1844eb6e1eb440f71323482ab742831c1e3c164341bf09b80807a69de2716b65";
+const CONSTRAINTS: usize = 5_502;
+const DIGEST: &str = "d7ad69d78e4ca674c4c538b25b12fbfe5fa705d97e5fb65176657d182ee9862b";
 
 struct Fixture {
     tree: MerkleTree,
@@ -96,9 +96,8 @@ fn shape_is_pinned() {
     let shape = CircuitShape::of(RecordInclusionCircuit::blank()).unwrap();
     assert_eq!(shape.num_instance, 1 + RecordInclusionPublic::LEN);
     assert_eq!(shape.num_constraints, CONSTRAINTS);
-    // The wrapped leaf's hash takes it just past 8,192: the wider trees of issue 14
-    // bring it back.
-    assert_eq!(shape.domain_size(), 16_384);
+    // 4-ary trees (issue 14) take it from just past 8,192 (binary, 8,382) to 8,192.
+    assert_eq!(shape.domain_size(), 8_192);
     assert_eq!(shape.digest_hex(), DIGEST);
 }
 
@@ -133,6 +132,36 @@ fn valid_witness_passes_and_each_wrong_input_fails() {
             "bit {bit}"
         );
     }
+
+    // The 4-ary path's own ways to go wrong: the node at each other position of its
+    // level; two siblings swapped (the same set, another order); an index past the
+    // tree's 2^32 leaves (a digit beyond the top level), and a path of the binary shape.
+    for digit in 0..4u64 {
+        let mut moved = path.clone();
+        moved.index = (moved.index & !0b11) | digit;
+        let ok = moved.index == path.index;
+        assert_eq!(
+            satisfied(&shape, public, record.clone(), moved),
+            ok,
+            "digit {digit}"
+        );
+    }
+    // (At levels 0 and 1 of this eight-leaf tree the swapped siblings differ; above, all
+    // three are the empty subtree's hash, and the order is moot.)
+    for level in [0, 1] {
+        let mut permuted = path.clone();
+        permuted.siblings[level].swap(0, 2);
+        assert_ne!(permuted.siblings[level][0], permuted.siblings[level][2]);
+        assert!(!satisfied(&shape, public, record.clone(), permuted));
+    }
+    let mut beyond = path.clone();
+    beyond.index += 1 << 32;
+    assert!(!satisfied(&shape, public, record.clone(), beyond));
+    let binary = MerklePath {
+        index: path.index,
+        siblings: vec![vec![Fr::from(0u64)]; 32],
+    };
+    assert!(!satisfied(&shape, public, record.clone(), binary));
 
     // A wrong disclosed category.
     let wrong_cat = RecordInclusionPublic::new(

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
-use medproof_circuits::merkle::{MerklePath, MerkleTree, NodeWrite, DEPTH};
+use medproof_circuits::merkle::{MerklePath, MerkleTree, NodeWrite, LEDGER_TREE};
 use medproof_verifier::checkpoint::fr_to_be32;
 use medproof_verifier::{Checkpoint, Fr};
 use sha2::{Digest, Sha256};
@@ -118,7 +118,9 @@ pub enum LedgerError {
 /// and `Bindings` indexes; see [`crate::store::Cf`] for the layout. Format 2 added the
 /// adding entry's seq to each `Leaves` value; format 1 (no format key) predates it.
 /// Format 5: the genesis names each statement's verifying key and its ceremony transcript.
-pub const STORAGE_FORMAT: u32 = 5;
+/// Format 6: the records and consents trees (and policies' covered-codes trees) are
+/// 4-ary ([`LEDGER_TREE`]): 16 levels of nodes, each the Poseidon of four children.
+pub const STORAGE_FORMAT: u32 = 6;
 const FORMAT_KEY: &[u8] = b"format";
 
 /// Tree ids in the `Nodes` and `Leaves` column families.
@@ -355,7 +357,8 @@ impl<S: Store> std::fmt::Debug for Ledger<S> {
 
 /// Reads a tree's nodes from the store.
 pub(crate) fn load_tree<S: Store>(store: &S, tree: TreeId) -> Result<MerkleTree, LedgerError> {
-    let mut levels: Vec<Vec<Fr>> = vec![Vec::new(); DEPTH + 1];
+    let depth = LEDGER_TREE.depth();
+    let mut levels: Vec<Vec<Fr>> = vec![Vec::new(); depth + 1];
     let mut bad: Option<String> = None;
     store.scan(Cf::Nodes, &mut |k, v| {
         if bad.is_some() || k.first() != Some(&(tree as u8)) {
@@ -369,7 +372,7 @@ pub(crate) fn load_tree<S: Store>(store: &S, tree: TreeId) -> Result<MerkleTree,
         })();
         match parsed {
             Some((level, index, value))
-                if level <= DEPTH && index == levels[level].len() as u64 && k.len() == 10 =>
+                if level <= depth && index == levels[level].len() as u64 && k.len() == 10 =>
             {
                 levels[level].push(value)
             }
@@ -380,7 +383,8 @@ pub(crate) fn load_tree<S: Store>(store: &S, tree: TreeId) -> Result<MerkleTree,
     if let Some(reason) = bad {
         return Err(corrupt(None, reason));
     }
-    MerkleTree::from_levels(levels).map_err(|e| corrupt(None, format!("{} tree: {e}", tree.name())))
+    MerkleTree::from_levels(LEDGER_TREE, levels)
+        .map_err(|e| corrupt(None, format!("{} tree: {e}", tree.name())))
 }
 
 impl<S: Store> Ledger<S> {

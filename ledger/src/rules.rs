@@ -22,7 +22,7 @@
 use std::collections::{HashMap, HashSet};
 
 use medproof_circuits::commit::{consent_leaf, key_ref, record_leaf, request_binding};
-use medproof_circuits::merkle::DEPTH;
+use medproof_circuits::merkle::LEDGER_TREE;
 use medproof_verifier::bundle::DecodedBundle;
 use medproof_verifier::checkpoint::fr_to_be32;
 use medproof_verifier::statement::AccessPublic;
@@ -405,7 +405,7 @@ pub fn check(
         Action::CommitRecord { commitment } => {
             require(status, Role::Provider)?;
             unique(commitment)?;
-            if state.records_len() >= 1 << DEPTH {
+            if state.records_len() >= LEDGER_TREE.capacity() {
                 return Err(Refusal::TreeFull("records"));
             }
             Effect::Record {
@@ -418,7 +418,7 @@ pub fn check(
         Action::GrantConsent { commitment } => {
             require(status, Role::Patient)?;
             unique(commitment)?;
-            if state.consents_len() >= 1 << DEPTH {
+            if state.consents_len() >= LEDGER_TREE.capacity() {
                 return Err(Refusal::TreeFull("consents"));
             }
             Effect::Consent {

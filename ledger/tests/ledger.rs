@@ -620,11 +620,19 @@ fn a_store_of_another_format_is_refused_by_name() {
         Err(LedgerError::Format { found: 1 }) => {}
         other => panic!("expected a format error, got {:?}", other.map(|_| ())),
     }
-    store
-        .raw_mut(Cf::Meta)
-        .insert(b"format".to_vec(), 2u32.to_be_bytes().to_vec());
-    let err = Ledger::open(store, ledger_key(), c).err().unwrap();
-    assert!(err.to_string().contains("format is 2"), "{err}");
+    // Format 5: binary trees, whose nodes a 4-ary reading would misplace.
+    for old in [2u32, 5] {
+        store
+            .raw_mut(Cf::Meta)
+            .insert(b"format".to_vec(), old.to_be_bytes().to_vec());
+        let err = Ledger::open(store.clone(), ledger_key(), c.clone())
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string().contains(&format!("format is {old}")),
+            "{err}"
+        );
+    }
 }
 
 /// A well-formed bundle of `statement` naming `provider` (its proof does not verify:

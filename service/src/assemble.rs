@@ -8,7 +8,7 @@
 use anyhow::{anyhow, bail, Result};
 use medproof_circuits::access::AccessWitness;
 use medproof_circuits::claim::ClaimWitness;
-use medproof_circuits::codes::{CodeSet, CODES_DEPTH};
+use medproof_circuits::codes::{CodeSet, CODES_TREE};
 use medproof_circuits::commit::{
     consent_leaf, key_ref, request_binding, ClaimOpening, ConsentOpening, PolicyOpening,
     RecordOpening,
@@ -135,7 +135,7 @@ pub fn claim<S: Store>(
     // the prover refuses the witness.
     let code_path = codes.path(claim.code).unwrap_or_else(|| MerklePath {
         index: 0,
-        siblings: vec![Fr::from(0u64); CODES_DEPTH],
+        siblings: vec![vec![Fr::from(0u64); CODES_TREE.arity() - 1]; CODES_TREE.depth()],
     });
     let policy_commitment = policy.commitment();
     let public = ClaimPublic {

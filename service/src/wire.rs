@@ -7,6 +7,7 @@
 //! times in Unix seconds. No document carries an opening: only commitments, keys,
 //! signatures and proof bundles.
 
+use medproof_circuits::merkle::LEDGER_TREE;
 use medproof_ledger::entry::{Body, Genesis, GenesisKey};
 use medproof_ledger::{Action, CheckpointInfo, Entry, Envelope, Ledger, LedgerError, Role};
 use medproof_ledger::{Store, Submission, TreeId};
@@ -424,6 +425,11 @@ pub fn entry_json(e: &Entry) -> Value {
 /// Where `commitment` is: its tree and index and, for records and consents, its path
 /// with the signed checkpoint it is against (read together), the leaf (the commitment
 /// wrapped with the key that added it) and that key. `None` if it is not on the ledger.
+///
+/// The path is `index`, `arity` and `siblings`: for each level from the leaves up, the
+/// `arity - 1` other children of the node's parent, left to right; the parent is the
+/// Poseidon of those children with the node inserted at the index's base-`arity` digit
+/// for that level (see [`medproof_circuits::merkle`]).
 pub fn path_json<S: Store>(
     ledger: &Ledger<S>,
     commitment: &Fr,
@@ -440,11 +446,12 @@ pub fn path_json<S: Store>(
         v["added_by"] = hex::encode(a.added_by).into();
         v["leaf"] = fr_to_decimal(&a.leaf).into();
         v["root"] = fr_to_decimal(&root).into();
+        v["arity"] = LEDGER_TREE.arity().into();
         v["siblings"] = a
             .path
             .siblings
             .iter()
-            .map(fr_to_decimal)
+            .map(|level| level.iter().map(fr_to_decimal).collect::<Vec<_>>())
             .collect::<Vec<_>>()
             .into();
         v["current"] = a.path.verify(root, a.leaf).into();

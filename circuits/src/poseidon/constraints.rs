@@ -52,11 +52,6 @@ pub fn hash_gadget(inputs: &[FpVar<Fr>]) -> Result<FpVar<Fr>, SynthesisError> {
     Ok(state.swap_remove(0))
 }
 
-/// The 2-to-1 hash in the circuit (Merkle nodes).
-pub fn hash2_gadget(a: &FpVar<Fr>, b: &FpVar<Fr>) -> Result<FpVar<Fr>, SynthesisError> {
-    hash_gadget(&[a.clone(), b.clone()])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,7 +68,9 @@ mod tests {
         for (n, expected) in [
             (1usize, 3 * (8 * 2 + 56) - 3),
             (2, 240),
+            (4, 297),
             (7, 3 * (8 * 8 + 64) - 3),
+            (8, 402),
         ] {
             let cs = ConstraintSystem::<Fr>::new_ref();
             let xs: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
@@ -94,7 +91,7 @@ mod tests {
         let a = FpVar::new_witness(cs.clone(), || Ok(Fr::from(1u64))).unwrap();
         let b = FpVar::new_witness(cs.clone(), || Ok(Fr::from(2u64))).unwrap();
         let claimed = FpVar::new_input(cs.clone(), || Ok(Fr::from(3u64))).unwrap();
-        let out = hash2_gadget(&a, &b).unwrap();
+        let out = hash_gadget(&[a, b]).unwrap();
         ark_r1cs_std::eq::EqGadget::enforce_equal(&out, &claimed).unwrap();
         assert!(!cs.is_satisfied().unwrap());
     }

@@ -1,7 +1,9 @@
 //! Helpers shared by the circuit tests.
 
 use ark_bn254::Fr;
-use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, OptimizationGoal};
+use ark_relations::gr1cs::{
+    ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisError,
+};
 use medproof_circuits::shape::{AssignError, CircuitShape};
 
 /// Whether `circuit` is satisfied, decided three ways that must agree: arkworks' own
@@ -14,12 +16,19 @@ pub fn satisfied<C: ConstraintSynthesizer<Fr> + Clone>(
 ) -> bool {
     let cs = ConstraintSystem::<Fr>::new_ref();
     cs.set_optimization_goal(OptimizationGoal::Constraints);
-    circuit.clone().generate_constraints(cs.clone()).unwrap();
-    cs.finalize();
-    let ark = cs.is_satisfied().unwrap();
+    // A witness of the wrong form (e.g. a path of another shape) cannot be synthesized.
+    let ark = match circuit.clone().generate_constraints(cs.clone()) {
+        Ok(()) => {
+            cs.finalize();
+            cs.is_satisfied().unwrap()
+        }
+        Err(SynthesisError::Unsatisfiable) => false,
+        Err(e) => panic!("unexpected {e}"),
+    };
     let ours = match shape.assign(circuit) {
         Ok(_) => true,
-        Err(AssignError::Unsatisfied(_)) => false,
+        Err(AssignError::Unsatisfied(_))
+        | Err(AssignError::Synthesis(SynthesisError::Unsatisfiable)) => false,
         Err(e) => panic!("unexpected {e}"),
     };
     assert_eq!(ark, ours, "the shape's checker disagrees with arkworks'");
