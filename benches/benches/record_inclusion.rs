@@ -1,5 +1,6 @@
 //! Record inclusion in the ledger's 4-ary tree: proving (one proof; and a parallel
-//! batch), verification with a prepared key, and batch verification at 1, 16, 64 and 256
+//! batch), with medproof's prove step (fixed-base tables) and, in the same run,
+//! ark-groth16's prover on the same keys (`*_ark_groth16`, the path before); verification with a prepared key, and batch verification at 1, 16, 64 and 256
 //! proofs compared with verifying the same proofs one by one.
 
 #![allow(missing_docs)]
@@ -20,12 +21,22 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("record_inclusion");
     g.sample_size(10);
+    eprintln!(
+        "fixed-base tables: {:.1} MB",
+        f.prover.table_bytes() as f64 / 1e6
+    );
     g.bench_function("prove", |b| {
         b.iter(|| f.prover.prove(&f.requests[0]).unwrap())
+    });
+    g.bench_function("prove_ark_groth16", |b| {
+        b.iter(|| f.ark_prover.prove(&f.requests[0]).unwrap())
     });
     g.throughput(Throughput::Elements(8));
     g.bench_function("prove_many_8", |b| {
         b.iter(|| f.prover.prove_many(&f.requests))
+    });
+    g.bench_function("prove_many_8_ark_groth16", |b| {
+        b.iter(|| f.ark_prover.prove_many(&f.requests))
     });
     g.finish();
 

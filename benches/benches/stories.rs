@@ -40,15 +40,18 @@ fn bench(c: &mut Criterion) {
     insecure_seeded_setup(dir.path(), &statements, 12).unwrap();
     let mut verifier = Verifier::new();
     let mut keys = Vec::new();
-    for s in statements {
-        let k = load(
+    let load_keys = |s| {
+        load(
             dir.path(),
             s,
             LoadOptions {
                 allow_insecure: true,
             },
         )
-        .unwrap();
+        .unwrap()
+    };
+    for s in statements {
+        let k = load_keys(s);
         eprintln!(
             "{s}: {} constraints, {} public inputs, domain {}",
             k.shape.num_constraints,
@@ -65,6 +68,13 @@ fn bench(c: &mut Criterion) {
     }
     let named = medproof_service::genesis_keys(&keys).unwrap();
     let prover = Prover::new(keys, 0).unwrap();
+    prover.build_tables();
+    eprintln!(
+        "fixed-base tables: {:.1} MB",
+        prover.table_bytes() as f64 / 1e6
+    );
+    // The same keys with ark-groth16's prover: the path before, in the same run.
+    let ark_prover = Prover::without_tables(statements.map(load_keys), 0).unwrap();
 
     // A ledger with a provider, a patient's lab records, a consent, a policy, a claim.
     let mut rng = ChaCha20Rng::seed_from_u64(8);
@@ -130,6 +140,12 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("claim_prove", |b| {
         b.iter(|| prover.prove(&claim_req).unwrap())
+    });
+    g.bench_function("access_prove_ark_groth16", |b| {
+        b.iter(|| ark_prover.prove(&access[0].0).unwrap())
+    });
+    g.bench_function("claim_prove_ark_groth16", |b| {
+        b.iter(|| ark_prover.prove(&claim_req).unwrap())
     });
     g.finish();
 

@@ -18,8 +18,10 @@ use rand_chacha::ChaCha20Rng;
 
 /// A prover, its prepared verifying key, and proof requests over a small tree.
 pub struct Fixture {
-    /// The prover (keys loaded, matrices cached).
+    /// The prover (keys loaded, matrices cached, fixed-base tables built).
     pub prover: Prover,
+    /// The same keys proving with ark-groth16's prover (no tables): the path before.
+    pub ark_prover: Prover,
     /// The prepared verifying key.
     pub pvk: PreparedVerifyingKey,
     /// Requests, one per record.
@@ -31,14 +33,17 @@ pub struct Fixture {
 pub fn fixture(records: usize, threads: usize) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     insecure_seeded_setup(dir.path(), &[Statement::RecordInclusion], 11).unwrap();
-    let keys = load(
-        dir.path(),
-        Statement::RecordInclusion,
-        LoadOptions {
-            allow_insecure: true,
-        },
-    )
-    .unwrap();
+    let load_keys = || {
+        load(
+            dir.path(),
+            Statement::RecordInclusion,
+            LoadOptions {
+                allow_insecure: true,
+            },
+        )
+        .unwrap()
+    };
+    let keys = load_keys();
     let pvk = PreparedVerifyingKey::new(keys.verifying_key.clone()).expect("a safe key");
     let mut rng = ChaCha20Rng::seed_from_u64(5);
     let openings: Vec<RecordOpening> = (0..records)
@@ -71,8 +76,11 @@ pub fn fixture(records: usize, threads: usize) -> Fixture {
             })
         })
         .collect();
+    let prover = Prover::new([keys], threads).unwrap();
+    prover.build_tables();
     Fixture {
-        prover: Prover::new([keys], threads).unwrap(),
+        prover,
+        ark_prover: Prover::without_tables([load_keys()], threads).unwrap(),
         pvk,
         requests,
         _dir: dir,

@@ -126,6 +126,20 @@ impl CircuitShape {
         &self,
         circuit: C,
     ) -> Result<Assignment, AssignError> {
+        let z = self.synthesize(circuit)?;
+        if let Some(row) = self.first_unsatisfied(&z.0) {
+            return Err(AssignError::Unsatisfied(row));
+        }
+        Ok(z)
+    }
+
+    /// Synthesizes `circuit` with its witness, without building matrices, and checks
+    /// only that the assignment has this shape's length: for a prover that checks the
+    /// constraints itself while it evaluates them (see `medproof_prover`).
+    pub fn synthesize<C: ConstraintSynthesizer<Fr>>(
+        &self,
+        circuit: C,
+    ) -> Result<Assignment, AssignError> {
         let cs = new_cs(SynthesisMode::Prove {
             construct_matrices: false,
             generate_lc_assignments: false,
@@ -135,9 +149,6 @@ impl CircuitShape {
         z.extend(cs.witness_assignment()?);
         if z.len() != self.num_instance + self.num_witness {
             return Err(AssignError::ShapeMismatch);
-        }
-        if let Some(row) = self.first_unsatisfied(&z) {
-            return Err(AssignError::Unsatisfied(row));
         }
         Ok(Assignment(z))
     }

@@ -47,9 +47,6 @@ impl R1CSToQAP for CircomReduction {
         let domain =
             D::new(num_constraints + num_inputs).ok_or(SynthesisError::PolynomialDegreeTooLarge)?;
         let d = domain.size();
-        let shift = D::new(2 * d)
-            .ok_or(SynthesisError::PolynomialDegreeTooLarge)?
-            .element(1);
         let (ma, mb, mc) = (&matrices[0], &matrices[1], &matrices[2]);
         let mut a = vec![F::zero(); d];
         let mut b = vec![F::zero(); d];
@@ -67,20 +64,7 @@ impl R1CSToQAP for CircomReduction {
         // The rows that bind the public inputs (A only), as in the keys.
         a[num_constraints..num_constraints + num_inputs]
             .copy_from_slice(&full_assignment[..num_inputs]);
-        let on_odd_coset = |v: &mut Vec<F>| {
-            domain.ifft_in_place(v);
-            distribute_powers(v, shift);
-            domain.fft_in_place(v);
-        };
-        let ((), ((), ())) = rayon::join(
-            || on_odd_coset(&mut a),
-            || rayon::join(|| on_odd_coset(&mut b), || on_odd_coset(&mut c)),
-        );
-        Ok(a.iter()
-            .zip(&b)
-            .zip(&c)
-            .map(|((a, b), c)| *a * b - c)
-            .collect())
+        odd_coset_product(&domain, a, b, c)
     }
 
     fn h_query_scalars<F: PrimeField, D: EvaluationDomain<F>>(
@@ -102,4 +86,31 @@ impl R1CSToQAP for CircomReduction {
         domain.ifft_in_place(&mut scalars);
         Ok(scalars.into_iter().skip(1).step_by(2).collect())
     }
+}
+
+/// The values of `A·B − C` on the odd coset `ω_{2d}·⟨ω_d⟩` of `domain`, from the
+/// evaluations of A, B and C on `domain` (its FFTs side by side): circom's `H` scalars.
+pub fn odd_coset_product<F: PrimeField, D: EvaluationDomain<F>>(
+    domain: &D,
+    mut a: Vec<F>,
+    mut b: Vec<F>,
+    mut c: Vec<F>,
+) -> Result<Vec<F>, SynthesisError> {
+    let shift = D::new(2 * domain.size())
+        .ok_or(SynthesisError::PolynomialDegreeTooLarge)?
+        .element(1);
+    let on_odd_coset = |v: &mut Vec<F>| {
+        domain.ifft_in_place(v);
+        distribute_powers(v, shift);
+        domain.fft_in_place(v);
+    };
+    let ((), ((), ())) = rayon::join(
+        || on_odd_coset(&mut a),
+        || rayon::join(|| on_odd_coset(&mut b), || on_odd_coset(&mut c)),
+    );
+    a.par_iter_mut()
+        .zip(&b)
+        .zip(&c)
+        .for_each(|((a, b), c)| *a = *a * b - c);
+    Ok(a)
 }

@@ -10,8 +10,12 @@
 
 #![forbid(unsafe_code)]
 
+pub mod groth16;
+pub mod msm;
+
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::OnceLock;
 
 use ark_bn254::{Bn254, Fr};
 use ark_ff::UniformRand;
@@ -30,6 +34,8 @@ use medproof_params::{Reduction, StatementKeys};
 use medproof_verifier::groth16::Proof;
 use medproof_verifier::statement::{AccessPublic, ClaimPublic, RecordInclusionPublic};
 use medproof_verifier::{ProofBundle, Statement};
+
+use crate::groth16::ProvingTables;
 use rayon::prelude::*;
 
 /// Why a proof could not be made.
@@ -152,9 +158,12 @@ impl ProofRequest {
     }
 }
 
-/// Keys by statement, and a pool to prove on.
+/// Keys by statement, their fixed-base tables, and a pool to prove on.
 pub struct Prover {
     keys: BTreeMap<Statement, StatementKeys>,
+    /// Each statement's fixed-base tables, built at its first proof; `None` for a
+    /// prover made [`Prover::without_tables`].
+    tables: Option<BTreeMap<Statement, OnceLock<ProvingTables>>>,
     pool: rayon::ThreadPool,
 }
 
@@ -163,13 +172,28 @@ impl std::fmt::Debug for Prover {
         f.debug_struct("Prover")
             .field("statements", &self.keys.keys().collect::<Vec<_>>())
             .field("threads", &self.pool.current_num_threads())
+            .field("table_bytes", &self.table_bytes())
             .finish()
     }
 }
 
 impl Prover {
-    /// A prover over `keys`, with a pool of `threads` workers (0: one per core).
+    /// A prover over `keys`, with a pool of `threads` workers (0: one per core), that
+    /// proves with fixed-base tables of the proving keys: a statement's are built at its
+    /// first proof, on the pool (seconds: about 255 doublings per base of the key), and
+    /// kept (memory: [`Prover::table_bytes`]). For a service, which proves many times.
     pub fn new(
+        keys: impl IntoIterator<Item = StatementKeys>,
+        threads: usize,
+    ) -> Result<Self, ProveError> {
+        let mut prover = Self::without_tables(keys, threads)?;
+        prover.tables = Some(prover.keys.keys().map(|s| (*s, OnceLock::new())).collect());
+        Ok(prover)
+    }
+
+    /// A prover with no fixed-base tables: it proves with ark-groth16's own prover
+    /// (variable-base MSMs) and starts at once; for a single proof.
+    pub fn without_tables(
         keys: impl IntoIterator<Item = StatementKeys>,
         threads: usize,
     ) -> Result<Self, ProveError> {
@@ -180,8 +204,39 @@ impl Prover {
             .map_err(|e| ProveError::Pool(e.to_string()))?;
         Ok(Self {
             keys: keys.into_iter().map(|k| (k.statement, k)).collect(),
+            tables: None,
             pool,
         })
+    }
+
+    /// Builds every statement's tables now (on the pool) rather than at first proof.
+    pub fn build_tables(&self) {
+        self.pool.install(|| {
+            self.keys.par_iter().for_each(|(s, k)| {
+                self.tables_of(*s, k);
+            });
+        });
+    }
+
+    /// The bytes the fixed-base tables built so far hold, all statements together.
+    pub fn table_bytes(&self) -> usize {
+        self.tables
+            .iter()
+            .flatten()
+            .filter_map(|(_, t)| t.get())
+            .map(ProvingTables::memory_bytes)
+            .sum()
+    }
+
+    /// `statement`'s tables, built now if they are not yet; `None` without tables.
+    fn tables_of(&self, statement: Statement, keys: &StatementKeys) -> Option<&ProvingTables> {
+        let cell = self.tables.as_ref()?.get(&statement)?;
+        Some(cell.get_or_init(|| {
+            let _span = tracing::info_span!("fixed-base tables", %statement).entered();
+            let tables = ProvingTables::new(&keys.proving_key);
+            tracing::info!(bytes = tables.memory_bytes(), "built");
+            tables
+        }))
     }
 
     /// The keys of `statement`.
@@ -197,7 +252,23 @@ impl Prover {
             .get(&statement)
             .ok_or(ProveError::NoKeys(statement))?;
         let _span = tracing::debug_span!("prove", %statement).entered();
-        let proof = groth16(keys, request.circuit())?;
+        let proof = match self.tables_of(statement, keys) {
+            Some(tables) => {
+                let z = keys.shape.synthesize(request.circuit())?;
+                let mut rng = rand::thread_rng();
+                let (r, s) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
+                groth16::prove(
+                    &keys.proving_key,
+                    tables,
+                    &keys.shape,
+                    keys.reduction,
+                    &z.0,
+                    r,
+                    s,
+                )?
+            }
+            None => ark_groth16_prove(keys, request.circuit())?,
+        };
         Ok(request.bundle(&proof, &keys.vk_id))
     }
 
@@ -248,8 +319,9 @@ fn isolate<T>(job: impl FnOnce() -> Result<T, ProveError>) -> Result<T, ProveErr
     })
 }
 
-/// Checks the witness against the cached matrices, then proves with them.
-fn groth16<C: ConstraintSynthesizer<Fr>>(
+/// ark-groth16's prover: checks the witness against the cached matrices, then proves
+/// with them.
+fn ark_groth16_prove<C: ConstraintSynthesizer<Fr>>(
     keys: &StatementKeys,
     circuit: C,
 ) -> Result<Proof, ProveError> {

@@ -52,7 +52,7 @@ pub fn run(command: Command) -> Result<(), Failure> {
         LoadOptions::default(),
     )
     .map_err(anyhow::Error::from)?;
-    let prover = Prover::new([keys], 0).map_err(anyhow::Error::from)?;
+    let prover = Prover::without_tables([keys], 0).map_err(anyhow::Error::from)?;
     let mut bundle = prover
         .prove(&ProofRequest::RecordInclusion(request))
         .map_err(anyhow::Error::from)?;

@@ -1,0 +1,228 @@
+//! medproof's Groth16 prove step, around ark-groth16's keys and its reductions' maths.
+//!
+//! What it changes against `Groth16::create_proof_with_reduction_and_matrices`, for the
+//! same proof (the same `r` and `s` give the same bytes, tested):
+//! - the constraints are evaluated once, in parallel, and checked there (`A·B = C` on
+//!   every row) before anything else: the witness check no longer walks the matrices
+//!   a second time on one thread;
+//! - the A, B and C evaluations go through their FFTs side by side, rather than one
+//!   after the other each on every thread;
+//! - the five multi-scalar multiplications use the fixed-base tables of
+//!   [`ProvingTables`], built once when the keys are loaded, on the caller's rayon pool.
+
+use ark_bn254::{g1, g2, Bn254, Fr, G1Projective, G2Projective};
+use ark_ec::CurveGroup;
+use ark_ff::{FftField, Field, One, Zero};
+use ark_groth16::ProvingKey;
+use ark_poly::{EvaluationDomain, GeneralEvaluationDomain};
+use medproof_circuits::shape::{AssignError, CircuitShape};
+use medproof_params::reduction::odd_coset_product;
+use medproof_params::Reduction;
+use medproof_verifier::groth16::Proof;
+use rayon::prelude::*;
+
+use crate::msm::{FixedBaseMsm, MsmError};
+use crate::ProveError;
+
+type Domain = GeneralEvaluationDomain<Fr>;
+
+/// A proving key's five queries as fixed-base tables.
+pub struct ProvingTables {
+    a: FixedBaseMsm<g1::Config>,
+    b_g1: FixedBaseMsm<g1::Config>,
+    b_g2: FixedBaseMsm<g2::Config>,
+    h: FixedBaseMsm<g1::Config>,
+    l: FixedBaseMsm<g1::Config>,
+}
+
+impl std::fmt::Debug for ProvingTables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProvingTables")
+            .field("bytes", &self.memory_bytes())
+            .finish()
+    }
+}
+
+impl ProvingTables {
+    /// The tables of `pk`'s queries, built on the current rayon pool.
+    pub fn new(pk: &ProvingKey<Bn254>) -> Self {
+        let ((a, b_g1), ((b_g2, h), l)) = rayon::join(
+            || {
+                rayon::join(
+                    || FixedBaseMsm::new(&pk.a_query),
+                    || FixedBaseMsm::new(&pk.b_g1_query),
+                )
+            },
+            || {
+                rayon::join(
+                    || {
+                        rayon::join(
+                            || FixedBaseMsm::new(&pk.b_g2_query),
+                            || FixedBaseMsm::new(&pk.h_query),
+                        )
+                    },
+                    || FixedBaseMsm::new(&pk.l_query),
+                )
+            },
+        );
+        Self {
+            a,
+            b_g1,
+            b_g2,
+            h,
+            l,
+        }
+    }
+
+    /// The bytes the tables hold.
+    pub fn memory_bytes(&self) -> usize {
+        self.a.memory_bytes()
+            + self.b_g1.memory_bytes()
+            + self.b_g2.memory_bytes()
+            + self.h.memory_bytes()
+            + self.l.memory_bytes()
+    }
+}
+
+/// A Groth16 proof of the assignment `z` (`[1, public inputs.., witness..]`) with the
+/// blinding scalars `r` and `s`, or the first constraint `z` does not satisfy.
+pub fn prove(
+    pk: &ProvingKey<Bn254>,
+    tables: &ProvingTables,
+    shape: &CircuitShape,
+    reduction: Reduction,
+    z: &[Fr],
+    r: Fr,
+    s: Fr,
+) -> Result<Proof, ProveError> {
+    let h = witness_map(shape, reduction, z)?;
+    let aux = z.get(shape.num_instance..).unwrap_or_default();
+    let h = h.get(..tables.h.len()).ok_or(ProveError::Groth16(format!(
+        "the H query has {} points for {} coefficients",
+        tables.h.len(),
+        h.len()
+    )))?;
+    let msm = |e: MsmError| ProveError::Groth16(e.to_string());
+    let ((a, b_g1), ((b_g2, h_acc), l_acc)) = rayon::join(
+        || rayon::join(|| tables.a.msm(z), || tables.b_g1.msm(z)),
+        || {
+            rayon::join(
+                || rayon::join(|| tables.b_g2.msm(z), || tables.h.msm(h)),
+                || tables.l.msm(aux),
+            )
+        },
+    );
+    let (a, b_g1, b_g2, h_acc, l_acc) = (
+        a.map_err(msm)?,
+        b_g1.map_err(msm)?,
+        b_g2.map_err(msm)?,
+        h_acc.map_err(msm)?,
+        l_acc.map_err(msm)?,
+    );
+    let delta_g1: G1Projective = pk.delta_g1.into();
+    let g_a = a + pk.vk.alpha_g1 + delta_g1 * r;
+    let g1_b = b_g1 + pk.beta_g1 + delta_g1 * s;
+    let g2_b: G2Projective = b_g2 + pk.vk.beta_g2 + pk.vk.delta_g2 * s;
+    let g_c = g_a * s + g1_b * r - delta_g1 * (r * s) + l_acc + h_acc;
+    let [a, c] = <G1Projective as CurveGroup>::normalize_batch(&[g_a, g_c])
+        .try_into()
+        .map_err(|_| ProveError::Groth16("normalization".into()))?;
+    Ok(Proof {
+        a,
+        b: g2_b.into_affine(),
+        c,
+    })
+}
+
+/// The H polynomial's scalars for the keys' reduction: the quotient's coefficients
+/// (libsnark's) or the values of `A·B − C` on the doubled domain's odd coset
+/// (circom's). Checks every constraint on the way.
+pub fn witness_map(
+    shape: &CircuitShape,
+    reduction: Reduction,
+    z: &[Fr],
+) -> Result<Vec<Fr>, ProveError> {
+    let n = shape.num_constraints;
+    let inputs = shape.num_instance;
+    if z.len() != shape.num_instance + shape.num_witness {
+        return Err(AssignError::ShapeMismatch.into());
+    }
+    let domain = Domain::new(n + inputs).ok_or(ProveError::Groth16(
+        "the circuit is too large for the field's FFT domains".into(),
+    ))?;
+    let d = domain.size();
+    let [ma, mb, mc] = &shape.matrices;
+    let (mut a, mut b, mut c) = (
+        vec![Fr::zero(); d],
+        vec![Fr::zero(); d],
+        vec![Fr::zero(); d],
+    );
+    let row = |terms: &[(Fr, usize)]| -> Fr {
+        terms.iter().fold(Fr::zero(), |acc, (coeff, i)| {
+            let v = z.get(*i).copied().unwrap_or_default();
+            if coeff.is_one() {
+                acc + v
+            } else {
+                acc + *coeff * v
+            }
+        })
+    };
+    a[..n]
+        .par_iter_mut()
+        .zip(&mut b[..n])
+        .zip(&mut c[..n])
+        .enumerate()
+        .with_min_len(256)
+        .for_each(|(i, ((a, b), c))| {
+            *a = row(&ma[i]);
+            *b = row(&mb[i]);
+            *c = row(&mc[i]);
+        });
+    if let Some(bad) = (0..n)
+        .into_par_iter()
+        .with_min_len(1_024)
+        .find_first(|&i| a[i] * b[i] != c[i])
+    {
+        return Err(AssignError::Unsatisfied(bad).into());
+    }
+    // The rows that bind the public inputs (A only), as in the keys.
+    a[n..n + inputs].copy_from_slice(&z[..inputs]);
+    match reduction {
+        Reduction::Libsnark => libsnark_quotient(domain, a, b, c),
+        Reduction::Circom => {
+            odd_coset_product(&domain, a, b, c).map_err(|e| ProveError::Groth16(e.to_string()))
+        }
+    }
+}
+
+/// libsnark's: the coefficients of `(A·B − C) / Z` (evaluated on a coset where the
+/// vanishing polynomial `Z` is a non-zero constant), as ark-groth16's reduction.
+fn libsnark_quotient(
+    domain: Domain,
+    mut a: Vec<Fr>,
+    mut b: Vec<Fr>,
+    mut c: Vec<Fr>,
+) -> Result<Vec<Fr>, ProveError> {
+    let coset = domain
+        .get_coset(Fr::GENERATOR)
+        .ok_or(ProveError::Groth16("no coset by the generator".into()))?;
+    let z_inv = domain
+        .evaluate_vanishing_polynomial(Fr::GENERATOR)
+        .inverse()
+        .ok_or(ProveError::Groth16("the generator is in the domain".into()))?;
+    let to_coset = |v: &mut Vec<Fr>| {
+        domain.ifft_in_place(v);
+        coset.fft_in_place(v);
+    };
+    rayon::join(
+        || to_coset(&mut a),
+        || rayon::join(|| to_coset(&mut b), || to_coset(&mut c)),
+    );
+    a.par_iter_mut()
+        .zip(&b)
+        .zip(&c)
+        .with_min_len(1_024)
+        .for_each(|((a, b), c)| *a = (*a * b - c) * z_inv);
+    coset.ifft_in_place(&mut a);
+    Ok(a)
+}

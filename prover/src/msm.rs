@@ -1,0 +1,635 @@
+//! Fixed-base multi-scalar multiplication for a proving key's queries.
+//!
+//! A proving key's bases never change, so each base's window multiples `2^(c·j)·P`
+//! (`j < W`, `W·c ≥ 255`) are computed once, when the key is loaded. A product
+//! `Σ s_i·P_i` then needs no doubling: the scalars are written in signed base-`2^c`
+//! digits (each in `[-2^(c-1), 2^(c-1)]`), and every (base, window) whose digit `d` is
+//! not zero puts `±2^(c·j)·P_i` into bucket `|d|`. One set of `2^(c-1)` buckets serves
+//! every window, where Pippenger's method keeps one set per window and doubles between
+//! them.
+//!
+//! Each bucket is summed as a tree of affine additions: a round adds the points of
+//! every bucket two by two, and all the additions of a chunk of the round share one
+//! field inversion (Montgomery's trick). An affine addition then costs about six field
+//! multiplications, against about ten for the mixed addition into a projective bucket
+//! that `ark-ec`'s MSM does. The result is `Σ k·B_k`, by running sums over ranges of
+//! buckets in parallel.
+//!
+//! Identity bases (a proving key has many: the B query of every variable that appears
+//! in no B term) are dropped when the table is built. Memory: `W` affine points per
+//! non-identity base; [`FixedBaseMsm::memory_bytes`] says how much.
+//!
+//! Everything runs on the calling thread's rayon pool: a prover that installs its own
+//! pool gets no other threads (`ark-ec`'s MSM builds a new two-thread pool per call).
+
+use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
+use ark_ec::{AffineRepr, CurveGroup};
+use ark_ff::{AdditiveGroup, BigInteger, Field, PrimeField, Zero};
+use rayon::prelude::*;
+
+/// The digit bits the windows must cover: a canonical BN254 scalar has 254 bits, and a
+/// signed digit expansion needs one more for the last carry.
+const SCALAR_BITS: u32 = 255;
+
+/// Pair additions that share one inversion: large enough that the inversion is
+/// amortized, small enough that a round splits evenly across threads.
+const CHUNK: usize = 512;
+
+/// No second point in a slot: the first passes through unchanged.
+const NONE: u32 = u32::MAX;
+
+/// Why a fixed-base MSM could not be computed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MsmError {
+    /// The number of scalars is not the number of bases.
+    #[error("{scalars} scalars for {bases} bases")]
+    Length {
+        /// Bases in the table.
+        bases: usize,
+        /// Scalars given.
+        scalars: usize,
+    },
+}
+
+/// Window multiples of fixed bases, for multi-scalar multiplications against them.
+#[derive(Clone)]
+pub struct FixedBaseMsm<P: SWCurveConfig> {
+    /// The window width `c` in bits.
+    window: u32,
+    /// Windows per scalar, `W = ⌈255 / c⌉`.
+    windows: u32,
+    /// The number of bases, identities included.
+    len: usize,
+    /// For each row of the table, the index of its (non-identity) base.
+    rows: Vec<u32>,
+    /// `table[k·W + j] = 2^(c·j) · bases[rows[k]]`.
+    table: Vec<Affine<P>>,
+}
+
+impl<P: SWCurveConfig> std::fmt::Debug for FixedBaseMsm<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FixedBaseMsm")
+            .field("bases", &self.len)
+            .field("non_identity", &self.rows.len())
+            .field("window", &self.window)
+            .field("bytes", &self.memory_bytes())
+            .finish()
+    }
+}
+
+/// The window width for `n` bases. The sweep in `benches/benches/msm.rs`
+/// (`fixed_base_window`, random scalars) found 11 best at 1,024 bases, and widths 11 to
+/// 16 within the machine's noise of each other at 8,192 and 16,384, where 13 is kept
+/// for its smaller table (20 windows per base against 24 at 11).
+pub fn default_window(n: usize) -> u32 {
+    match n {
+        0..=63 => 6,
+        64..=1_023 => 9,
+        1_024..=4_095 => 11,
+        4_096..=32_767 => 13,
+        _ => 15,
+    }
+}
+
+impl<P: SWCurveConfig> FixedBaseMsm<P>
+where
+    P::ScalarField: PrimeField,
+{
+    /// The table of `bases`, with the window width for their number.
+    pub fn new(bases: &[Affine<P>]) -> Self {
+        Self::with_window(bases, default_window(bases.len()))
+    }
+
+    /// The table of `bases` with windows of `window` bits (clamped to 2..=20).
+    pub fn with_window(bases: &[Affine<P>], window: u32) -> Self {
+        let window = window.clamp(2, 20);
+        let windows = SCALAR_BITS.div_ceil(window);
+        let rows: Vec<u32> = (0..bases.len() as u32)
+            .filter(|&i| !bases[i as usize].is_zero())
+            .collect();
+        let w = windows as usize;
+        let mut projective = vec![Projective::<P>::zero(); rows.len() * w];
+        projective
+            .par_chunks_mut(w)
+            .zip(rows.par_iter())
+            .for_each(|(out, &i)| {
+                let mut p: Projective<P> = bases[i as usize].into();
+                for (j, slot) in out.iter_mut().enumerate() {
+                    if j > 0 {
+                        for _ in 0..window {
+                            p.double_in_place();
+                        }
+                    }
+                    *slot = p;
+                }
+            });
+        let table = projective
+            .par_chunks(4_096)
+            .flat_map_iter(Projective::<P>::normalize_batch)
+            .collect();
+        Self {
+            window,
+            windows,
+            len: bases.len(),
+            rows,
+            table,
+        }
+    }
+
+    /// The number of bases, identities included.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are no bases.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The bases that are not the identity (the table's rows).
+    pub fn non_identity(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The window width in bits.
+    pub fn window(&self) -> u32 {
+        self.window
+    }
+
+    /// The bytes the table holds.
+    pub fn memory_bytes(&self) -> usize {
+        self.table.len() * std::mem::size_of::<Affine<P>>()
+            + self.rows.len() * std::mem::size_of::<u32>()
+    }
+
+    /// `Σ scalars[i] · bases[i]`, on the current rayon pool.
+    pub fn msm(&self, scalars: &[P::ScalarField]) -> Result<Projective<P>, MsmError> {
+        if scalars.len() != self.len {
+            return Err(MsmError::Length {
+                bases: self.len,
+                scalars: scalars.len(),
+            });
+        }
+        let (items, groups) = self.sort_into_buckets(scalars);
+        if groups.is_empty() {
+            return Ok(Projective::zero());
+        }
+        let buckets = reduce_buckets(&self.table, &items, groups);
+        Ok(weighted_sum(&buckets, 1usize << (self.window - 1)))
+    }
+
+    /// Each non-zero digit's signed table entry (`index << 1 | negative`), grouped by
+    /// bucket (`|digit| - 1`), and the non-empty buckets.
+    fn sort_into_buckets(&self, scalars: &[P::ScalarField]) -> (Vec<u32>, Vec<Group>) {
+        let w = self.windows as usize;
+        let mut digits = vec![0i32; self.rows.len() * w];
+        digits
+            .par_chunks_mut(w)
+            .zip(self.rows.par_iter())
+            .for_each(|(out, &i)| {
+                signed_digits(&scalars[i as usize].into_bigint(), self.window, out)
+            });
+        let buckets = 1usize << (self.window - 1);
+        let mut start = vec![0u32; buckets + 1];
+        for &d in &digits {
+            if d != 0 {
+                start[d.unsigned_abs() as usize] += 1;
+            }
+        }
+        let mut groups = Vec::new();
+        let mut at = 0u32;
+        for (b, count) in start.iter_mut().enumerate().skip(1) {
+            let len = *count;
+            *count = at;
+            if len > 0 {
+                groups.push(Group {
+                    bucket: (b - 1) as u32,
+                    start: at,
+                    len,
+                });
+            }
+            at += len;
+        }
+        let mut items = vec![0u32; at as usize];
+        for (index, &d) in digits.iter().enumerate() {
+            if d != 0 {
+                let slot = &mut start[d.unsigned_abs() as usize];
+                items[*slot as usize] = (index as u32) << 1 | u32::from(d < 0);
+                *slot += 1;
+            }
+        }
+        (items, groups)
+    }
+}
+
+/// The signed base-`2^c` digits of `scalar`, least significant first; the digits
+/// times their weights sum to the scalar (`out.len() · c ≥ 255` leaves no carry).
+fn signed_digits<B: BigInteger>(scalar: &B, c: u32, out: &mut [i32]) {
+    let limbs = scalar.as_ref();
+    let half = 1i64 << (c - 1);
+    let mut carry = 0i64;
+    for (j, d) in out.iter_mut().enumerate() {
+        let raw = bits(limbs, j as u32 * c, c) as i64 + carry;
+        if raw >= half {
+            *d = (raw - (1i64 << c)) as i32;
+            carry = 1;
+        } else {
+            *d = raw as i32;
+            carry = 0;
+        }
+    }
+    debug_assert_eq!(carry, 0, "the windows cover the scalar");
+}
+
+/// `c` bits of `limbs` from bit `at` (zero past the end).
+fn bits(limbs: &[u64], at: u32, c: u32) -> u64 {
+    let (limb, off) = ((at / 64) as usize, at % 64);
+    let Some(&lo) = limbs.get(limb) else {
+        return 0;
+    };
+    let mut v = lo >> off;
+    if off + c > 64 {
+        if let Some(&hi) = limbs.get(limb + 1) {
+            v |= hi << (64 - off);
+        }
+    }
+    v & ((1u64 << c) - 1)
+}
+
+/// A bucket's points: `len` of them from `start` in the current round's array.
+#[derive(Debug, Clone, Copy)]
+struct Group {
+    bucket: u32,
+    start: u32,
+    len: u32,
+}
+
+/// Sums each bucket's points to one, as rounds of pairwise affine additions; returns
+/// the buckets' sums as `(bucket, point)`.
+fn reduce_buckets<P: SWCurveConfig>(
+    table: &[Affine<P>],
+    items: &[u32],
+    mut groups: Vec<Group>,
+) -> Vec<(u32, Affine<P>)> {
+    let first = |k: u32| {
+        let item = items[k as usize];
+        let p = table[(item >> 1) as usize];
+        if item & 1 == 1 {
+            -p
+        } else {
+            p
+        }
+    };
+    let mut points = round(&mut groups, &first);
+    while groups.iter().any(|g| g.len > 1) {
+        let prev = points;
+        points = round(&mut groups, &|k: u32| prev[k as usize]);
+    }
+    groups
+        .iter()
+        .map(|g| (g.bucket, points[g.start as usize]))
+        .collect()
+}
+
+/// One round: the points of each group added two by two (an odd one passes through);
+/// `groups` is updated to the new array, which is returned.
+fn round<P: SWCurveConfig>(
+    groups: &mut [Group],
+    fetch: &(dyn Fn(u32) -> Affine<P> + Sync),
+) -> Vec<Affine<P>> {
+    let total: usize = groups.iter().map(|g| g.len.div_ceil(2) as usize).sum();
+    let mut slots = Vec::with_capacity(total);
+    for g in groups.iter_mut() {
+        let new_start = slots.len() as u32;
+        let end = g.start + g.len;
+        let mut k = g.start;
+        while k + 1 < end {
+            slots.push((k, k + 1));
+            k += 2;
+        }
+        if k < end {
+            slots.push((k, NONE));
+        }
+        g.start = new_start;
+        g.len = slots.len() as u32 - new_start;
+    }
+    let mut out = vec![Affine::<P>::identity(); slots.len()];
+    out.par_chunks_mut(CHUNK)
+        .zip(slots.par_chunks(CHUNK))
+        .for_each(|(out, slots)| add_pairs(out, slots, fetch));
+    out
+}
+
+/// `out[i] = fetch(a) + fetch(b)` for each slot `(a, b)`, with one field inversion for
+/// the whole chunk. Equal points are doubled; opposite points give the identity.
+fn add_pairs<P: SWCurveConfig>(
+    out: &mut [Affine<P>],
+    slots: &[(u32, u32)],
+    fetch: &(dyn Fn(u32) -> Affine<P> + Sync),
+) {
+    // (output index, a, b, doubling) of the additions that need an inversion.
+    let mut pending = Vec::with_capacity(slots.len());
+    let mut den = Vec::with_capacity(slots.len());
+    for (i, (o, &(a, b))) in out.iter_mut().zip(slots).enumerate() {
+        let a = fetch(a);
+        if b == NONE {
+            *o = a;
+            continue;
+        }
+        let b = fetch(b);
+        if a.is_zero() {
+            *o = b;
+        } else if b.is_zero() {
+            *o = a;
+        } else if a.x != b.x {
+            den.push(b.x - a.x);
+            pending.push((i, a, b, false));
+        } else if a.y == b.y && !a.y.is_zero() {
+            den.push(a.y.double());
+            pending.push((i, a, b, true));
+        } else {
+            *o = Affine::identity();
+        }
+    }
+    invert_all(&mut den);
+    for ((i, a, b, doubling), inv) in pending.into_iter().zip(den) {
+        let lambda = if doubling {
+            let xx = a.x.square();
+            (xx.double() + xx + P::COEFF_A) * inv
+        } else {
+            (b.y - a.y) * inv
+        };
+        let x = lambda.square() - a.x - b.x;
+        let y = lambda * (a.x - x) - a.y;
+        out[i] = Affine::new_unchecked(x, y);
+    }
+}
+
+/// Replaces every element (all non-zero) by its inverse, with one inversion.
+fn invert_all<F: Field>(v: &mut [F]) {
+    let mut prefix = Vec::with_capacity(v.len());
+    let mut acc = F::one();
+    for x in v.iter() {
+        prefix.push(acc);
+        acc *= x;
+    }
+    let Some(mut inv) = acc.inverse() else {
+        return; // empty (a zero never gets here: the callers exclude it)
+    };
+    for (x, before) in v.iter_mut().zip(prefix).rev() {
+        let next = inv * *x;
+        *x = inv * before;
+        inv = next;
+    }
+}
+
+/// `Σ (b + 1) · B_b` over the buckets, by running sums over one range of buckets per
+/// thread: over a range from `lo`, the running sums give `Σ (b - lo + 1) · B_b`, and
+/// `lo · Σ B_b` completes it.
+fn weighted_sum<P: SWCurveConfig>(buckets: &[(u32, Affine<P>)], count: usize) -> Projective<P>
+where
+    P::ScalarField: PrimeField,
+{
+    let mut dense = vec![Affine::<P>::identity(); count];
+    for &(b, p) in buckets {
+        dense[b as usize] = p;
+    }
+    let parts = rayon::current_num_threads().clamp(1, count);
+    let per = count.div_ceil(parts);
+    dense
+        .par_chunks(per)
+        .enumerate()
+        .map(|(part, range)| {
+            let lo = (part * per) as u64;
+            let mut running = Projective::<P>::zero();
+            let mut sum = Projective::<P>::zero();
+            for p in range.iter().rev() {
+                if !p.is_zero() {
+                    running += p;
+                }
+                sum += running;
+            }
+            if lo > 0 {
+                sum += running * P::ScalarField::from(lo);
+            }
+            sum
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+    use ark_ec::{PrimeGroup, VariableBaseMSM};
+    use ark_ff::UniformRand;
+    use proptest::prelude::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    fn reference<G: VariableBaseMSM>(bases: &[G::MulBase], scalars: &[G::ScalarField]) -> G {
+        G::msm(bases, scalars).unwrap()
+    }
+
+    fn random_bases(n: usize, rng: &mut ChaCha20Rng) -> Vec<G1Affine> {
+        // Random multiples of the generator, by batch normalization.
+        let g = G1Projective::generator();
+        let v: Vec<G1Projective> = (0..n).map(|_| g * Fr::rand(rng)).collect();
+        G1Projective::normalize_batch(&v)
+    }
+
+    /// Scalars at the digit boundaries of window `c`, and the extremes of the field.
+    fn edge_scalars(c: u32) -> Vec<Fr> {
+        let two = |k: u32| Fr::from(2u64).pow([u64::from(k)]);
+        let mut v = vec![
+            Fr::zero(),
+            Fr::from(1u64),
+            -Fr::from(1u64),
+            -Fr::from(2u64),
+            two(c - 1),
+            two(c - 1) - Fr::from(1u64),
+            two(c - 1) + Fr::from(1u64),
+            two(c) - Fr::from(1u64),
+            two(c),
+            two(253),
+            two(254) - Fr::from(1u64), // reduced mod r
+            -two(c - 1),
+        ];
+        // Every digit at its most negative: 2^(c-1) in every window, plus the carries.
+        let mut all_half = Fr::zero();
+        for j in 0..SCALAR_BITS.div_ceil(c) - 1 {
+            all_half += two(c * j + c - 1);
+        }
+        v.push(all_half);
+        v
+    }
+
+    fn check(bases: &[G1Affine], scalars: &[Fr], window: u32) {
+        let table = FixedBaseMsm::with_window(bases, window);
+        let got = table.msm(scalars).unwrap();
+        let want: G1Projective = reference(bases, scalars);
+        assert_eq!(got.into_affine(), want.into_affine(), "window {window}");
+    }
+
+    #[test]
+    fn the_digits_sum_back_to_the_scalar() {
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        for c in [2, 5, 8, 13, 16, 20] {
+            let mut scalars = edge_scalars(c);
+            scalars.extend((0..50).map(|_| Fr::rand(&mut rng)));
+            for s in scalars {
+                let mut digits = vec![0i32; SCALAR_BITS.div_ceil(c) as usize];
+                signed_digits(&s.into_bigint(), c, &mut digits);
+                let half = 1i32 << (c - 1);
+                let mut back = Fr::zero();
+                for (j, &d) in digits.iter().enumerate() {
+                    assert!((-half..=half).contains(&d), "digit {d} for c = {c}");
+                    let weight = Fr::from(2u64).pow([u64::from(c) * j as u64]);
+                    let magnitude = weight * Fr::from(d.unsigned_abs());
+                    back += if d < 0 { -magnitude } else { magnitude };
+                }
+                assert_eq!(back, s, "c = {c}");
+            }
+        }
+    }
+
+    #[test]
+    fn edge_scalars_against_ark_ec() {
+        let mut rng = ChaCha20Rng::seed_from_u64(2);
+        for c in [3, 8, 13] {
+            let scalars = edge_scalars(c);
+            let bases = random_bases(scalars.len(), &mut rng);
+            check(&bases, &scalars, c);
+        }
+    }
+
+    #[test]
+    fn identity_repeated_and_opposite_bases() {
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        let p = random_bases(1, &mut rng)[0];
+        let q = random_bases(1, &mut rng)[0];
+        // Repeated bases with equal scalars put equal points into one bucket (a
+        // doubling); a base and its negation with equal scalars, opposite ones (the
+        // identity); identity bases are dropped.
+        let bases = vec![
+            p,
+            p,
+            p,
+            -p,
+            G1Affine::identity(),
+            q,
+            q,
+            -q,
+            G1Affine::identity(),
+            p,
+        ];
+        let s = Fr::rand(&mut rng);
+        for scalars in [
+            vec![s; bases.len()],
+            vec![Fr::from(1u64); bases.len()],
+            vec![Fr::zero(); bases.len()],
+            (0..bases.len() as u64).map(|i| Fr::from(i % 3)).collect(),
+        ] {
+            for c in [4, 13] {
+                check(&bases, &scalars, c);
+            }
+        }
+        let table = FixedBaseMsm::with_window(&bases, 8);
+        assert_eq!(table.len(), 10);
+        assert_eq!(table.non_identity(), 8);
+    }
+
+    #[test]
+    fn sizes_one_two_and_a_window_boundary() {
+        let mut rng = ChaCha20Rng::seed_from_u64(4);
+        for n in [0usize, 1, 2, 3, 63, 64, 65, 511, 512, 513] {
+            let bases = random_bases(n, &mut rng);
+            let scalars: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
+            check(&bases, &scalars, default_window(n));
+        }
+    }
+
+    #[test]
+    fn the_proving_sizes_with_witness_like_scalars() {
+        // Mostly bits and small values with some full-size elements, as a witness is:
+        // one bucket then holds thousands of points (a deep addition tree).
+        let mut rng = ChaCha20Rng::seed_from_u64(5);
+        for n in [8_192usize, 16_384] {
+            let bases = random_bases(n, &mut rng);
+            let scalars: Vec<Fr> = (0..n)
+                .map(|i| match i % 4 {
+                    0 | 1 => Fr::from((i % 2) as u64),
+                    2 => Fr::from(i as u64),
+                    _ => Fr::rand(&mut rng),
+                })
+                .collect();
+            check(&bases, &scalars, default_window(n));
+            let random: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
+            check(&bases, &random, default_window(n));
+        }
+    }
+
+    #[test]
+    fn g2_against_ark_ec() {
+        let mut rng = ChaCha20Rng::seed_from_u64(6);
+        let g = G2Projective::generator();
+        let edges = edge_scalars(9);
+        let n = 300 + edges.len();
+        let mut v: Vec<G2Projective> = (0..n).map(|_| g * Fr::rand(&mut rng)).collect();
+        v.push(v[0]);
+        v.push(-v[1]);
+        v.push(G2Projective::zero());
+        let bases: Vec<G2Affine> = G2Projective::normalize_batch(&v);
+        let mut scalars: Vec<Fr> = (0..300).map(|_| Fr::rand(&mut rng)).collect();
+        scalars.extend(edges);
+        scalars.extend([scalars[0], scalars[1], Fr::rand(&mut rng)]);
+        let table = FixedBaseMsm::with_window(&bases, 9);
+        let want: G2Projective = reference(&bases, &scalars);
+        assert_eq!(
+            table.msm(&scalars).unwrap().into_affine(),
+            want.into_affine()
+        );
+    }
+
+    #[test]
+    fn a_length_mismatch_is_an_error() {
+        let mut rng = ChaCha20Rng::seed_from_u64(7);
+        let table = FixedBaseMsm::new(&random_bases(4, &mut rng));
+        assert_eq!(
+            table.msm(&[Fr::from(1u64); 3]),
+            Err(MsmError::Length {
+                bases: 4,
+                scalars: 3
+            })
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn random_inputs_match_ark_ec(
+            seed in any::<u64>(),
+            n in 0usize..200,
+            window in 2u32..=16,
+            identities in 0usize..4,
+            small in any::<bool>(),
+        ) {
+            let mut rng = ChaCha20Rng::seed_from_u64(seed);
+            let mut bases = random_bases(n, &mut rng);
+            for k in 0..identities.min(n) {
+                bases[(k * 7) % n] = G1Affine::identity();
+            }
+            if n >= 4 {
+                bases[n - 1] = bases[0];
+                bases[n - 2] = -bases[1];
+            }
+            let scalars: Vec<Fr> = (0..n)
+                .map(|_| if small { Fr::from(u64::from(rand::Rng::gen::<u8>(&mut rng)) % 5) } else { Fr::rand(&mut rng) })
+                .collect();
+            let table = FixedBaseMsm::with_window(&bases, window);
+            let want: G1Projective = reference(&bases, &scalars);
+            prop_assert_eq!(table.msm(&scalars).unwrap().into_affine(), want.into_affine());
+        }
+    }
+}
