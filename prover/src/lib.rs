@@ -15,7 +15,8 @@ pub mod msm;
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use ark_bn254::{Bn254, Fr};
 use ark_ff::UniformRand;
@@ -161,9 +162,9 @@ impl ProofRequest {
 /// Keys by statement, their fixed-base tables, and a pool to prove on.
 pub struct Prover {
     keys: BTreeMap<Statement, StatementKeys>,
-    /// Each statement's fixed-base tables, built at its first proof; `None` for a
-    /// prover made [`Prover::without_tables`].
-    tables: Option<BTreeMap<Statement, OnceLock<ProvingTables>>>,
+    /// Each statement's fixed-base tables, built in the background from its first
+    /// proof on; `None` for a prover made [`Prover::without_tables`].
+    tables: Option<BTreeMap<Statement, Arc<TableSlot>>>,
     pool: rayon::ThreadPool,
 }
 
@@ -177,17 +178,37 @@ impl std::fmt::Debug for Prover {
     }
 }
 
+/// A statement's fixed-base tables: built once, by one builder, and read without ever
+/// blocking a prover thread.
+#[derive(Default)]
+struct TableSlot {
+    tables: OnceLock<ProvingTables>,
+    started: AtomicBool,
+}
+
 impl Prover {
     /// A prover over `keys`, with a pool of `threads` workers (0: one per core), that
-    /// proves with fixed-base tables of the proving keys: a statement's are built at its
-    /// first proof, on the pool (seconds: about 255 doublings per base of the key), and
-    /// kept (memory: [`Prover::table_bytes`]). For a service, which proves many times.
+    /// proves with fixed-base tables of the proving keys (memory:
+    /// [`Prover::table_bytes`]). A statement's tables are built in the background from
+    /// its first proof on (seconds: about 255 doublings per base of the key), on a pool
+    /// of their own, while its proofs use ark-groth16's prover; [`Prover::build_tables`]
+    /// builds them all now. For a service, which proves many times.
+    ///
+    /// No prover thread ever waits for a table: a rayon thread that waited on one being
+    /// built by work it had itself stolen (a proof inside another proof's join) would
+    /// wait forever.
     pub fn new(
         keys: impl IntoIterator<Item = StatementKeys>,
         threads: usize,
     ) -> Result<Self, ProveError> {
         let mut prover = Self::without_tables(keys, threads)?;
-        prover.tables = Some(prover.keys.keys().map(|s| (*s, OnceLock::new())).collect());
+        prover.tables = Some(
+            prover
+                .keys
+                .keys()
+                .map(|s| (*s, Arc::new(TableSlot::default())))
+                .collect(),
+        );
         Ok(prover)
     }
 
@@ -209,13 +230,21 @@ impl Prover {
         })
     }
 
-    /// Builds every statement's tables now (on the pool) rather than at first proof.
+    /// Builds every statement's tables now and returns when they are ready (a build
+    /// already started in the background is waited for). Call it from outside the
+    /// prover's pool.
     pub fn build_tables(&self) {
-        self.pool.install(|| {
-            self.keys.par_iter().for_each(|(s, k)| {
-                self.tables_of(*s, k);
-            });
-        });
+        let Some(slots) = &self.tables else {
+            return;
+        };
+        for (statement, slot) in slots {
+            if slot.started.swap(true, Ordering::SeqCst) {
+                slot.tables.wait();
+            } else if let Some(keys) = self.keys.get(statement) {
+                let tables = self.pool.install(|| build(*statement, &keys.proving_key));
+                let _ = slot.tables.set(tables);
+            }
+        }
     }
 
     /// The bytes the fixed-base tables built so far hold, all statements together.
@@ -223,20 +252,38 @@ impl Prover {
         self.tables
             .iter()
             .flatten()
-            .filter_map(|(_, t)| t.get())
+            .filter_map(|(_, slot)| slot.tables.get())
             .map(ProvingTables::memory_bytes)
             .sum()
     }
 
-    /// `statement`'s tables, built now if they are not yet; `None` without tables.
+    /// `statement`'s tables if they are built; if not, starts building them in the
+    /// background (once) and returns `None`.
     fn tables_of(&self, statement: Statement, keys: &StatementKeys) -> Option<&ProvingTables> {
-        let cell = self.tables.as_ref()?.get(&statement)?;
-        Some(cell.get_or_init(|| {
-            let _span = tracing::info_span!("fixed-base tables", %statement).entered();
-            let tables = ProvingTables::new(&keys.proving_key);
-            tracing::info!(bytes = tables.memory_bytes(), "built");
-            tables
-        }))
+        let slot = self.tables.as_ref()?.get(&statement)?;
+        if let Some(tables) = slot.tables.get() {
+            return Some(tables);
+        }
+        if !slot.started.swap(true, Ordering::SeqCst) {
+            let (building, pk) = (slot.clone(), keys.proving_key.clone());
+            let threads = self.pool.current_num_threads();
+            let spawned = std::thread::Builder::new()
+                .name("medproof-tables".into())
+                .spawn(move || {
+                    // A pool of its own: nothing of the prover's runs on it.
+                    let tables = match rayon::ThreadPoolBuilder::new().num_threads(threads).build()
+                    {
+                        Ok(pool) => pool.install(|| build(statement, &pk)),
+                        Err(_) => build(statement, &pk),
+                    };
+                    let _ = building.tables.set(tables);
+                });
+            if let Err(e) = spawned {
+                tracing::warn!(%statement, error = %e, "cannot start building the fixed-base tables");
+                slot.started.store(false, Ordering::SeqCst);
+            }
+        }
+        None
     }
 
     /// The keys of `statement`.
@@ -305,6 +352,19 @@ impl Prover {
                 .collect()
         })
     }
+}
+
+/// `statement`'s tables, on the current pool, logged.
+fn build(statement: Statement, pk: &ark_groth16::ProvingKey<Bn254>) -> ProvingTables {
+    let _span = tracing::info_span!("fixed-base tables", %statement).entered();
+    let started = std::time::Instant::now();
+    let tables = ProvingTables::new(pk);
+    tracing::info!(
+        bytes = tables.memory_bytes(),
+        ms = started.elapsed().as_millis() as u64,
+        "built"
+    );
+    tables
 }
 
 /// Runs one job, turning a panic inside it into that job's error.

@@ -247,3 +247,23 @@ fn bad_witness_is_refused_before_proving_and_fails_alone() {
         Err(ProveError::Witness(AssignError::Unsatisfied(_)))
     ));
 }
+
+#[test]
+fn proofs_verify_before_while_and_after_the_tables_are_built() {
+    let w = world();
+    assert_eq!(
+        w.prover.table_bytes(),
+        0,
+        "no tables before the first proof"
+    );
+    // The first proofs start the build in the background and prove without waiting.
+    for b in prove_all(&w, 4, |i| 200 + i as u64) {
+        assert!(w.verifier.verify(&b).unwrap());
+    }
+    w.prover.build_tables();
+    assert!(w.prover.table_bytes() > 10_000_000, "the tables are built");
+    for b in prove_all(&w, 4, |i| 300 + i as u64) {
+        assert!(w.verifier.verify(&b).unwrap());
+        assert!(!w.verifier.verify(&with_input(&b, "binding", "1")).unwrap());
+    }
+}

@@ -210,6 +210,7 @@ fn main() {
     )
     .unwrap();
     let one = Prover::new([keys], 1).unwrap();
+    one.build_tables();
     let (request, _) = {
         let l = state.ledger.read().unwrap();
         medproof_service::assemble::record_inclusion(&*l, record.clone(), Fr::from(7u64)).unwrap()
