@@ -36,7 +36,8 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 "$medproof" demo --data-dir data --out out --records 4 --proofs 2 >/dev/null
-# Every statement's proof from the service's prover (its fixed-base tables) verifies.
+# Every statement's proof from the service's prover verifies (the fixed-base tables or,
+# while they are being built, ark-groth16's prover: the same proof for the same r and s).
 for b in access-0 claim record-inclusion-1; do
   "$medproof" export snarkjs "out/$b.json" --data-dir data --out sj >/dev/null
   (cd sj && "$snarkjs" groth16 verify verification_key.json public.json proof.json) | grep -q "OK" \
