@@ -9,9 +9,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use ark_bn254::{Fr, G1Projective, G2Projective};
+use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
 use ark_ec::{CurveGroup, PrimeGroup, VariableBaseMSM};
 use ark_ff::UniformRand;
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use criterion::measurement::WallTime;
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkGroup, Criterion};
 use medproof_prover::msm::FixedBaseMsm;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -35,48 +37,43 @@ fn witness_like(n: usize, rng: &mut ChaCha20Rng) -> Vec<Fr> {
         .collect()
 }
 
+/// `ark-ec`'s MSM and the fixed-base table of the same bases, on the same scalars,
+/// as `{name}/ark_ec` and `{name}/fixed_base`.
+fn versus<P: SWCurveConfig<ScalarField = Fr>>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    bases: &[Affine<P>],
+    scalars: &[Fr],
+) {
+    let table = FixedBaseMsm::new(bases);
+    eprintln!(
+        "{name}: window {}, table {} bytes",
+        table.window(),
+        table.memory_bytes()
+    );
+    g.bench_function(format!("{name}/ark_ec"), |b| {
+        b.iter(|| Projective::<P>::msm(black_box(bases), black_box(scalars)).unwrap())
+    });
+    g.bench_function(format!("{name}/fixed_base"), |b| {
+        b.iter(|| table.msm(black_box(scalars)).unwrap())
+    });
+}
+
 fn msm(c: &mut Criterion) {
     let mut rng = ChaCha20Rng::seed_from_u64(1);
     let mut g = c.benchmark_group("msm");
     g.sample_size(20);
     for n in [8_192usize, 16_384] {
         let g1 = bases::<G1Projective>(n, &mut rng);
-        let table = FixedBaseMsm::new(&g1);
-        eprintln!(
-            "G1 table of {n}: window {}, {} bytes",
-            table.window(),
-            table.memory_bytes()
-        );
-        for (kind, scalars) in [
-            (
-                "random",
-                (0..n).map(|_| Fr::rand(&mut rng)).collect::<Vec<_>>(),
-            ),
-            ("witness", witness_like(n, &mut rng)),
-        ] {
-            g.bench_function(format!("g1_{kind}_{n}/ark_ec"), |b| {
-                b.iter(|| G1Projective::msm(black_box(&g1), black_box(&scalars)).unwrap())
-            });
-            g.bench_function(format!("g1_{kind}_{n}/fixed_base"), |b| {
-                b.iter(|| table.msm(black_box(&scalars)).unwrap())
-            });
-        }
+        let random: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
+        versus(&mut g, &format!("g1_random_{n}"), &g1, &random);
+        let witness = witness_like(n, &mut rng);
+        versus(&mut g, &format!("g1_witness_{n}"), &g1, &witness);
     }
     let n = 8_192;
     let g2 = bases::<G2Projective>(n, &mut rng);
-    let table = FixedBaseMsm::new(&g2);
-    eprintln!(
-        "G2 table of {n}: window {}, {} bytes",
-        table.window(),
-        table.memory_bytes()
-    );
-    let scalars = witness_like(n, &mut rng);
-    g.bench_function(format!("g2_witness_{n}/ark_ec"), |b| {
-        b.iter(|| G2Projective::msm(black_box(&g2), black_box(&scalars)).unwrap())
-    });
-    g.bench_function(format!("g2_witness_{n}/fixed_base"), |b| {
-        b.iter(|| table.msm(black_box(&scalars)).unwrap())
-    });
+    let witness = witness_like(n, &mut rng);
+    versus(&mut g, &format!("g2_witness_{n}"), &g2, &witness);
     g.finish();
 }
 

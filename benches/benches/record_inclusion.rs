@@ -1,7 +1,8 @@
 //! Record inclusion in the ledger's 4-ary tree: proving (one proof; and a parallel
 //! batch), with medproof's prove step (fixed-base tables) and, in the same run,
-//! ark-groth16's prover on the same keys (`*_ark_groth16`, the path before); verification with a prepared key, and batch verification at 1, 16, 64 and 256
-//! proofs compared with verifying the same proofs one by one.
+//! ark-groth16's prover on the same keys (`*_ark_groth16`, the path before);
+//! verification with a prepared key, and batch verification at 1, 16, 64 and 256 proofs
+//! compared with verifying the same proofs one by one.
 
 #![allow(missing_docs)]
 #![allow(clippy::unwrap_used)]

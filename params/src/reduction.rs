@@ -46,24 +46,13 @@ impl R1CSToQAP for CircomReduction {
     ) -> Result<Vec<F>, SynthesisError> {
         let domain =
             D::new(num_constraints + num_inputs).ok_or(SynthesisError::PolynomialDegreeTooLarge)?;
-        let d = domain.size();
-        let (ma, mb, mc) = (&matrices[0], &matrices[1], &matrices[2]);
-        let mut a = vec![F::zero(); d];
-        let mut b = vec![F::zero(); d];
-        let mut c = vec![F::zero(); d];
-        a[..num_constraints]
-            .par_iter_mut()
-            .zip(&mut b[..num_constraints])
-            .zip(&mut c[..num_constraints])
-            .enumerate()
-            .for_each(|(i, ((a, b), c))| {
-                *a = evaluate_constraint(&ma[i], full_assignment);
-                *b = evaluate_constraint(&mb[i], full_assignment);
-                *c = evaluate_constraint(&mc[i], full_assignment);
-            });
-        // The rows that bind the public inputs (A only), as in the keys.
-        a[num_constraints..num_constraints + num_inputs]
-            .copy_from_slice(&full_assignment[..num_inputs]);
+        let [a, b, c] = evaluate_rows(
+            matrices,
+            num_inputs,
+            num_constraints,
+            full_assignment,
+            domain.size(),
+        );
         odd_coset_product(&domain, a, b, c)
     }
 
@@ -113,4 +102,34 @@ pub fn odd_coset_product<F: PrimeField, D: EvaluationDomain<F>>(
         .zip(&c)
         .for_each(|((a, b), c)| *a = *a * b - c);
     Ok(a)
+}
+
+/// The evaluations of A, B and C on the constraint domain of size `d`: row `i` of each
+/// matrix against the assignment (in parallel), then the rows that bind the public
+/// inputs (A only, as in the keys), the rest zero. Both reductions start from these.
+pub fn evaluate_rows<F: PrimeField>(
+    matrices: &[Matrix<F>],
+    num_inputs: usize,
+    num_constraints: usize,
+    full_assignment: &[F],
+    d: usize,
+) -> [Vec<F>; 3] {
+    let (ma, mb, mc) = (&matrices[0], &matrices[1], &matrices[2]);
+    let mut a = vec![F::zero(); d];
+    let mut b = vec![F::zero(); d];
+    let mut c = vec![F::zero(); d];
+    a[..num_constraints]
+        .par_iter_mut()
+        .zip(&mut b[..num_constraints])
+        .zip(&mut c[..num_constraints])
+        .enumerate()
+        .with_min_len(256)
+        .for_each(|(i, ((a, b), c))| {
+            *a = evaluate_constraint(&ma[i], full_assignment);
+            *b = evaluate_constraint(&mb[i], full_assignment);
+            *c = evaluate_constraint(&mc[i], full_assignment);
+        });
+    a[num_constraints..num_constraints + num_inputs]
+        .copy_from_slice(&full_assignment[..num_inputs]);
+    [a, b, c]
 }

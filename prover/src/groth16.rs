@@ -12,11 +12,11 @@
 
 use ark_bn254::{g1, g2, Bn254, Fr, G1Projective, G2Projective};
 use ark_ec::CurveGroup;
-use ark_ff::{FftField, Field, One, Zero};
+use ark_ff::{FftField, Field};
 use ark_groth16::ProvingKey;
 use ark_poly::{EvaluationDomain, GeneralEvaluationDomain};
 use medproof_circuits::shape::{AssignError, CircuitShape};
-use medproof_params::reduction::odd_coset_product;
+use medproof_params::reduction::{evaluate_rows, odd_coset_product};
 use medproof_params::Reduction;
 use medproof_verifier::groth16::Proof;
 use rayon::prelude::*;
@@ -124,13 +124,10 @@ pub fn prove(
     let g1_b = b_g1 + pk.beta_g1 + delta_g1 * s;
     let g2_b: G2Projective = b_g2 + pk.vk.beta_g2 + pk.vk.delta_g2 * s;
     let g_c = g_a * s + g1_b * r - delta_g1 * (r * s) + l_acc + h_acc;
-    let [a, c] = <G1Projective as CurveGroup>::normalize_batch(&[g_a, g_c])
-        .try_into()
-        .map_err(|_| ProveError::Groth16("normalization".into()))?;
     Ok(Proof {
-        a,
+        a: g_a.into_affine(),
         b: g2_b.into_affine(),
-        c,
+        c: g_c.into_affine(),
     })
 }
 
@@ -150,34 +147,7 @@ pub fn witness_map(
     let domain = Domain::new(n + inputs).ok_or(ProveError::Groth16(
         "the circuit is too large for the field's FFT domains".into(),
     ))?;
-    let d = domain.size();
-    let [ma, mb, mc] = &shape.matrices;
-    let (mut a, mut b, mut c) = (
-        vec![Fr::zero(); d],
-        vec![Fr::zero(); d],
-        vec![Fr::zero(); d],
-    );
-    let row = |terms: &[(Fr, usize)]| -> Fr {
-        terms.iter().fold(Fr::zero(), |acc, (coeff, i)| {
-            let v = z.get(*i).copied().unwrap_or_default();
-            if coeff.is_one() {
-                acc + v
-            } else {
-                acc + *coeff * v
-            }
-        })
-    };
-    a[..n]
-        .par_iter_mut()
-        .zip(&mut b[..n])
-        .zip(&mut c[..n])
-        .enumerate()
-        .with_min_len(256)
-        .for_each(|(i, ((a, b), c))| {
-            *a = row(&ma[i]);
-            *b = row(&mb[i]);
-            *c = row(&mc[i]);
-        });
+    let [a, b, c] = evaluate_rows(&shape.matrices, inputs, n, z, domain.size());
     if let Some(bad) = (0..n)
         .into_par_iter()
         .with_min_len(1_024)
@@ -185,8 +155,6 @@ pub fn witness_map(
     {
         return Err(AssignError::Unsatisfied(bad).into());
     }
-    // The rows that bind the public inputs (A only), as in the keys.
-    a[n..n + inputs].copy_from_slice(&z[..inputs]);
     match reduction {
         Reduction::Libsnark => libsnark_quotient(domain, a, b, c),
         Reduction::Circom => {

@@ -1,8 +1,10 @@
 //! medproof's prover: from a witness to a proof bundle.
 //!
 //! For each request it synthesizes the circuit with its witness (without rebuilding the
-//! constraint matrices), checks the assignment against the matrices built once when the
-//! keys were loaded, and only then runs Groth16 with those same matrices. An unsatisfied
+//! constraint matrices), evaluates the matrices built once when the keys were loaded and
+//! checks every constraint there, and only then runs the MSMs ([`groth16`], against the
+//! keys' fixed-base tables of [`msm`]; or ark-groth16's prover with the same matrices
+//! while the tables are not built, and for [`Prover::without_tables`]). An unsatisfied
 //! witness is an error naming the failing constraint, not a proof that fails later.
 //!
 //! [`Prover::prove_many`] proves independent requests in parallel on a rayon pool; a
@@ -161,7 +163,7 @@ impl ProofRequest {
 
 /// Keys by statement, their fixed-base tables, and a pool to prove on.
 pub struct Prover {
-    keys: BTreeMap<Statement, StatementKeys>,
+    keys: BTreeMap<Statement, Arc<StatementKeys>>,
     /// Each statement's fixed-base tables, built in the background from its first
     /// proof on; `None` for a prover made [`Prover::without_tables`].
     tables: Option<BTreeMap<Statement, Arc<TableSlot>>>,
@@ -179,10 +181,11 @@ impl std::fmt::Debug for Prover {
 }
 
 /// A statement's fixed-base tables: built once, by one builder, and read without ever
-/// blocking a prover thread.
+/// blocking a prover thread. `Some(None)`: the build failed (logged), and the statement
+/// proves with ark-groth16's prover.
 #[derive(Default)]
 struct TableSlot {
-    tables: OnceLock<ProvingTables>,
+    tables: OnceLock<Option<ProvingTables>>,
     started: AtomicBool,
 }
 
@@ -224,7 +227,10 @@ impl Prover {
             .build()
             .map_err(|e| ProveError::Pool(e.to_string()))?;
         Ok(Self {
-            keys: keys.into_iter().map(|k| (k.statement, k)).collect(),
+            keys: keys
+                .into_iter()
+                .map(|k| (k.statement, Arc::new(k)))
+                .collect(),
             tables: None,
             pool,
         })
@@ -252,20 +258,20 @@ impl Prover {
         self.tables
             .iter()
             .flatten()
-            .filter_map(|(_, slot)| slot.tables.get())
+            .filter_map(|(_, slot)| slot.tables.get()?.as_ref())
             .map(ProvingTables::memory_bytes)
             .sum()
     }
 
     /// `statement`'s tables if they are built; if not, starts building them in the
     /// background (once) and returns `None`.
-    fn tables_of(&self, statement: Statement, keys: &StatementKeys) -> Option<&ProvingTables> {
+    fn tables_of(&self, statement: Statement) -> Option<&ProvingTables> {
         let slot = self.tables.as_ref()?.get(&statement)?;
         if let Some(tables) = slot.tables.get() {
-            return Some(tables);
+            return tables.as_ref();
         }
         if !slot.started.swap(true, Ordering::SeqCst) {
-            let (building, pk) = (slot.clone(), keys.proving_key.clone());
+            let (building, keys) = (slot.clone(), self.keys.get(&statement)?.clone());
             let threads = self.pool.current_num_threads();
             let spawned = std::thread::Builder::new()
                 .name("medproof-tables".into())
@@ -273,8 +279,8 @@ impl Prover {
                     // A pool of its own: nothing of the prover's runs on it.
                     let tables = match rayon::ThreadPoolBuilder::new().num_threads(threads).build()
                     {
-                        Ok(pool) => pool.install(|| build(statement, &pk)),
-                        Err(_) => build(statement, &pk),
+                        Ok(pool) => pool.install(|| build(statement, &keys.proving_key)),
+                        Err(_) => build(statement, &keys.proving_key),
                     };
                     let _ = building.tables.set(tables);
                 });
@@ -288,7 +294,7 @@ impl Prover {
 
     /// The keys of `statement`.
     pub fn keys(&self, statement: Statement) -> Option<&StatementKeys> {
-        self.keys.get(&statement)
+        self.keys.get(&statement).map(Arc::as_ref)
     }
 
     /// Proves one request on the calling thread (inner MSMs and FFTs still use rayon).
@@ -299,7 +305,7 @@ impl Prover {
             .get(&statement)
             .ok_or(ProveError::NoKeys(statement))?;
         let _span = tracing::debug_span!("prove", %statement).entered();
-        let proof = match self.tables_of(statement, keys) {
+        let proof = match self.tables_of(statement) {
             Some(tables) => {
                 let z = keys.shape.synthesize(request.circuit())?;
                 let mut rng = rand::thread_rng();
@@ -354,17 +360,25 @@ impl Prover {
     }
 }
 
-/// `statement`'s tables, on the current pool, logged.
-fn build(statement: Statement, pk: &ark_groth16::ProvingKey<Bn254>) -> ProvingTables {
+/// `statement`'s tables, on the current pool, logged; `None` if the build panicked
+/// (then the statement keeps proving with ark-groth16's prover).
+fn build(statement: Statement, pk: &ark_groth16::ProvingKey<Bn254>) -> Option<ProvingTables> {
     let _span = tracing::info_span!("fixed-base tables", %statement).entered();
     let started = std::time::Instant::now();
-    let tables = ProvingTables::new(pk);
-    tracing::info!(
-        bytes = tables.memory_bytes(),
-        ms = started.elapsed().as_millis() as u64,
-        "built"
-    );
-    tables
+    match catch_unwind(AssertUnwindSafe(|| ProvingTables::new(pk))) {
+        Ok(tables) => {
+            tracing::info!(
+                bytes = tables.memory_bytes(),
+                ms = started.elapsed().as_millis() as u64,
+                "built"
+            );
+            Some(tables)
+        }
+        Err(_) => {
+            tracing::error!("building the fixed-base tables failed; proving without them");
+            None
+        }
+    }
 }
 
 /// Runs one job, turning a panic inside it into that job's error.

@@ -20,7 +20,10 @@ pub fn rng(seed: u64) -> ChaCha20Rng {
 /// `x³ + x + five = y` with `y` public (wires [1, y, x, x², x³]) for `five` 5 or 6: the
 /// circom systems in `tests/data/cube{5,6}.r1cs`, which the service's CLI test uses too.
 pub fn cube(five: u64) -> CircuitShape {
-    let path = format!("{}/tests/data/cube{five}.r1cs", env!("CARGO_MANIFEST_DIR"));
+    // The directory cargo runs the test in, read at run time: a binary reused from a
+    // build cache made in another checkout would otherwise look in that checkout.
+    let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into());
+    let path = format!("{dir}/tests/data/cube{five}.r1cs");
     let file = std::fs::File::open(path).unwrap();
     medproof_params::circom::read_r1cs(std::io::BufReader::new(file)).unwrap()
 }
