@@ -121,3 +121,31 @@ echo "ptau: no contribution, a changed challenge, a point off the curve and two 
 cp "$here/poseidon.mjs" "$here/merkle.mjs" "$npm_dir/"
 node "$npm_dir/poseidon.mjs" "$medproof"
 node "$npm_dir/merkle.mjs" "$medproof" "$work/data"
+
+# The transparency log, checked from the C2SP specifications by a script that shares no
+# code with medproof (Python's `cryptography` for Ed25519): the demo ledger served over
+# HTTP, its checkpoint's signature and key id, and its root recomputed from the entries.
+venv="${MEDPROOF_VENV:-$HOME/.cache/medproof-venv}"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -c 'import cryptography' 2>/dev/null || "$venv/bin/pip" install -q cryptography==48.0.0
+log_json="$("$medproof" ledger log --data-dir data)"
+vkey="$(echo "$log_json" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).verifier_key))')"
+"$medproof" serve --data-dir data --bind 127.0.0.1:0 --no-prover >serve.log 2>&1 &
+serve_pid=$!
+trap 'kill "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+url=""
+for _ in $(seq 1 600); do
+  url="$(sed -n 's/^medproof serving on \(http:[^ ]*\)$/\1/p' serve.log)"
+  [ -n "$url" ] && break
+  kill -0 "$serve_pid" 2>/dev/null || { cat serve.log >&2; exit 1; }
+  sleep 0.5
+done
+[ -n "$url" ] || { echo "the service did not start" >&2; cat serve.log >&2; exit 1; }
+"$venv/bin/python" "$here/tlog.py" "$url" "$vkey" "$(cat data/ledger.pub)"
+# Negative twin: the same log under another key's verifier key is refused.
+other="$(echo "$vkey" | cut -d+ -f1)+00000000+$(echo "$vkey" | cut -d+ -f3-)"
+if "$venv/bin/python" "$here/tlog.py" "$url" "$other" >/dev/null 2>&1; then
+  echo "tlog.py accepted a verifier key with a wrong key id" >&2
+  exit 1
+fi
+echo "tlog.py: a verifier key with a wrong key id is refused"

@@ -10,7 +10,7 @@
 //! payload    = role:u8                      (1 register key: patients register themselves)
 //!            | commitment:fr                (2 commit record, 3 grant consent, 5 publish policy)
 //!            | consent_index:u64            (4 revoke consent)
-//!            | bundle:var nonce:fr          (6 log access: the proof bundle, JSON <= 64 KiB,
+//!            | bundle:var nonce:fr          (6 log access: the proof bundle, JSON <= 63 KiB,
 //!                                              and the data holder's challenge)
 //!            | key:[32] role:u8             (9 admit key, by a registrar)
 //!            | key:[32]                     (10 suspend key, by a registrar)
@@ -46,8 +46,17 @@ pub const SUBMISSION_DOMAIN: &[u8] = b"medproof.submission.v2";
 pub const GENESIS_DOMAIN: &[u8] = b"medproof.genesis.v2";
 /// Most registrars a genesis may name.
 pub const MAX_REGISTRARS: usize = 16;
-/// Largest proof bundle an access entry may carry.
-pub const MAX_BUNDLE_BYTES: usize = 64 * 1024;
+/// Largest proof bundle an access entry may carry: 63 KiB, so that the longest access
+/// entry ([`MAX_ACCESS_ENTRY_OVERHEAD`] more) still fits a C2SP entry bundle's u16 length
+/// ([`crate::tlog::MAX_ENTRY_BYTES`]). A proof bundle is about 2 KiB.
+pub const MAX_BUNDLE_BYTES: usize = 63 * 1024;
+/// The bytes of an access entry besides its bundle: version, seq, time, prev, kind, the
+/// bundle's length, the nonce, the envelope, signer, submission nonce and signature.
+pub const MAX_ACCESS_ENTRY_OVERHEAD: usize = 1 + 8 + 8 + 32 + 1 + 4 + 32 + 32 + 8 + 32 + 16 + 64;
+const _: () = assert!(
+    MAX_BUNDLE_BYTES + MAX_ACCESS_ENTRY_OVERHEAD <= crate::tlog::MAX_ENTRY_BYTES,
+    "the longest access entry must fit an entry bundle"
+);
 
 /// The role a key is registered for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -19,6 +19,7 @@ use crate::encoding::fr_from_be32;
 use crate::entry::{Action, Body, Entry, Envelope, Genesis, GenesisKey, Role, Submission};
 use crate::rules::{self, ConsentStatus, Effect, KeyStatus, Pending, State};
 use crate::store::{Cf, Store, StoreError, WriteSet};
+use crate::tlog::{self, Hash, LogVerifier, SignedCheckpoint, TilePath, TlogError};
 use crate::watermark::Watermark;
 use medproof_circuits::commit::{consent_leaf, key_ref, record_leaf};
 
@@ -110,6 +111,15 @@ pub enum LedgerError {
     /// The ledger was opened with its public key only, to read and verify.
     #[error("the ledger is open read-only (with its public key): it cannot append")]
     ReadOnly,
+    /// A format this version upgrades when it opens the ledger to write.
+    #[error("the ledger's storage format is {found}: open it once with a command that writes (e.g. `medproof serve`) to upgrade it to format {STORAGE_FORMAT}, then read it")]
+    NeedsUpgrade {
+        /// The format found.
+        found: u32,
+    },
+    /// The transparency log's formats.
+    #[error(transparent)]
+    Tlog(#[from] TlogError),
 }
 
 /// The storage layout this version writes and reads (`Meta/"format"`). Format 3: entries
@@ -120,8 +130,15 @@ pub enum LedgerError {
 /// Format 5: the genesis names each statement's verifying key and its ceremony transcript.
 /// Format 6: the records and consents trees (and policies' covered-codes trees) are
 /// 4-ary ([`LEDGER_TREE`]): 16 levels of nodes, each the Poseidon of four children.
-pub const STORAGE_FORMAT: u32 = 6;
+/// Format 7: the RFC 6962 tree over the entries ([`Cf::Tlog`]), the log's origin and its
+/// latest C2SP checkpoint ([`crate::tlog`]); a format-6 ledger is upgraded when it is
+/// opened to write.
+pub const STORAGE_FORMAT: u32 = 7;
+/// The format [`Ledger::open`] upgrades in place.
+const UPGRADABLE_FORMAT: u32 = 6;
 const FORMAT_KEY: &[u8] = b"format";
+pub(crate) const ORIGIN_KEY: &[u8] = b"origin";
+pub(crate) const TLOG_CHECKPOINT_KEY: &[u8] = b"tlog-checkpoint";
 
 /// Tree ids in the `Nodes` and `Leaves` column families.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -341,6 +358,8 @@ pub struct Ledger<S: Store> {
     keys: HashMap<[u8; 32], KeyStatus>,
     consent_meta: Vec<ConsentStatus>,
     checkpoints: Vec<CheckpointMeta>,
+    /// The transparency log's name (C2SP origin); empty until the genesis names it.
+    origin: String,
     poisoned: bool,
     watermark: Option<Watermark>,
 }
@@ -407,6 +426,7 @@ impl<S: Store> Ledger<S> {
         public: VerifyingKey,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, LedgerError> {
+        let mut upgrade = false;
         let head = match store.get(Cf::Meta, Head::KEY)? {
             Some(v) => {
                 let found = match store.get(Cf::Meta, FORMAT_KEY)? {
@@ -415,8 +435,11 @@ impl<S: Store> Ledger<S> {
                         .map_err(|_| corrupt(None, "malformed storage format"))?,
                     None => 1,
                 };
-                if found != STORAGE_FORMAT {
-                    return Err(LedgerError::Format { found });
+                match found {
+                    STORAGE_FORMAT => {}
+                    UPGRADABLE_FORMAT if signer.is_some() => upgrade = true,
+                    UPGRADABLE_FORMAT => return Err(LedgerError::NeedsUpgrade { found }),
+                    _ => return Err(LedgerError::Format { found }),
                 }
                 Head::decode(&v).ok_or_else(|| corrupt(None, "malformed chain head"))?
             }
@@ -491,7 +514,11 @@ impl<S: Store> Ledger<S> {
                 }
             }
         };
-        let ledger = Self {
+        let origin = match store.get(Cf::Meta, ORIGIN_KEY)? {
+            Some(v) => String::from_utf8(v).map_err(|_| corrupt(None, "malformed log origin"))?,
+            None => String::new(),
+        };
+        let mut ledger = Self {
             store,
             signer,
             public,
@@ -503,11 +530,62 @@ impl<S: Store> Ledger<S> {
             keys,
             consent_meta,
             checkpoints,
+            origin,
             poisoned: false,
             watermark: None,
         };
+        if upgrade {
+            ledger.upgrade_to_tlog()?;
+        }
         ledger.quick_check()?;
         Ok(ledger)
+    }
+
+    /// Format 6 to 7: the RFC 6962 tree over the entries there are, the default origin
+    /// and a C2SP checkpoint of them, written in one batch with the new format.
+    fn upgrade_to_tlog(&mut self) -> Result<(), LedgerError> {
+        let mut leaves = Vec::with_capacity(self.head.next_seq as usize);
+        self.store.scan(Cf::Entries, &mut |_, v| {
+            leaves.push(tlog::leaf_hash(v));
+            Ok(())
+        })?;
+        if leaves.len() as u64 != self.head.next_seq {
+            return Err(corrupt(None, "entries are missing"));
+        }
+        let id = self.id().ok_or(LedgerError::NoGenesis)?;
+        self.origin = tlog::default_origin(&id);
+        let mut ws = WriteSet::default();
+        self.tlog_writes(0, &leaves, true, &mut ws)?;
+        ws.put(Cf::Meta, FORMAT_KEY, STORAGE_FORMAT.to_be_bytes());
+        self.store.write(ws, true)?;
+        tracing::info!(
+            "upgraded the ledger to storage format {STORAGE_FORMAT}: a transparency log of {} entries named `{}`",
+            leaves.len(),
+            self.origin
+        );
+        Ok(())
+    }
+
+    /// Adds to `ws` the tree hashes of `leaves` after the first `size` entries and the
+    /// signed C2SP checkpoint of the tree they make (and the origin, with `origin`).
+    fn tlog_writes(
+        &self,
+        size: u64,
+        leaves: &[Hash],
+        origin: bool,
+        ws: &mut WriteSet,
+    ) -> Result<(), LedgerError> {
+        let signer = self.signer.as_ref().ok_or(LedgerError::ReadOnly)?;
+        let (hashes, root) = tlog::extend(&self.store, size, leaves)?;
+        for (index, hash) in hashes {
+            ws.put(Cf::Tlog, tlog::hash_key(index), hash.0);
+        }
+        let note = tlog::sign_checkpoint(&self.origin, size + leaves.len() as u64, root, signer)?;
+        ws.put(Cf::Meta, TLOG_CHECKPOINT_KEY, note);
+        if origin {
+            ws.put(Cf::Meta, ORIGIN_KEY, self.origin.as_bytes());
+        }
+        Ok(())
     }
 
     /// Cheap consistency checks at open: the last entry hashes to the stored head, is
@@ -557,6 +635,25 @@ impl<S: Store> Ledger<S> {
             return Err(corrupt(
                 Some(seq),
                 "the stored trees do not match the last checkpoint",
+            ));
+        }
+        let signed = self.tlog_checkpoint().map_err(|e| match e {
+            LedgerError::Tlog(e) => corrupt(None, format!("the log's C2SP checkpoint: {e}")),
+            e => e,
+        })?;
+        if signed.size != self.head.next_seq {
+            return Err(corrupt(
+                None,
+                format!(
+                    "the log's C2SP checkpoint has {} entries, the ledger {}",
+                    signed.size, self.head.next_seq
+                ),
+            ));
+        }
+        if tlog::tree_hash(&self.store, &HashMap::new(), signed.size)? != signed.root {
+            return Err(corrupt(
+                None,
+                "the log's stored hashes do not make the root of its C2SP checkpoint",
             ));
         }
         Ok(())
@@ -708,6 +805,23 @@ impl<S: Store> Ledger<S> {
         registrars: &[VerifyingKey],
         keys: &[GenesisKey],
     ) -> Result<Self, LedgerError> {
+        Self::create_named(store, key, clock, registrars, keys, None)
+    }
+
+    /// [`Ledger::create`], naming the transparency log `origin` (its C2SP checkpoints'
+    /// first line, e.g. the URL prefix it is served at without the scheme); `None`:
+    /// [`tlog::default_origin`].
+    pub fn create_named(
+        store: S,
+        key: SigningKey,
+        clock: Arc<dyn Clock>,
+        registrars: &[VerifyingKey],
+        keys: &[GenesisKey],
+        origin: Option<&str>,
+    ) -> Result<Self, LedgerError> {
+        if let Some(o) = origin {
+            tlog::check_origin(o)?;
+        }
         let mut ledger = Self::open(store, key, clock)?;
         if !ledger.is_empty() {
             return Err(LedgerError::HasGenesis);
@@ -727,7 +841,11 @@ impl<S: Store> Ledger<S> {
         let time = ledger.clock.now();
         let body = Genesis::signed(signer, &registrars, keys, time);
         let genesis = body.clone().into_entry(time);
-        ledger.genesis = Some(GenesisInfo::new(genesis.hash(), body));
+        let id = genesis.hash();
+        ledger.origin = origin
+            .map(str::to_string)
+            .unwrap_or_else(|| tlog::default_origin(&id));
+        ledger.genesis = Some(GenesisInfo::new(id, body));
         ledger.commit(&[], &[], Some(genesis), time)?;
         Ok(ledger)
     }
@@ -795,6 +913,77 @@ impl<S: Store> Ledger<S> {
             number: number as u64,
             superseded_at: meta.superseded_at,
         }))
+    }
+
+    /// The transparency log's name: the origin line of its C2SP checkpoints.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The log's note verifier (its origin and the ledger's key), what monitors and
+    /// witnesses pin.
+    pub fn log_verifier(&self) -> Result<LogVerifier, LedgerError> {
+        Ok(LogVerifier::new(&self.origin, self.public)?)
+    }
+
+    /// The latest C2SP checkpoint (of all entries), its signature checked.
+    pub fn tlog_checkpoint(&self) -> Result<SignedCheckpoint, LedgerError> {
+        let note = self
+            .store
+            .get(Cf::Meta, TLOG_CHECKPOINT_KEY)?
+            .ok_or_else(|| corrupt(None, "the log's C2SP checkpoint is missing"))?;
+        Ok(self.log_verifier()?.open(&note)?)
+    }
+
+    fn within(&self, size: u64) -> Result<(), LedgerError> {
+        match size <= self.len() {
+            true => Ok(()),
+            false => Err(TlogError::OutOfRange(format!(
+                "the log has {} entries, not {size}",
+                self.len()
+            ))
+            .into()),
+        }
+    }
+
+    /// The root of the RFC 6962 tree of the first `size` entries.
+    pub fn tlog_root(&self, size: u64) -> Result<Hash, LedgerError> {
+        self.within(size)?;
+        Ok(tlog::tree_hash(&self.store, &HashMap::new(), size)?)
+    }
+
+    /// The proof that entry `index` is in the tree of the first `size` entries.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, LedgerError> {
+        self.within(size)?;
+        Ok(tlog::prove_inclusion(&self.store, size, index)?)
+    }
+
+    /// The proof that the tree of the first `new` entries extends that of the first `old`.
+    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, LedgerError> {
+        self.within(new)?;
+        Ok(tlog::prove_consistency(&self.store, old, new)?)
+    }
+
+    /// A C2SP tile's bytes: hashes, or an entry bundle; `None` if the log does not hold
+    /// all of it yet.
+    pub fn tile(&self, tile: &TilePath) -> Result<Option<Vec<u8>>, LedgerError> {
+        if !tile.within(self.len()) {
+            return Ok(None);
+        }
+        if let Some(hashes) = tile.read_hashes(&self.store)? {
+            return Ok(Some(hashes));
+        }
+        let mut entries = Vec::with_capacity(tile.width() as usize);
+        for seq in tile.entry_range() {
+            entries.push(
+                self.store
+                    .get(Cf::Entries, &seq_key(seq))?
+                    .ok_or_else(|| corrupt(Some(seq), "the entry is missing"))?,
+            );
+        }
+        tlog::entry_bundle(entries.iter().map(Vec::as_slice))
+            .map(Some)
+            .ok_or_else(|| corrupt(None, "an entry is longer than an entry bundle can carry"))
     }
 
     /// The latest checkpoint.
@@ -1299,9 +1488,12 @@ impl<S: Store> Ledger<S> {
         let mut head = self.head;
         let mut seqs = Vec::with_capacity(batch.len());
         let mut leaf_indices = Vec::with_capacity(batch.len());
-        let push_entry = |head: &mut Head, entry: Entry, ws: &mut WriteSet| -> u64 {
+        // The transparency log's leaves of the entries this append writes.
+        let mut log_leaves: Vec<Hash> = Vec::with_capacity(batch.len() + 2);
+        let mut push_entry = |head: &mut Head, entry: Entry, ws: &mut WriteSet| -> u64 {
             let bytes = entry.encode();
             head.hash = Sha256::digest(&bytes).into();
+            log_leaves.push(tlog::leaf_hash(&bytes));
             ws.put(Cf::Entries, seq_key(entry.seq), bytes);
             head.next_seq += 1;
             head.last_time = entry.time;
@@ -1313,6 +1505,7 @@ impl<S: Store> Ledger<S> {
             prev: head.hash,
             body,
         };
+        let genesis_written = genesis.is_some();
         if let Some(g) = genesis {
             push_entry(&mut head, g, ws);
         }
@@ -1464,6 +1657,7 @@ impl<S: Store> Ledger<S> {
                 ws.put(Cf::Nodes, node_key(tree, level, index), fr_to_be32(&value));
             }
         }
+        self.tlog_writes(self.head.next_seq, &log_leaves, genesis_written, ws)?;
         ws.put(Cf::Meta, Head::KEY, head.encode());
         ws.put(Cf::Meta, FORMAT_KEY, STORAGE_FORMAT.to_be_bytes());
         self.head = head;

@@ -21,6 +21,7 @@ pub mod ledger;
 pub mod rocks;
 pub mod rules;
 pub mod store;
+pub mod tlog;
 pub mod verify;
 pub mod watermark;
 
@@ -90,6 +91,9 @@ pub struct NewLedger {
     /// The verifying key of each statement, with its ceremony transcript: verifiers
     /// accept proofs under these keys only. None named: no proof is accepted.
     pub keys: Vec<GenesisKey>,
+    /// The transparency log's name (its C2SP origin); `None`:
+    /// [`tlog::default_origin`] of the ledger id.
+    pub origin: Option<String>,
 }
 
 /// Opens the existing ledger in `data_dir` to append: RocksDB in `data_dir/ledger`, the
@@ -138,7 +142,14 @@ pub fn open_dir_with(
                 .verifying_key()],
         };
         mark.store(None)?;
-        Ledger::create(store, key, clock, &registrars, &new.keys)?
+        Ledger::create_named(
+            store,
+            key,
+            clock,
+            &registrars,
+            &new.keys,
+            new.origin.as_deref(),
+        )?
     } else {
         Ledger::open(store, key, clock)?
     };

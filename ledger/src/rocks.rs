@@ -43,7 +43,13 @@ impl RocksStore {
     /// read while another process appends; it sees the data as of the open.
     pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
         let opts = Options::default();
-        let names = Cf::ALL.iter().map(|cf| cf.name());
+        // A database of an older format may lack a newer column family: it is opened
+        // without it, and the ledger then reports the format.
+        let existing = DB::list_cf(&opts, path).map_err(err)?;
+        let names = Cf::ALL
+            .iter()
+            .map(|cf| cf.name())
+            .filter(|n| existing.iter().any(|e| e == n));
         let db = DB::open_cf_for_read_only(&opts, path, names, false).map_err(err)?;
         Ok(Self { db })
     }

@@ -14,7 +14,8 @@ pub enum Cf {
     Entries,
     /// `tree (u8) | level (u8) | index (u64 BE)` → node (32 bytes BE).
     Nodes,
-    /// `"head"` → `next_seq | head hash | last_time | policies`; `"format"` → store format.
+    /// `"head"` → `next_seq | head hash | last_time | policies`; `"format"` → store format;
+    /// `"origin"` → the log's name; `"tlog-checkpoint"` → the latest C2SP checkpoint.
     Meta,
     /// `checkpoint number (u64 BE)` → `entry seq | superseded_at (u64::MAX: current)`.
     Checkpoints,
@@ -33,11 +34,14 @@ pub enum Cf {
     /// `record commitment (32) | seq (u64 BE)` → nothing: the access entries that name
     /// a record (a patient's access history).
     Accesses,
+    /// `stored hash index (u64 BE)` → hash (32): the RFC 6962 tree over the entries, in
+    /// the stored-hash layout of [`crate::tlog`].
+    Tlog,
 }
 
 impl Cf {
     /// Every column family.
-    pub const ALL: [Cf; 11] = [
+    pub const ALL: [Cf; 12] = [
         Cf::Entries,
         Cf::Nodes,
         Cf::Meta,
@@ -49,6 +53,7 @@ impl Cf {
         Cf::Bindings,
         Cf::Claims,
         Cf::Accesses,
+        Cf::Tlog,
     ];
 
     /// Its name in RocksDB.
@@ -65,6 +70,7 @@ impl Cf {
             Cf::Bindings => "bindings",
             Cf::Claims => "claims",
             Cf::Accesses => "accesses",
+            Cf::Tlog => "tlog",
         }
     }
 }

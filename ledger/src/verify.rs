@@ -3,7 +3,8 @@
 //! `prev` link, every submission against the same rules as an append ([`crate::rules`]:
 //! signature, ledger id, expiry, replay, admission, roles), rebuilds both trees and checks
 //! every checkpoint's roots and signature, then checks the stored head, trees, and
-//! indexes against what it rebuilt. It stops at the first bad entry and names it.
+//! indexes against what it rebuilt, and the transparency log: every stored hash of the
+//! RFC 6962 tree over the entries, and the signed C2SP checkpoint of all of them. It stops at the first bad entry and names it.
 
 use std::collections::{HashMap, HashSet};
 
@@ -17,7 +18,8 @@ use crate::codec;
 use crate::entry::{Body, Entry, Submission};
 use crate::ledger::{checkpoint_value, leaf_value, load_tree, TreeId};
 use crate::rules::{self, ConsentStatus, Effect, KeyStatus, State};
-use crate::store::{Cf, Store};
+use crate::store::{Cf, MemStore, Store};
+use crate::tlog::{self, LogVerifier};
 
 /// Entries whose submission signatures are checked together, in parallel.
 const SIGNATURE_RUN: usize = 1024;
@@ -393,8 +395,10 @@ pub fn verify<S: Store>(
             }
         }
     };
+    let mut log_leaves = Vec::new();
     store
         .scan(Cf::Entries, &mut |k, v| {
+            log_leaves.push(tlog::leaf_hash(v));
             run.push((k.to_vec(), v.to_vec()));
             if run.len() == SIGNATURE_RUN {
                 apply_run(&mut r, &mut run);
@@ -531,6 +535,7 @@ pub fn verify<S: Store>(
         r.accesses.iter().map(|k| (k.clone(), Vec::new())).collect(),
         "access",
     )?;
+    check_log(store, ledger_key, &log_leaves)?;
     Ok(VerifyReport {
         entries: r.next,
         checkpoints: r.checkpoints.len() as u64,
@@ -539,4 +544,46 @@ pub fn verify<S: Store>(
         chain_head: r.prev_hash,
         last_checkpoint_head: r.last_checkpoint_head,
     })
+}
+
+/// The transparency log: every stored hash is the one the entries make, and the stored
+/// C2SP checkpoint is signed by the ledger's key over all of them.
+fn check_log<S: Store>(
+    store: &S,
+    ledger_key: &VerifyingKey,
+    leaves: &[tlog::Hash],
+) -> Result<(), VerifyFailure> {
+    if leaves.is_empty() {
+        return check_index(store, Cf::Tlog, HashMap::new(), "transparency log hash");
+    }
+    let (hashes, root) =
+        tlog::extend(&MemStore::new(), 0, leaves).map_err(|e| fail(None, e.to_string()))?;
+    check_index(
+        store,
+        Cf::Tlog,
+        hashes
+            .into_iter()
+            .map(|(i, h)| (tlog::hash_key(i).to_vec(), h.0.to_vec()))
+            .collect(),
+        "transparency log hash",
+    )?;
+    let read = |key: &[u8]| {
+        store
+            .get(Cf::Meta, key)
+            .map_err(|e| fail(None, e.to_string()))?
+            .ok_or_else(|| fail(None, "the log's origin or C2SP checkpoint is missing"))
+    };
+    let origin = String::from_utf8(read(crate::ledger::ORIGIN_KEY)?)
+        .map_err(|_| fail(None, "the log's origin is not text"))?;
+    let note = read(crate::ledger::TLOG_CHECKPOINT_KEY)?;
+    let signed = LogVerifier::new(&origin, *ledger_key)
+        .and_then(|v| v.open(&note))
+        .map_err(|e| fail(None, format!("the log's C2SP checkpoint: {e}")))?;
+    if signed.size != leaves.len() as u64 || signed.root != root {
+        return Err(fail(
+            None,
+            "the log's C2SP checkpoint is not of the entries in the chain",
+        ));
+    }
+    Ok(())
 }

@@ -839,3 +839,280 @@ fn append_each_lands_the_accepted_and_refuses_the_others_alone() {
     assert_eq!(l.existing_entry(&dup, &Refusal::UnknownKey).unwrap(), None);
     assert_eq!(l.len(), len + 3);
 }
+
+// The transparency log (C2SP): an RFC 6962 tree over the entries' encodings, a signed
+// C2SP checkpoint per append, tiles, proofs, and what a fork or a changed hash looks like.
+
+use medproof_ledger::tlog::{self, Hash, LogVerifier, TilePath};
+
+/// RFC 6962's Merkle Tree Hash by its definition, over `entries`.
+fn mth(entries: &[Vec<u8>]) -> Hash {
+    use sha2::Digest;
+    match entries.len() {
+        0 => Hash(sha2::Sha256::digest([]).into()),
+        1 => tlog::leaf_hash(&entries[0]),
+        n => {
+            let k = 1 << (n - 1).ilog2();
+            let (l, r) = (mth(&entries[..k]), mth(&entries[k..]));
+            let mut h = sha2::Sha256::new();
+            h.update([1u8]);
+            h.update(l.0);
+            h.update(r.0);
+            Hash(h.finalize().into())
+        }
+    }
+}
+
+fn encodings<S: Store>(store: &S) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    store
+        .scan(Cf::Entries, &mut |_, v| {
+            out.push(v.to_vec());
+            Ok(())
+        })
+        .unwrap();
+    out
+}
+
+#[test]
+fn each_append_signs_a_c2sp_checkpoint_of_the_rfc6962_tree_over_every_entry() {
+    let c = clock(T0);
+    let a = actors();
+    let mut l = created(MemStore::new(), c.clone());
+    let mut seen = vec![l.tlog_checkpoint().unwrap()];
+    l.append_one(admit(&a.provider, Role::Provider, 90))
+        .unwrap();
+    seen.push(l.tlog_checkpoint().unwrap());
+    for i in 0..6u8 {
+        l.append(&[
+            commit(500 + u64::from(i), &a.provider, 100 + i),
+            commit(600 + u64::from(i), &a.provider, 110 + i),
+        ])
+        .unwrap();
+        seen.push(l.tlog_checkpoint().unwrap());
+    }
+    let entries = encodings(l.store());
+    let latest = l.tlog_checkpoint().unwrap();
+    assert_eq!(latest.size, l.len());
+    assert_eq!(latest.root, mth(&entries));
+    // The default name, and the note verifies under the ledger's key alone.
+    let id = l.id().unwrap();
+    assert_eq!(l.origin(), format!("medproof/{}", hex::encode(&id[..8])));
+    let v = LogVerifier::new(l.origin(), ledger_key().verifying_key()).unwrap();
+    assert_eq!(v.open(&latest.note).unwrap(), latest);
+    assert!(LogVerifier::new(l.origin(), registrar().verifying_key())
+        .unwrap()
+        .open(&latest.note)
+        .is_err());
+    // Every entry is in the tree; the last is the medproof checkpoint the C2SP one
+    // commits to.
+    for (i, e) in entries.iter().enumerate() {
+        let proof = l.inclusion_proof(i as u64, latest.size).unwrap();
+        tlog::check_inclusion(
+            &proof,
+            latest.size,
+            latest.root,
+            i as u64,
+            tlog::leaf_hash(e),
+        )
+        .unwrap();
+    }
+    let last = l.entry(latest.size - 1).unwrap().unwrap();
+    assert!(last.checkpoint().is_some());
+    // Each earlier checkpoint is a prefix of the latest, and no later one of an earlier.
+    for old in &seen {
+        assert_eq!(old.root, mth(&entries[..old.size as usize]));
+        let proof = l.consistency_proof(old.size, latest.size).unwrap();
+        tlog::check_consistency(&proof, old.size, old.root, latest.size, latest.root).unwrap();
+    }
+    assert!(l.consistency_proof(latest.size, latest.size + 1).is_err());
+    assert!(l.inclusion_proof(latest.size, latest.size).is_err());
+    assert!(verify(l.store(), &ledger_key().verifying_key()).is_ok());
+}
+
+#[test]
+fn tiles_carry_the_entries_and_their_hashes() {
+    let c = clock(T0);
+    let a = actors();
+    let mut l = created(MemStore::new(), c.clone());
+    script(&mut l, &c, &a);
+    let entries = encodings(l.store());
+    let n = l.len();
+    let bundle = l.tile(&TilePath::entries(0, n).unwrap()).unwrap().unwrap();
+    let split = tlog::split_entry_bundle(&bundle).unwrap();
+    assert_eq!(split, entries.iter().map(Vec::as_slice).collect::<Vec<_>>());
+    let hashes = l
+        .tile(&TilePath::hashes(0, 0, n).unwrap())
+        .unwrap()
+        .unwrap();
+    for (e, h) in entries.iter().zip(hashes.chunks(32)) {
+        assert_eq!(tlog::leaf_hash(e).0, h);
+    }
+    // A prefix is served (C2SP's partial tiles stay valid); what the log lacks is not.
+    assert_eq!(
+        l.tile(&TilePath::entries(0, 2).unwrap()).unwrap().unwrap(),
+        tlog::entry_bundle(entries[..2].iter().map(Vec::as_slice)).unwrap()
+    );
+    assert!(l
+        .tile(&TilePath::entries(0, n + 1).unwrap())
+        .unwrap()
+        .is_none());
+    assert!(l
+        .tile(&TilePath::hashes(0, 0, 256).unwrap())
+        .unwrap()
+        .is_none());
+    assert!(l
+        .tile(&TilePath::hashes(1, 0, 1).unwrap())
+        .unwrap()
+        .is_none());
+}
+
+/// Attack: the operator forks the ledger (or rolls it back and appends again). Both
+/// histories are signed by the ledger's key, so the signatures alone cannot tell; a
+/// consistency proof from what a party saw on one to the other cannot be made.
+#[test]
+fn a_fork_has_no_consistency_proof_to_the_other_history() {
+    let c = clock(T0);
+    let a = actors();
+    let mut base = created(MemStore::new(), c.clone());
+    script(&mut base, &c, &a);
+    let before = base.tlog_checkpoint().unwrap();
+    let store = base.into_store();
+    let mut one = Ledger::open(store.clone(), ledger_key(), c.clone()).unwrap();
+    let mut two = Ledger::open(store, ledger_key(), c.clone()).unwrap();
+    one.append_one(commit(901, &a.provider, 91)).unwrap();
+    two.append_one(commit(902, &a.provider, 92)).unwrap();
+    let seen_on_one = one.tlog_checkpoint().unwrap();
+    two.append_one(commit(903, &a.provider, 93)).unwrap();
+    let two_now = two.tlog_checkpoint().unwrap();
+    let v = LogVerifier::new(one.origin(), ledger_key().verifying_key()).unwrap();
+    assert!(v.open(&seen_on_one.note).is_ok() && v.open(&two_now.note).is_ok());
+    assert_ne!(two.tlog_root(seen_on_one.size).unwrap(), seen_on_one.root);
+    let proof = two
+        .consistency_proof(seen_on_one.size, two_now.size)
+        .unwrap();
+    assert!(tlog::check_consistency(
+        &proof,
+        seen_on_one.size,
+        seen_on_one.root,
+        two_now.size,
+        two_now.root
+    )
+    .is_err());
+    // What both histories share is consistent with each.
+    for l in [&one, &two] {
+        let now = l.tlog_checkpoint().unwrap();
+        let p = l.consistency_proof(before.size, now.size).unwrap();
+        tlog::check_consistency(&p, before.size, before.root, now.size, now.root).unwrap();
+    }
+}
+
+#[test]
+fn a_changed_log_hash_or_checkpoint_is_caught() {
+    let c = clock(T0);
+    let a = actors();
+    let mut l = created(MemStore::new(), c.clone());
+    script(&mut l, &c, &a);
+    let store = l.into_store();
+    // Any stored hash: the walk rebuilds them all.
+    let mut changed = store.clone();
+    let (k, v) = changed
+        .raw_mut(Cf::Tlog)
+        .iter()
+        .nth(5)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .unwrap();
+    let mut v = v;
+    v[0] ^= 1;
+    changed.raw_mut(Cf::Tlog).insert(k, v);
+    let err = verify(&changed, &ledger_key().verifying_key()).unwrap_err();
+    assert!(err.reason.contains("transparency log"), "{err}");
+    // A checkpoint the ledger's key did not sign: refused at open and by the walk.
+    let other = SigningKey::from_bytes(&[9u8; 32]);
+    let mut forged = store.clone();
+    let note = {
+        let l = Ledger::open(store.clone(), ledger_key(), c.clone()).unwrap();
+        let cp = l.tlog_checkpoint().unwrap();
+        let text = String::from_utf8(cp.note).unwrap();
+        let body = text.split("\n\n").next().unwrap();
+        // The same text, signed by another key under the log's name.
+        let sig = ed25519_dalek::Signer::sign(&other, format!("{body}\n").as_bytes());
+        let mut id = vec![1u8];
+        id.extend_from_slice(other.verifying_key().as_bytes());
+        use sha2::Digest;
+        let kid = sha2::Sha256::digest([l.origin().as_bytes(), b"\n", &id].concat());
+        let mut line = kid[..4].to_vec();
+        line.extend_from_slice(&sig.to_bytes());
+        use base64::Engine;
+        format!(
+            "{body}\n\n\u{2014} {} {}\n",
+            l.origin(),
+            base64::engine::general_purpose::STANDARD.encode(line)
+        )
+    };
+    forged
+        .raw_mut(Cf::Meta)
+        .insert(b"tlog-checkpoint".to_vec(), note.into_bytes());
+    let err = Ledger::open(forged.clone(), ledger_key(), c.clone())
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("C2SP checkpoint"), "{err}");
+    assert!(verify(&forged, &ledger_key().verifying_key()).is_err());
+}
+
+#[test]
+fn a_format_6_ledger_gets_its_log_when_opened_to_write() {
+    let c = clock(T0);
+    let a = actors();
+    let mut l = created(MemStore::new(), c.clone());
+    script(&mut l, &c, &a);
+    let expected = l.tlog_checkpoint().unwrap();
+    let mut store = l.into_store();
+    // What format 6 wrote: no log.
+    store.raw_mut(Cf::Tlog).clear();
+    store.raw_mut(Cf::Meta).remove(b"origin".as_slice());
+    store
+        .raw_mut(Cf::Meta)
+        .remove(b"tlog-checkpoint".as_slice());
+    store
+        .raw_mut(Cf::Meta)
+        .insert(b"format".to_vec(), 6u32.to_be_bytes().to_vec());
+    match Ledger::open_read_only(store.clone(), ledger_key().verifying_key()) {
+        Err(e @ LedgerError::NeedsUpgrade { found: 6 }) => {
+            assert!(e.to_string().contains("medproof serve"), "{e}")
+        }
+        other => panic!("expected NeedsUpgrade, got {:?}", other.map(|_| ())),
+    }
+    let l = Ledger::open(store, ledger_key(), c.clone()).unwrap();
+    assert_eq!(l.tlog_checkpoint().unwrap(), expected);
+    assert!(verify(l.store(), &ledger_key().verifying_key()).is_ok());
+    let l = Ledger::open_read_only(l.into_store(), ledger_key().verifying_key()).unwrap();
+    assert_eq!(l.tlog_checkpoint().unwrap().root, expected.root);
+}
+
+#[test]
+fn a_named_log_keeps_its_name() {
+    let c = clock(T0);
+    assert!(Ledger::create_named(
+        MemStore::new(),
+        ledger_key(),
+        c.clone(),
+        &[registrar().verifying_key()],
+        &[],
+        Some("has space"),
+    )
+    .is_err());
+    let l = Ledger::create_named(
+        MemStore::new(),
+        ledger_key(),
+        c.clone(),
+        &[registrar().verifying_key()],
+        &[],
+        Some("ledger.example.org/medproof"),
+    )
+    .unwrap();
+    let l = Ledger::open(l.into_store(), ledger_key(), c).unwrap();
+    assert_eq!(l.origin(), "ledger.example.org/medproof");
+    let note = String::from_utf8(l.tlog_checkpoint().unwrap().note).unwrap();
+    assert!(note.starts_with("ledger.example.org/medproof\n"), "{note}");
+}

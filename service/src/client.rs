@@ -45,6 +45,19 @@ impl Reply {
     }
 }
 
+/// An answer read as bytes.
+#[derive(Debug, Clone)]
+pub struct Bytes {
+    /// HTTP status.
+    pub status: u16,
+    /// `Content-Type`.
+    pub content_type: String,
+    /// `Cache-Control`.
+    pub cache_control: String,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
 /// A client of one service.
 #[derive(Clone)]
 pub struct Client {
@@ -109,6 +122,36 @@ impl Client {
             .call()
             .with_context(|| format!("GET {}{path}", self.base))?;
         reply(r)
+    }
+
+    /// `GET path` for bytes (the transparency log's checkpoint and tiles): the status,
+    /// the `Content-Type` and `Cache-Control` headers, and the body.
+    pub fn get_bytes(&self, path: &str) -> Result<Bytes> {
+        let mut r = self
+            .agent
+            .get(format!("{}{path}", self.base))
+            .call()
+            .with_context(|| format!("GET {}{path}", self.base))?;
+        let header = |name: &str| {
+            r.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let (content_type, cache_control) = (header("content-type"), header("cache-control"));
+        let body = r
+            .body_mut()
+            .with_config()
+            .limit(16 * 1024 * 1024)
+            .read_to_vec()
+            .context("cannot read the answer")?;
+        Ok(Bytes {
+            status: r.status().as_u16(),
+            content_type,
+            cache_control,
+            body,
+        })
     }
 
     /// `POST path` with a JSON body.

@@ -138,3 +138,97 @@ pub fn parse_receipt(text: &str) -> Result<medproof_verifier::Checkpoint> {
         serde_json::from_value(inner).context("not a checkpoint")?;
     Ok(json.parse()?)
 }
+
+/// Writes the log under `out` as a static web server serves it: `checkpoint` and every
+/// tile (full and partial) and entry bundle; returns the number of tiles written.
+pub fn export_log(ledger: &Ledger<RocksStore>, out: &Path) -> Result<usize> {
+    let size = ledger.len();
+    let tiles = medproof_ledger::tlog::tiles_of(size);
+    for tile in &tiles {
+        let bytes = ledger
+            .tile(tile)?
+            .ok_or_else(|| anyhow!("{} is not in the log", tile.path()))?;
+        let path = out.join(tile.path());
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        crate::write_file_atomic(&path, &bytes)?;
+    }
+    // The checkpoint last: a reader that sees it finds every tile it needs.
+    let checkpoint = ledger.tlog_checkpoint()?;
+    crate::write_file_atomic(&out.join("checkpoint"), &checkpoint.note)?;
+    Ok(tiles.len())
+}
+
+fn parse_hash(what: &str, b64: &str) -> Result<medproof_ledger::tlog::Hash> {
+    medproof_ledger::tlog::Hash::parse_hash(b64).map_err(|_| anyhow!("{what}: not a base64 hash"))
+}
+
+/// Checks an inclusion proof as a client would, from its own fields.
+pub fn check_inclusion(p: &crate::wire::InclusionProofJson) -> Result<()> {
+    let proof = crate::wire::hashes_from_b64(&p.proof).ok_or_else(|| anyhow!("malformed proof"))?;
+    medproof_ledger::tlog::check_inclusion(
+        &proof,
+        p.size,
+        parse_hash("root", &p.root)?,
+        p.index,
+        parse_hash("leaf_hash", &p.leaf_hash)?,
+    )?;
+    Ok(())
+}
+
+/// Checks that this log's checkpoint `new` extends its checkpoint `old` (each a file
+/// holding a signed note, or `latest`) against the ledger: the outer error is a usage
+/// or read error; the inner one says why the two are not one history of this ledger.
+pub fn consistency(
+    ledger: &Ledger<RocksStore>,
+    old: &str,
+    new: &str,
+) -> Result<std::result::Result<crate::wire::ConsistencyProofJson, String>> {
+    use medproof_ledger::tlog;
+    let verifier = ledger.log_verifier()?;
+    let open = |name: &str| -> Result<std::result::Result<tlog::SignedCheckpoint, String>> {
+        if name == "latest" {
+            return Ok(Ok(ledger.tlog_checkpoint()?));
+        }
+        let note = std::fs::read(name).with_context(|| format!("cannot read {name}"))?;
+        Ok(verifier
+            .open(&note)
+            .map_err(|e| format!("{name}: {e} (`{}`)", verifier.verifier_key())))
+    };
+    let (old_cp, new_cp) = match (open(old)?, open(new)?) {
+        (Ok(o), Ok(n)) => (o, n),
+        (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
+    };
+    if old_cp.size > new_cp.size {
+        return Ok(Err(format!(
+            "{old} has {} entries and {new} {}: the newer checkpoint must not be smaller (a rollback, if both are this log's)",
+            old_cp.size, new_cp.size
+        )));
+    }
+    if new_cp.size > ledger.len() {
+        bail!(
+            "{new} has {} entries and this copy of the ledger {}: update it, or check against the service",
+            new_cp.size,
+            ledger.len()
+        );
+    }
+    for (name, cp) in [(old, &old_cp), (new, &new_cp)] {
+        if ledger.tlog_root(cp.size)? != cp.root {
+            return Ok(Err(format!(
+                "{name} is signed by this log, but this ledger's first {} entries make another tree: the log forked, or an entry was changed (keep {name} as evidence)",
+                cp.size
+            )));
+        }
+    }
+    let proof = crate::wire::consistency_json(ledger, old_cp.size, new_cp.size)?;
+    let hashes =
+        crate::wire::hashes_from_b64(&proof.proof).ok_or_else(|| anyhow!("malformed proof"))?;
+    if let Err(e) =
+        tlog::check_consistency(&hashes, old_cp.size, old_cp.root, new_cp.size, new_cp.root)
+    {
+        return Ok(Err(format!("{old} and {new}: {e}")));
+    }
+    Ok(Ok(proof))
+}

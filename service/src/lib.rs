@@ -126,19 +126,28 @@ pub fn genesis_path(data_dir: &Path) -> PathBuf {
 }
 
 /// Opens (creating on first start) the ledger in `data_dir` for `keys`: a new ledger's
-/// genesis names them (and `registrars`, if given); an existing ledger must name them.
+/// genesis names them (and `registrars`, if given), and its transparency log gets the
+/// name `origin` (if given); an existing ledger must name them.
 /// Writes `genesis.json` beside it for light verifiers.
 pub fn open_ledger(
     data_dir: &Path,
     clock: std::sync::Arc<dyn medproof_ledger::Clock>,
     registrars: Option<Vec<ed25519_dalek::VerifyingKey>>,
+    origin: Option<&str>,
     keys: &[StatementKeys],
 ) -> anyhow::Result<Ledger<RocksStore>> {
     let new = NewLedger {
         registrars,
         keys: genesis_keys(keys)?,
+        origin: origin.map(str::to_string),
     };
     let ledger = medproof_ledger::open_dir_with(data_dir, clock, Some(new))?;
+    if let Some(o) = origin.filter(|o| *o != ledger.origin()) {
+        anyhow::bail!(
+            "this ledger's transparency log is named `{}`, not `{o}`: the name is fixed when a ledger is created",
+            ledger.origin()
+        );
+    }
     check_genesis_keys(&ledger, keys)?;
     let genesis = ledger
         .entry(0)?

@@ -294,6 +294,115 @@ pub struct LedgerInfo {
     pub keys: Vec<GenesisKeyDoc>,
 }
 
+/// The ledger as a transparency log (C2SP): what a monitor or witness pins, and where
+/// it stands now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogInfo {
+    /// The log's name: the first line of its checkpoints.
+    pub origin: String,
+    /// The note verifier key (`origin+keyid+base64`) of the ledger's Ed25519 key.
+    pub verifier_key: String,
+    /// Entries in the log.
+    pub size: u64,
+    /// The RFC 6962 root of all of them, base64.
+    pub root: String,
+    /// The latest C2SP checkpoint, as a signed note (what `GET /checkpoint` serves).
+    pub checkpoint: String,
+}
+
+/// A proof that an entry is in the log's tree of `size` entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InclusionProofJson {
+    /// The entry's seq (its leaf index).
+    pub index: u64,
+    /// Entries in the tree.
+    pub size: u64,
+    /// The tree's root, base64.
+    pub root: String,
+    /// The entry's leaf hash (SHA-256 of 0x00 and its encoding), base64.
+    pub leaf_hash: String,
+    /// The RFC 6962 audit path, base64 hashes from the leaf up.
+    pub proof: Vec<String>,
+}
+
+/// A proof that the log's tree of `new` entries extends its tree of `old` entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyProofJson {
+    /// Entries in the older tree.
+    pub old: u64,
+    /// Entries in the newer tree.
+    pub new: u64,
+    /// The older tree's root, base64.
+    pub old_root: String,
+    /// The newer tree's root, base64.
+    pub new_root: String,
+    /// The RFC 6962 consistency proof, base64 hashes.
+    pub proof: Vec<String>,
+}
+
+/// Hashes as base64 strings.
+pub fn hashes_b64(hashes: &[medproof_ledger::tlog::Hash]) -> Vec<String> {
+    hashes.iter().map(ToString::to_string).collect()
+}
+
+/// Base64 strings as hashes.
+pub fn hashes_from_b64(hashes: &[String]) -> Option<Vec<medproof_ledger::tlog::Hash>> {
+    hashes
+        .iter()
+        .map(|h| medproof_ledger::tlog::Hash::parse_hash(h).ok())
+        .collect()
+}
+
+/// The log's inclusion proof of entry `index` in its tree of `size` entries.
+pub fn inclusion_json<S: Store>(
+    ledger: &Ledger<S>,
+    index: u64,
+    size: u64,
+) -> Result<InclusionProofJson, LedgerError> {
+    let proof = ledger.inclusion_proof(index, size)?;
+    let entry = ledger
+        .store()
+        .get(medproof_ledger::store::Cf::Entries, &index.to_be_bytes())?
+        .unwrap_or_default();
+    Ok(InclusionProofJson {
+        index,
+        size,
+        root: ledger.tlog_root(size)?.to_string(),
+        leaf_hash: medproof_ledger::tlog::leaf_hash(&entry).to_string(),
+        proof: hashes_b64(&proof),
+    })
+}
+
+/// The log's consistency proof from its tree of `old` entries to that of `new`.
+pub fn consistency_json<S: Store>(
+    ledger: &Ledger<S>,
+    old: u64,
+    new: u64,
+) -> Result<ConsistencyProofJson, LedgerError> {
+    Ok(ConsistencyProofJson {
+        old,
+        new,
+        old_root: ledger.tlog_root(old)?.to_string(),
+        new_root: ledger.tlog_root(new)?.to_string(),
+        proof: hashes_b64(&ledger.consistency_proof(old, new)?),
+    })
+}
+
+/// The log's identity and latest checkpoint.
+pub fn log_info<S: Store>(ledger: &Ledger<S>) -> Result<LogInfo, LedgerError> {
+    let cp = ledger.tlog_checkpoint()?;
+    Ok(LogInfo {
+        origin: ledger.origin().to_string(),
+        verifier_key: ledger.log_verifier()?.verifier_key(),
+        size: cp.size,
+        root: cp.root.to_string(),
+        checkpoint: String::from_utf8_lossy(&cp.note).into_owned(),
+    })
+}
+
 /// A verifying key a genesis names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -60,6 +60,20 @@ fn prove_example(dir: &Path, out: &str) -> Output {
 }
 
 /// Copies the files of `from` into a new directory `to`.
+/// Copies a directory with its subdirectories.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        match e.file_type().unwrap().is_dir() {
+            true => copy_tree(&e.path(), &to.join(e.file_name())),
+            false => {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    }
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
@@ -260,6 +274,113 @@ fn ledger_commands_and_checkpoint_checks() {
     assert_eq!(code(&o), 0);
     let cp: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(cp["checkpoint"]["seq"], entries - 1);
+
+    // The transparency log: its checkpoint and tiles as files a web server can serve,
+    // an inclusion proof, consistency between two checkpoints of the log; a changed
+    // checkpoint, and the checkpoint of a forked copy, refused with exit 1.
+    let o = medproof(
+        &["ledger", "log", "--data-dir", "data", "--out", "log"],
+        dir,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let log: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(log["size"], entries);
+    let note = std::fs::read(dir.join("log/checkpoint")).unwrap();
+    assert_eq!(note, log["checkpoint"].as_str().unwrap().as_bytes());
+    let bundle = std::fs::read(dir.join(format!("log/tile/entries/000.p/{entries}"))).unwrap();
+    let tile = std::fs::read(dir.join(format!("log/tile/0/000.p/{entries}"))).unwrap();
+    assert_eq!(tile.len() as u64, 32 * entries);
+    assert_eq!(
+        medproof_ledger::tlog::split_entry_bundle(&bundle)
+            .unwrap()
+            .len() as u64,
+        entries
+    );
+    std::fs::write(dir.join("old.cp"), &note).unwrap();
+    let o = medproof(
+        &["ledger", "prove-inclusion", "3", "--data-dir", "data"],
+        dir,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let proof: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (proof["index"].as_u64(), proof["size"].as_u64()),
+        (Some(3), Some(entries))
+    );
+    let past = entries.to_string();
+    let o = medproof(
+        &["ledger", "prove-inclusion", &past, "--data-dir", "data"],
+        dir,
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let copy = tempfile::tempdir().unwrap();
+    copy_tree(&dir.join("data"), &copy.path().join("data"));
+    for d in [dir, copy.path()] {
+        let o = medproof(
+            &[
+                "ledger",
+                "heartbeat",
+                "--data-dir",
+                "data",
+                "--max-age",
+                "0",
+            ],
+            d,
+        );
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        // Another second: the two heartbeat entries differ, the histories fork.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+    }
+    let o = medproof(
+        &["ledger", "consistency", "old.cp", "--data-dir", "data"],
+        dir,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let consistency: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (consistency["old"].as_u64(), consistency["new"].as_u64()),
+        (Some(entries), Some(entries + 1))
+    );
+    let o = medproof(&["ledger", "log", "--data-dir", "data"], copy.path());
+    let forked: Value = serde_json::from_slice(&o.stdout).unwrap();
+    std::fs::write(
+        dir.join("forked.cp"),
+        forked["checkpoint"].as_str().unwrap(),
+    )
+    .unwrap();
+    let o = medproof(
+        &[
+            "ledger",
+            "consistency",
+            "old.cp",
+            "forked.cp",
+            "--data-dir",
+            "data",
+        ],
+        dir,
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("forked"), "{}", stderr(&o));
+    let changed = String::from_utf8(note.clone()).unwrap().replacen(
+        &format!("\n{entries}\n"),
+        &format!("\n{}\n", entries - 1),
+        1,
+    );
+    std::fs::write(dir.join("changed.cp"), changed).unwrap();
+    let o = medproof(
+        &["ledger", "consistency", "changed.cp", "--data-dir", "data"],
+        dir,
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("not signed"), "{}", stderr(&o));
+    drop(copy);
+    let o = medproof(&["ledger", "verify", "--data-dir", "data"], dir);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let entries = entries + 1;
+    let o = medproof(&["ledger", "checkpoint", "--data-dir", "data"], dir);
+    let cp: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(cp["checkpoint"]["seq"], entries - 1);
+
     // The whole log audits clean, with a JSON report.
     let o = medproof(
         &["audit", "--data-dir", "data", "--report", "audit.json"],
@@ -844,7 +965,9 @@ fn ceremony_commands_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // x³ + x + 5 = y (y public), and the same with 6: params' circom fixtures.
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../params/tests/data");
+    // Read at run time (see params/tests/common): a cached binary may come from another checkout.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into());
+    let fixtures = Path::new(&manifest).join("../params/tests/data");
     for (name, fixture) in [("cube.r1cs", "cube5.r1cs"), ("other.r1cs", "cube6.r1cs")] {
         std::fs::copy(fixtures.join(fixture), d.join(name)).unwrap();
     }

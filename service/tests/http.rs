@@ -1196,7 +1196,9 @@ fn access_revocation_and_claims_over_http() {
     use medproof_circuits::commit::{key_ref, procedure_code, ClaimOpening, ConsentOpening};
     use medproof_service::input::{AccessInput, ClaimInput, ClaimJson, ConsentJson, PolicyJson};
 
-    const WINDOW: u64 = 3;
+    // Long enough for a proof and its logging on 2 loaded cores (heartbeats supersede
+    // the checkpoint every half window meanwhile), short enough to wait out below.
+    const WINDOW: u64 = 8;
     let (running, dir) = short_window_service(WINDOW);
     let c = Client::new(&running.url());
     let registrar = registrar(&dir.path().join("data"));
@@ -1764,4 +1766,92 @@ fn a_ledger_names_the_registrars_it_is_given() {
         .ok()
         .unwrap();
     assert_eq!(info["registrars"], json!([hex::encode(public.to_bytes())]));
+}
+
+/// The transparency log over HTTP as C2SP says: `/checkpoint` a signed note of the log's
+/// key and name, tiles that recompute its root, entry bundles that hash to the level-0
+/// tile, proofs that check; bad tile paths 400, tiles the log does not hold 404.
+#[test]
+fn the_ledger_is_served_as_a_c2sp_tiled_log() {
+    use medproof_ledger::tlog::{self, Hash, LogVerifier};
+    let (running, _dir) = another_service(|_| {});
+    let c = Client::new(&running.url());
+    let info = c.get("/v1/log").unwrap().ok().unwrap();
+    let ledger = c.get("/v1/ledger").unwrap().ok().unwrap();
+    let key =
+        medproof_ledger::keyfile::parse_public(ledger["public_key"].as_str().unwrap()).unwrap();
+    // The verifier key is the log's name and the ledger's key, nothing else.
+    let v = LogVerifier::from_verifier_key(info["verifier_key"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        v.verifier_key(),
+        LogVerifier::new(v.origin(), key).unwrap().verifier_key()
+    );
+    let cp = c.get_bytes("/checkpoint").unwrap();
+    assert_eq!(cp.status, 200);
+    assert_eq!(cp.content_type, "text/plain; charset=utf-8");
+    assert_eq!(cp.cache_control, "max-age=1");
+    let signed = v.open(&cp.body).unwrap();
+    assert_eq!(signed.size, info["size"].as_u64().unwrap());
+    assert!(signed.size >= 2, "a genesis and its checkpoint");
+    // The entries, hashed, make the level-0 tile and the checkpoint's root.
+    let n = signed.size;
+    let bundle = c.get_bytes(&format!("/tile/entries/000.p/{n}")).unwrap();
+    assert_eq!(bundle.status, 200);
+    assert_eq!(bundle.content_type, "application/octet-stream");
+    assert!(
+        bundle.cache_control.contains("immutable"),
+        "{}",
+        bundle.cache_control
+    );
+    let entries = tlog::split_entry_bundle(&bundle.body).unwrap();
+    assert_eq!(entries.len() as u64, n);
+    let tile = c.get_bytes(&format!("/tile/0/000.p/{n}")).unwrap();
+    let leaves: Vec<Hash> = tile
+        .body
+        .chunks(32)
+        .map(|h| Hash(h.try_into().unwrap()))
+        .collect();
+    for (e, h) in entries.iter().zip(&leaves) {
+        assert_eq!(tlog::leaf_hash(e), *h);
+    }
+    let one = c.get("/v1/log/inclusion?index=0").unwrap().ok().unwrap();
+    let proof = medproof_service::wire::hashes_from_b64(
+        &serde_json::from_value::<Vec<String>>(one["proof"].clone()).unwrap(),
+    )
+    .unwrap();
+    tlog::check_inclusion(&proof, n, signed.root, 0, leaves[0]).unwrap();
+    let cons = c
+        .get(&format!("/v1/log/consistency?old=1&new={n}"))
+        .unwrap()
+        .ok()
+        .unwrap();
+    assert_eq!(cons["new_root"].as_str().unwrap(), signed.root.to_string());
+    // What is not a tile, and what the log does not hold yet.
+    for bad in [
+        "/tile/64/000",
+        "/tile/0/0",
+        "/tile/0/000.p/0",
+        "/tile/0/000.p/256",
+        "/tile/entries/x000/001",
+        "/tile/data/000",
+    ] {
+        let r = c.get(bad).unwrap();
+        assert_eq!((r.status, code(&r).as_str()), (400, "malformed"), "{bad}");
+    }
+    for missing in ["/tile/0/000", "/tile/1/000.p/1", "/tile/entries/001"] {
+        let r = c.get(missing).unwrap();
+        assert_eq!(
+            (r.status, code(&r).as_str()),
+            (404, "not_found"),
+            "{missing}"
+        );
+    }
+    for bad in [
+        format!("/v1/log/inclusion?index={n}"),
+        format!("/v1/log/consistency?old=0&new={n}"),
+        format!("/v1/log/consistency?old=1&new={}", n + 1),
+    ] {
+        let r = c.get(&bad).unwrap();
+        assert_eq!((r.status, code(&r).as_str()), (400, "malformed"), "{bad}");
+    }
 }

@@ -18,6 +18,9 @@
 //! | `GET /v1/entries/{seq}` | one entry, immutable (`ETag`) |
 //! | `GET /v1/checkpoints/latest`, `GET /v1/checkpoints/{seq}` | signed checkpoints |
 //! | `GET /v1/paths/{commitment}` | Merkle path with the checkpoint it is against |
+//! | `GET /checkpoint` | the transparency log's latest C2SP checkpoint (signed note) |
+//! | `GET /tile/<L>/<N>[.p/<W>]`, `GET /tile/entries/<N>[.p/<W>]` | its tiles and entry bundles (C2SP tlog-tiles), immutable |
+//! | `GET /v1/log`, `GET /v1/log/inclusion`, `GET /v1/log/consistency` | its origin and note key; RFC 6962 proofs |
 //! | `POST /v1/verify` | a bundle's verdict against this ledger |
 //! | `GET /v1/audit?from=F&to=T` | a period's audit report (at most 4,096 entries a request, on the audit pool) |
 //! | `POST /v1/history` | a patient's records' access history (signed request by a patient's key) |
@@ -81,6 +84,9 @@ pub struct Config {
     /// The registrars a new ledger's genesis names; `None`: a registrar key created in
     /// the data dir (`registrar.key`), for a try-out. Fixed when the ledger is created.
     pub registrars: Option<Vec<ed25519_dalek::VerifyingKey>>,
+    /// The transparency log's name a new ledger gets (its C2SP origin); `None`: derived
+    /// from the ledger id. Fixed when the ledger is created.
+    pub log_origin: Option<String>,
 }
 
 impl Config {
@@ -103,6 +109,7 @@ impl Config {
             rules: Freshness::default(),
             tls: None,
             registrars: None,
+            log_origin: None,
         }
     }
 }
@@ -152,6 +159,7 @@ impl Service {
             &config.data_dir,
             clock.clone(),
             config.registrars.clone(),
+            config.log_origin.as_deref(),
             &keys,
         )?;
         if let Some(wanted) = &config.registrars {
@@ -323,6 +331,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize, prover: bool) {
         .service(resource("/v1/checkpoints/latest", "GET").route(web::get().to(latest_checkpoint)))
         .service(resource("/v1/checkpoints/{seq}", "GET").route(web::get().to(checkpoint)))
         .service(resource("/v1/paths/{commitment}", "GET").route(web::get().to(path)))
+        .service(resource("/checkpoint", "GET").route(web::get().to(log_checkpoint)))
+        .service(resource("/tile/{tile:.+}", "GET").route(web::get().to(log_tile)))
+        .service(resource("/v1/log", "GET").route(web::get().to(log_info)))
+        .service(resource("/v1/log/inclusion", "GET").route(web::get().to(log_inclusion)))
+        .service(resource("/v1/log/consistency", "GET").route(web::get().to(log_consistency)))
         .service(resource("/v1/verify", "POST").route(web::post().to(verify)))
         .service(resource("/v1/audit", "GET").route(web::get().to(audit)))
         .service(resource("/v1/history", "POST").route(web::post().to(history)));

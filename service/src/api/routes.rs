@@ -226,6 +226,105 @@ pub async fn checkpoint(state: web::Data<AppState>, seq: web::Path<u64>) -> Resu
         .json(wire::checkpoint_json(&info)))
 }
 
+/// `GET /checkpoint`: the latest C2SP checkpoint of the ledger's transparency log, a
+/// signed note (<https://c2sp.org/tlog-tiles>): mutable, cached for a second at most.
+#[utoipa::path(get, path = "/checkpoint", tag = "transparency log", responses((status = 200, description = "The signed note", content_type = "text/plain; charset=utf-8", body = String)))]
+pub async fn log_checkpoint(state: web::Data<AppState>) -> Result<HttpResponse> {
+    let cp = read(&state).tlog_checkpoint().map_err(internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "max-age=1"))
+        .body(cp.note))
+}
+
+/// `GET /tile/<L>/<N>[.p/<W>]` and `GET /tile/entries/<N>[.p/<W>]`: the transparency
+/// log's hash tiles and entry bundles (C2SP tlog-tiles), immutable.
+#[utoipa::path(get, path = "/tile/{level}/{index}", tag = "transparency log", params(("level" = String, Path, description = "The tile level (0 to 63) or `entries`"), ("index" = String, Path, description = "The tile index in 3-digit path elements (`x001/x234/067`), with `.p/<W>` for a partial tile")), responses((status = 200, description = "The tile", content_type = "application/octet-stream", body = Vec<u8>), (status = 400, description = "Not a tile path", body = ErrorBody), (status = 404, description = "The log does not hold all of the tile yet", body = ErrorBody)))]
+pub async fn log_tile(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse> {
+    let path = req.match_info().query("tile");
+    let tile = medproof_ledger::tlog::TilePath::parse(path).ok_or_else(|| {
+        ApiError::malformed("not a tile path: tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>]")
+    })?;
+    let ledger = read(&state);
+    let bytes = ledger.tile(&tile).map_err(internal)?.ok_or_else(|| {
+        ApiError::not_found(format!(
+            "the log has {} entries: it does not hold all of {} yet",
+            ledger.len(),
+            tile.path()
+        ))
+    })?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/octet-stream")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .body(bytes))
+}
+
+/// `GET /v1/log`: the transparency log's name, note verifier key and latest checkpoint.
+#[utoipa::path(get, path = "/v1/log", tag = "transparency log", responses((status = 200, description = "The log", body = wire::LogInfo)))]
+pub async fn log_info(state: web::Data<AppState>) -> Result<HttpResponse> {
+    let info = wire::log_info(&*read(&state)).map_err(internal)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .json(info))
+}
+
+fn log_refusal(e: medproof_ledger::LedgerError) -> ApiError {
+    match e {
+        medproof_ledger::LedgerError::Tlog(e @ medproof_ledger::tlog::TlogError::OutOfRange(_)) => {
+            ApiError::malformed(e.to_string())
+        }
+        e => internal(e),
+    }
+}
+
+/// Where an inclusion proof is asked for.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InclusionQuery {
+    /// The entry's seq.
+    pub index: u64,
+    /// Entries in the tree (default: all).
+    pub size: Option<u64>,
+}
+
+/// `GET /v1/log/inclusion?index=I&size=N`: the RFC 6962 proof that entry I is in the
+/// log's tree of N entries.
+#[utoipa::path(get, path = "/v1/log/inclusion", tag = "transparency log", params(InclusionQuery), responses((status = 200, description = "The proof", body = wire::InclusionProofJson), (status = 400, description = "Malformed, or not in the tree", body = ErrorBody)))]
+pub async fn log_inclusion(
+    state: web::Data<AppState>,
+    q: web::Query<InclusionQuery>,
+) -> Result<HttpResponse> {
+    let ledger = read(&state);
+    let size = q.size.unwrap_or(ledger.len());
+    let proof = wire::inclusion_json(&*ledger, q.index, size).map_err(log_refusal)?;
+    Ok(HttpResponse::Ok().json(proof))
+}
+
+/// Between which trees a consistency proof is asked for.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ConsistencyQuery {
+    /// Entries in the older tree.
+    pub old: u64,
+    /// Entries in the newer tree (default: all).
+    pub new: Option<u64>,
+}
+
+/// `GET /v1/log/consistency?old=M&new=N`: the RFC 6962 proof that the log's tree of N
+/// entries extends its tree of M.
+#[utoipa::path(get, path = "/v1/log/consistency", tag = "transparency log", params(ConsistencyQuery), responses((status = 200, description = "The proof", body = wire::ConsistencyProofJson), (status = 400, description = "Malformed, or sizes the log does not have", body = ErrorBody)))]
+pub async fn log_consistency(
+    state: web::Data<AppState>,
+    q: web::Query<ConsistencyQuery>,
+) -> Result<HttpResponse> {
+    let ledger = read(&state);
+    let new = q.new.unwrap_or(ledger.len());
+    let proof = wire::consistency_json(&*ledger, q.old, new).map_err(log_refusal)?;
+    Ok(HttpResponse::Ok().json(proof))
+}
+
 /// `GET /v1/paths/{commitment}`: where a commitment is, with its Merkle path and the
 /// signed checkpoint it is against, read together.
 #[utoipa::path(get, path = "/v1/paths/{commitment}", tag = "ledger", params(("commitment" = String, Path, description = "Decimal field element", pattern = "^[0-9]{1,77}$")), responses((status = 200, description = "Tree, index, path and the checkpoint it is against", body = Object), (status = 400, description = "Malformed", body = ErrorBody), (status = 404, description = "Not on the ledger", body = ErrorBody)))]

@@ -66,6 +66,46 @@ pub enum Command {
         #[arg(long, default_value = "data")]
         data_dir: PathBuf,
     },
+    /// The transparency log: its name (origin), note verifier key and latest C2SP
+    /// checkpoint; with --out, the log as the files a static web server serves
+    /// (`checkpoint`, `tile/<L>/<N>[.p/<W>]`, `tile/entries/<N>[.p/<W>]`).
+    Log {
+        /// Data dir holding the ledger.
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// Write the checkpoint and every tile under this directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// The RFC 6962 proof that the entry at SEQ is in the log's tree (of all entries, or
+    /// of the first --size), checked before it is printed.
+    ProveInclusion {
+        /// The entry's sequence number.
+        seq: u64,
+        /// Entries in the tree [default: all].
+        #[arg(long)]
+        size: Option<u64>,
+        /// Data dir holding the ledger.
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+    },
+    /// Check that the log's checkpoint NEW extends its checkpoint OLD (each a C2SP
+    /// checkpoint file, a signed note as `GET /checkpoint` serves it, or `latest`):
+    /// prints the consistency proof; exit 1 if either is not signed by this log, or this
+    /// ledger does not hold both trees (a fork, a rollback, a changed entry).
+    Consistency {
+        /// The older checkpoint.
+        old: String,
+        /// The newer checkpoint [default: latest].
+        #[arg(default_value = "latest")]
+        new: String,
+        /// Data dir holding the ledger.
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// The trusted ledger public key, hex (default: DATA_DIR/ledger.pub).
+        #[arg(long)]
+        ledger_key: Option<String>,
+    },
     /// Show where a commitment is, with its Merkle path and the current root.
     Path {
         /// The commitment, decimal.
@@ -171,6 +211,42 @@ pub fn run(command: Command) -> Result<(), Failure> {
                 .map_err(anyhow::Error::from)?
                 .ok_or_else(|| anyhow!("no entry {seq} (the ledger has {})", ledger.len()))?;
             print_json(&wire::entry_json(&entry))
+        }
+        Command::Log { data_dir, out } => {
+            let ledger = ledger_cli::open_existing(&data_dir, None)?;
+            let info = wire::log_info(&ledger).map_err(anyhow::Error::from)?;
+            if let Some(out) = out {
+                let files = ledger_cli::export_log(&ledger, &out)?;
+                eprintln!(
+                    "wrote the checkpoint and {files} tiles of {} entries under {}",
+                    info.size,
+                    out.display()
+                );
+            }
+            print_json(&info)
+        }
+        Command::ProveInclusion {
+            seq,
+            size,
+            data_dir,
+        } => {
+            let ledger = ledger_cli::open_existing(&data_dir, None)?;
+            let size = size.unwrap_or(ledger.len());
+            let proof = wire::inclusion_json(&ledger, seq, size).map_err(anyhow::Error::from)?;
+            ledger_cli::check_inclusion(&proof)?;
+            print_json(&proof)
+        }
+        Command::Consistency {
+            old,
+            new,
+            data_dir,
+            ledger_key,
+        } => {
+            let ledger = ledger_cli::open_existing(&data_dir, ledger_key.as_deref())?;
+            match ledger_cli::consistency(&ledger, &old, &new)? {
+                Ok(proof) => print_json(&proof),
+                Err(reason) => Err(Failure::Invalid(reason)),
+            }
         }
         Command::Path {
             commitment,

@@ -76,7 +76,7 @@ pub fn verifier_for(data_dir: &Path, statement: Statement) -> Result<Verifier> {
     Ok(verifier)
 }
 
-pub fn print_json(v: &serde_json::Value) -> Result<(), Failure> {
+pub fn print_json(v: &impl serde::Serialize) -> Result<(), Failure> {
     println!(
         "{}",
         serde_json::to_string_pretty(v).map_err(anyhow::Error::from)?

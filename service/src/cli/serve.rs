@@ -51,6 +51,12 @@ struct Settings {
     /// (`registrar.key`), for a try-out. Fixed when the ledger is created.
     #[arg(long, env = "MEDPROOF_REGISTRAR", value_delimiter = ',')]
     registrar: Option<Vec<String>>,
+    /// The transparency log's name for a new ledger: the origin line of its C2SP
+    /// checkpoints, e.g. the URL it is served at without the scheme
+    /// (`ledger.example.org/medproof`) [default: medproof/ and 16 hex digits of the
+    /// ledger id]. Fixed when the ledger is created.
+    #[arg(long, env = "MEDPROOF_LOG_ORIGIN")]
+    log_origin: Option<String>,
     /// Prover threads, 0 for one per core [default: 0].
     #[arg(long, env = "MEDPROOF_PROVER_THREADS")]
     prover_threads: Option<usize>,
@@ -133,6 +139,10 @@ fn config(args: Args) -> Result<Config> {
                 .collect::<Result<Vec<_>>>()
         })
         .transpose()?;
+    if let Some(origin) = &s.log_origin {
+        medproof_ledger::tlog::check_origin(origin)?;
+    }
+    c.log_origin = s.log_origin;
     c.prover_threads = s.prover_threads.unwrap_or(c.prover_threads);
     c.proof_queue = s.proof_queue.unwrap_or(c.proof_queue);
     c.proof_quota = s.proof_quota.unwrap_or(c.proof_quota);
