@@ -8,6 +8,9 @@
 #  - snarkjs reads `medproof ceremony r1cs` of every statement with medproof's counts,
 #    and `snarkjs wtns check` accepts a demo record's witness against it and refuses the
 #    witness with one value changed, or against another statement's system;
+#  - interop/tlog.py (Python, from the C2SP specifications) checks the demo ledger served
+#    as a transparency log: the checkpoint's signature and key id, the tiles and entry
+#    bundles, the root from the entries, and a `medproof witness` cosignature;
 #  - `medproof ceremony check-ptau` accepts snarkjs's phase-1 files (contributed, closed
 #    by a beacon, prepared for phase 2) with the response hashes snarkjs prints, and
 #    refuses one with no contribution, a changed challenge, a point off the curve or two
@@ -124,12 +127,18 @@ node "$npm_dir/merkle.mjs" "$medproof" "$work/data"
 
 # The transparency log, checked from the C2SP specifications by a script that shares no
 # code with medproof (Python's `cryptography` for Ed25519): the demo ledger served over
-# HTTP, its checkpoint's signature and key id, and its root recomputed from the entries.
+# HTTP, its checkpoint's signature and key id, its root recomputed from the entries, and
+# a witness's cosignature.
 venv="${MEDPROOF_VENV:-$HOME/.cache/medproof-venv}"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -c 'import cryptography' 2>/dev/null || "$venv/bin/pip" install -q cryptography==48.0.0
-log_json="$("$medproof" ledger log --data-dir data)"
-vkey="$(echo "$log_json" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).verifier_key))')"
+log_field() { "$medproof" ledger log --data-dir data | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>console.log(JSON.parse(s).$1))"; }
+# Past one tile: heartbeats (a checkpoint entry each) until the log holds over 256
+# entries, so that a full entry bundle and a level-1 tile are read too.
+for _ in $(seq "$(log_field size)" 260); do
+  "$medproof" ledger heartbeat --data-dir data --max-age 0 >/dev/null
+done
+vkey="$(log_field verifier_key)"
 "$medproof" serve --data-dir data --bind 127.0.0.1:0 --no-prover >serve.log 2>&1 &
 serve_pid=$!
 trap 'kill "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -141,7 +150,11 @@ for _ in $(seq 1 600); do
   sleep 0.5
 done
 [ -n "$url" ] || { echo "the service did not start" >&2; cat serve.log >&2; exit 1; }
-"$venv/bin/python" "$here/tlog.py" "$url" "$vkey" "$(cat data/ledger.pub)"
+# A witness follows the served log and cosigns its checkpoint; the script checks the
+# cosignature from the tlog-cosignature specification.
+"$medproof" witness key --key w.key --name witness.example/ci >w.vkey 2>/dev/null
+"$medproof" witness follow --key w.key --name witness.example/ci --dir w --log-key "$vkey" --url "$url" --once >/dev/null
+"$venv/bin/python" "$here/tlog.py" "$url" "$vkey" "$(cat data/ledger.pub)" --witness "$(cat w.vkey)" w/checkpoint
 # Negative twin: the same log under another key's verifier key is refused.
 other="$(echo "$vkey" | cut -d+ -f1)+00000000+$(echo "$vkey" | cut -d+ -f3-)"
 if "$venv/bin/python" "$here/tlog.py" "$url" "$other" >/dev/null 2>&1; then

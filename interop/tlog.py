@@ -11,7 +11,10 @@
     higher tile hash is the Merkle Tree Hash of the hashes below, and recomputes the
     tree's root from the entries: it must be the checkpoint's.
 
-Usage: tlog.py URL VERIFIER_KEY [LEDGER_PUBLIC_KEY_HEX]
+With --witness, also checks a witness's cosignature (c2sp.org/tlog-cosignature, Ed25519
+v1) on a cosigned checkpoint file of the same log.
+
+Usage: tlog.py URL VERIFIER_KEY [LEDGER_PUBLIC_KEY_HEX] [--witness WITNESS_KEY FILE]
 Needs the `cryptography` package.
 """
 
@@ -72,36 +75,83 @@ def tile_path(level, n, width):
     return f"tile/{level}/{index_path(n)}{suffix}"
 
 
-def main():
-    if len(sys.argv) not in (3, 4):
-        fail(__doc__.strip().splitlines()[-2])
-    base = sys.argv[1].rstrip("/")
-    vkey = sys.argv[2].strip()
-
-    # signed-note: a verifier key is name+hexid+base64(type || key), split at the first
-    # two `+` (base64 may hold `+`); the id is SHA-256(name || "\n" || type || key)[:4].
-    name, hexid, keyb64 = vkey.split("+", 2)
+def parse_vkey(vkey, kind):
+    """signed-note: a verifier key is name+hexid+base64(type || key), split at the first
+    two `+` (base64 may hold `+`); the id is SHA-256(name || "\n" || type || key)[:4]."""
+    name, hexid, keyb64 = vkey.strip().split("+", 2)
     key = base64.b64decode(keyb64, validate=True)
-    if len(key) != 33 or key[0] != 0x01:
-        fail("not an Ed25519 verifier key")
+    if len(key) != 33 or key[0] != kind:
+        fail(f"not a verifier key of type {kind}")
     key_id = hashlib.sha256(name.encode() + b"\n" + key).digest()[:4]
     if key_id.hex() != hexid:
         fail(f"key id {hexid} is not the key's ({key_id.hex()})")
-    if len(sys.argv) == 4 and key[1:].hex() != sys.argv[3].strip():
-        fail("the verifier key is not the ledger's public key")
-    public = Ed25519PublicKey.from_public_bytes(key[1:])
+    return name, key_id, key[1:]
 
-    content_type, note = get(f"{base}/checkpoint")
-    if not content_type.startswith("text/plain"):
-        fail(f"/checkpoint is served as {content_type}")
+
+def split_note(note):
+    """The text (with its final newline) and the (name, signature bytes) lines."""
     text, _, signatures = note.decode("utf-8").rpartition("\n\n")
-    text += "\n"
-    verified = False
+    lines = []
     for line in signatures.rstrip("\n").split("\n"):
         if not line.startswith("\u2014 "):
             fail(f"not a signature line: {line!r}")
         signer, sig = line[2:].rsplit(" ", 1)
-        sig = base64.b64decode(sig, validate=True)
+        lines.append((signer, base64.b64decode(sig, validate=True)))
+    return text + "\n", lines
+
+
+def check_cosignature(vkey, path, log_text):
+    """tlog-cosignature v1: type 0x04, signature = id || u64 time || Ed25519 over
+    "cosignature/v1\ntime <t>\n" || the checkpoint text."""
+    name, key_id, raw = parse_vkey(vkey, 0x04)
+    public = Ed25519PublicKey.from_public_bytes(raw)
+    text, lines = split_note(open(path, "rb").read())
+    if text != log_text:
+        fail("the cosigned checkpoint is not the log's current one")
+    for signer, sig in lines:
+        if signer != name or sig[:4] != key_id:
+            continue
+        if len(sig) != 4 + 8 + 64:
+            fail("a cosignature of the wrong length")
+        time = int.from_bytes(sig[4:12], "big")
+        message = f"cosignature/v1\ntime {time}\n".encode() + text.encode()
+        try:
+            public.verify(sig[12:], message)
+        except InvalidSignature:
+            fail("the witness's cosignature does not verify")
+        try:
+            public.verify(sig[12:], f"cosignature/v1\ntime {time + 1}\n".encode() + text.encode())
+            fail("a cosignature verifies at another time")
+        except InvalidSignature:
+            pass
+        return name, time
+    fail(f"no cosignature by {name} in {path}")
+
+
+def main():
+    args = sys.argv[1:]
+    witness = None
+    if "--witness" in args:
+        at = args.index("--witness")
+        witness = args[at + 1:at + 3]
+        args = args[:at] + args[at + 3:]
+        if len(witness) != 2:
+            fail("--witness WITNESS_KEY FILE")
+    if len(args) not in (2, 3):
+        fail(__doc__.strip().splitlines()[-2])
+    base = args[0].rstrip("/")
+    name, key_id, raw = parse_vkey(args[1], 0x01)
+    hexid = key_id.hex()
+    if len(args) == 3 and raw.hex() != args[2].strip():
+        fail("the verifier key is not the ledger's public key")
+    public = Ed25519PublicKey.from_public_bytes(raw)
+
+    content_type, note = get(f"{base}/checkpoint")
+    if not content_type.startswith("text/plain"):
+        fail(f"/checkpoint is served as {content_type}")
+    text, lines = split_note(note)
+    verified = False
+    for signer, sig in lines:
         if signer != name or sig[:4] != key_id:
             continue
         try:
@@ -166,6 +216,9 @@ def main():
     print(f"tlog.py: the checkpoint of {origin} verifies under its key (id {hexid}); "
           f"{size} entries from the entry bundles make its root, and {tiles} higher "
           f"tiles hold the hashes below them")
+    if witness:
+        who, time = check_cosignature(witness[0], witness[1], text)
+        print(f"tlog.py: {who} cosigned that checkpoint at {time} (tlog-cosignature v1)")
 
 
 if __name__ == "__main__":

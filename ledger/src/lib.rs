@@ -24,6 +24,7 @@ pub mod store;
 pub mod tlog;
 pub mod verify;
 pub mod watermark;
+pub mod witness;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -235,11 +235,6 @@ pub fn default_origin(ledger_id: &[u8; 32]) -> String {
     format!("medproof/{}", hex::encode(&ledger_id[..8]))
 }
 
-/// The note verifier key of a log: `origin+keyid+base64(0x01 || Ed25519 key)`.
-pub fn verifier_key(origin: &str, key: &VerifyingKey) -> String {
-    signed_note::new_ed25519_verifier_key(origin, key)
-}
-
 /// The ledger's key as a note signer.
 struct NoteSigner<'a> {
     origin: &'a str,
@@ -267,10 +262,57 @@ pub struct LogVerifier {
     key: VerifyingKey,
 }
 
-fn key_id(origin: &str, key: &VerifyingKey) -> u32 {
-    let mut encoded = vec![0x01];
+/// Signature type of a log's Ed25519 note signatures (c2sp.org/signed-note).
+const ALG_ED25519: u8 = 0x01;
+/// Signature type of Ed25519 cosignatures (c2sp.org/tlog-cosignature, v1).
+const ALG_COSIGNATURE_V1: u8 = 0x04;
+
+fn typed_key_id(name: &str, alg: u8, key: &VerifyingKey) -> u32 {
+    let mut encoded = vec![alg];
     encoded.extend_from_slice(key.as_bytes());
-    signed_note::key_id(origin, &encoded)
+    signed_note::key_id(name, &encoded)
+}
+
+fn key_id(origin: &str, key: &VerifyingKey) -> u32 {
+    typed_key_id(origin, ALG_ED25519, key)
+}
+
+fn encode_vkey(name: &str, alg: u8, key: &VerifyingKey) -> String {
+    use base64::Engine as _;
+    let mut encoded = vec![alg];
+    encoded.extend_from_slice(key.as_bytes());
+    format!(
+        "{name}+{:08x}+{}",
+        typed_key_id(name, alg, key),
+        base64::engine::general_purpose::STANDARD.encode(encoded)
+    )
+}
+
+/// Parses a verifier key `name+keyid+base64(alg || key)` of signature type `alg`,
+/// checking its id.
+fn parse_vkey(vkey: &str, alg: u8) -> Result<(String, VerifyingKey), TlogError> {
+    use base64::Engine as _;
+    // The name ends at the first `+`, the id at the second (base64 may hold `+`).
+    let mut parts = vkey.trim().splitn(3, '+');
+    let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(TlogError::BadVerifierKey);
+    };
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(key)
+        .map_err(|_| TlogError::BadVerifierKey)?;
+    let (Some(&found), Ok(raw)) = (key.first(), <[u8; 32]>::try_from(&key[1.min(key.len())..]))
+    else {
+        return Err(TlogError::BadVerifierKey);
+    };
+    let key = VerifyingKey::from_bytes(&raw).map_err(|_| TlogError::BadVerifierKey)?;
+    check_origin(name).map_err(|_| TlogError::BadVerifierKey)?;
+    if found != alg
+        || id.len() != 8
+        || u32::from_str_radix(id, 16).ok() != Some(typed_key_id(name, alg, &key))
+    {
+        return Err(TlogError::BadVerifierKey);
+    }
+    Ok((name.to_string(), key))
 }
 
 impl LogVerifier {
@@ -286,25 +328,13 @@ impl LogVerifier {
 
     /// From a note verifier key (`name+keyid+base64`), whose id it checks.
     pub fn from_verifier_key(vkey: &str) -> Result<Self, TlogError> {
-        // The name ends at the first `+`, the id at the second (base64 may hold `+`).
-        let mut parts = vkey.trim().splitn(3, '+');
-        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(TlogError::BadVerifierKey);
-        };
-        use base64::Engine as _;
-        let key = base64::engine::general_purpose::STANDARD
-            .decode(key)
-            .map_err(|_| TlogError::BadVerifierKey)?;
-        let (Some(0x01), Ok(key)) = (key.first(), <[u8; 32]>::try_from(&key[1.min(key.len())..]))
-        else {
-            return Err(TlogError::BadVerifierKey);
-        };
-        let key = VerifyingKey::from_bytes(&key).map_err(|_| TlogError::BadVerifierKey)?;
-        let v = Self::new(name, key).map_err(|_| TlogError::BadVerifierKey)?;
-        if id.len() != 8 || u32::from_str_radix(id, 16).ok() != Some(v.id) {
-            return Err(TlogError::BadVerifierKey);
-        }
-        Ok(v)
+        let (name, key) = parse_vkey(vkey, ALG_ED25519)?;
+        Self::new(&name, key)
+    }
+
+    /// The log's public key.
+    pub fn key(&self) -> VerifyingKey {
+        self.key
     }
 
     /// The log's origin.
@@ -314,7 +344,7 @@ impl LogVerifier {
 
     /// The note verifier key.
     pub fn verifier_key(&self) -> String {
-        verifier_key(&self.origin, &self.key)
+        encode_vkey(&self.origin, ALG_ED25519, &self.key)
     }
 
     /// Opens a signed checkpoint of this log: the note must carry a valid signature by
@@ -356,16 +386,25 @@ impl Verifier for LogVerifier {
     }
 }
 
+/// A single key as the set of keys a note is verified against.
+fn only<'a>(
+    v: &'a dyn Verifier,
+    name: &str,
+    id: u32,
+) -> Result<&'a dyn Verifier, VerificationError> {
+    if name == v.name() && id == v.key_id() {
+        Ok(v)
+    } else {
+        Err(VerificationError::UnknownKey {
+            name: name.to_string(),
+            id,
+        })
+    }
+}
+
 impl Verifiers for LogVerifier {
     fn verifier(&self, name: &str, id: u32) -> Result<&dyn Verifier, VerificationError> {
-        if name == self.origin && id == self.id {
-            Ok(self)
-        } else {
-            Err(VerificationError::UnknownKey {
-                name: name.to_string(),
-                id,
-            })
-        }
+        only(self, name, id)
     }
 }
 
@@ -398,6 +437,131 @@ pub(crate) fn sign_checkpoint(
     note.add_sigs(&[&signer])
         .map_err(|_| TlogError::BadOrigin(origin.chars().take(64).collect()))?;
     Ok(note.to_bytes())
+}
+
+/// The note's text (the checkpoint body, without its signatures).
+pub fn note_text(note: &[u8]) -> Result<Vec<u8>, TlogError> {
+    Ok(Note::from_bytes(note)
+        .map_err(|_| TlogError::Malformed)?
+        .text()
+        .to_vec())
+}
+
+fn cosigned_message(text: &[u8], time: u64) -> Vec<u8> {
+    let mut m = format!("cosignature/v1\ntime {time}\n").into_bytes();
+    m.extend_from_slice(text);
+    m
+}
+
+/// A witness's key, cosigning checkpoints (c2sp.org/tlog-cosignature, Ed25519 v1): its
+/// signature, over `cosignature/v1`, the time and the checkpoint's text, says that as
+/// of that time this is the largest consistent tree it has seen of the log.
+pub struct Cosigner {
+    name: String,
+    key: SigningKey,
+}
+
+impl Cosigner {
+    /// The cosigner `name` (a schema-less URL naming the witness) with `key`.
+    pub fn new(name: &str, key: SigningKey) -> Result<Self, TlogError> {
+        check_origin(name)?;
+        Ok(Self {
+            name: name.to_string(),
+            key,
+        })
+    }
+
+    /// The public half, as verifiers are configured with it.
+    pub fn verifier(&self) -> CosignatureVerifier {
+        CosignatureVerifier {
+            name: self.name.clone(),
+            id: typed_key_id(&self.name, ALG_COSIGNATURE_V1, &self.key.verifying_key()),
+            key: self.key.verifying_key(),
+        }
+    }
+
+    /// The cosignature line (`— name base64(key id || time || signature)`, with its
+    /// newline) over a checkpoint's note text, at `time` (POSIX seconds).
+    pub fn cosign(&self, text: &[u8], time: u64) -> String {
+        use base64::Engine as _;
+        let signature = self.key.sign(&cosigned_message(text, time));
+        let mut bytes = self.verifier().id.to_be_bytes().to_vec();
+        bytes.extend_from_slice(&time.to_be_bytes());
+        bytes.extend_from_slice(&signature.to_bytes());
+        format!(
+            "\u{2014} {} {}\n",
+            self.name,
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        )
+    }
+}
+
+/// A witness's public key, checking its cosignatures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CosignatureVerifier {
+    name: String,
+    id: u32,
+    key: VerifyingKey,
+}
+
+impl CosignatureVerifier {
+    /// From a verifier key `name+keyid+base64(0x04 || Ed25519 key)`, whose id it checks.
+    pub fn from_verifier_key(vkey: &str) -> Result<Self, TlogError> {
+        let (name, key) = parse_vkey(vkey, ALG_COSIGNATURE_V1)?;
+        Ok(Self {
+            id: typed_key_id(&name, ALG_COSIGNATURE_V1, &key),
+            name,
+            key,
+        })
+    }
+
+    /// The witness's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its verifier key.
+    pub fn verifier_key(&self) -> String {
+        encode_vkey(&self.name, ALG_COSIGNATURE_V1, &self.key)
+    }
+
+    /// The time of this witness's valid cosignature on the signed note `note`, if it
+    /// carries one (a cosignature by this key that does not verify is none).
+    pub fn cosigned(&self, note: &[u8]) -> Option<u64> {
+        let note = Note::from_bytes(note).ok()?;
+        let (verified, _) = note.verify(self).ok()?;
+        let sig = verified.first()?.signature();
+        Some(u64::from_be_bytes(sig.get(..8)?.try_into().ok()?))
+    }
+}
+
+impl Verifier for CosignatureVerifier {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn key_id(&self) -> u32 {
+        self.id
+    }
+    fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
+        let (Some(time), Some(sig)) = (sig.get(..8), sig.get(8..)) else {
+            return false;
+        };
+        let (Ok(time), Ok(sig)) = (<[u8; 8]>::try_from(time), <[u8; 64]>::try_from(sig)) else {
+            return false;
+        };
+        let time = u64::from_be_bytes(time);
+        time <= i64::MAX as u64
+            && self
+                .key
+                .verify_strict(&cosigned_message(msg, time), &Signature::from_bytes(&sig))
+                .is_ok()
+    }
+}
+
+impl Verifiers for CosignatureVerifier {
+    fn verifier(&self, name: &str, id: u32) -> Result<&dyn Verifier, VerificationError> {
+        only(self, name, id)
+    }
 }
 
 /// A tile named by its C2SP path.

@@ -101,18 +101,24 @@ impl Watermark {
             checkpoint: checkpoint.map(Checkpoint::to_json),
         };
         let text = serde_json::to_string_pretty(&mark).map_err(|e| self.io(e.into()))?;
-        let tmp = self.path.with_extension("hwm.tmp");
-        let mut f = File::create(&tmp).map_err(|e| self.io(e))?;
-        f.write_all(text.as_bytes()).map_err(|e| self.io(e))?;
-        f.sync_all().map_err(|e| self.io(e))?;
-        fs::rename(&tmp, &self.path).map_err(|e| self.io(e))?;
-        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| self.io(e))?;
-        }
-        Ok(())
+        write_atomic(&self.path, text.as_bytes()).map_err(|e| self.io(e))
     }
+}
+
+/// Replaces `path` with `bytes` through a synced temporary file renamed over it (and the
+/// directory synced): a crash leaves the old file or the new one, never a torn one.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let mut f = File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        File::open(dir).and_then(|d| d.sync_all())?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

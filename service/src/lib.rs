@@ -21,6 +21,7 @@ pub mod scenario;
 pub mod snarkjs;
 pub mod verify;
 pub mod wire;
+pub mod witness;
 
 use std::path::{Path, PathBuf};
 

@@ -79,6 +79,12 @@ enum Command {
     },
     /// Run medproof's four stories end to end on synthetic data.
     Demo(cli::demo::Args),
+    /// Witness a ledger's transparency log: cosign its checkpoints only while each
+    /// extends the last (C2SP tlog-witness), and keep the evidence when one does not.
+    Witness {
+        #[command(subcommand)]
+        command: cli::witness::Command,
+    },
 }
 
 fn main() -> ExitCode {
@@ -127,5 +133,6 @@ fn run(command: Command) -> Result<(), Failure> {
         Command::Party { command } => cli::party::run(command),
         Command::Ceremony { command } => cli::ceremony::run(command),
         Command::Demo(args) => cli::demo::run(args),
+        Command::Witness { command } => cli::witness::run(command),
     }
 }

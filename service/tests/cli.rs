@@ -60,6 +60,74 @@ fn prove_example(dir: &Path, out: &str) -> Output {
 }
 
 /// Copies the files of `from` into a new directory `to`.
+/// `medproof witness COMMAND` for the test's witness (key `w.key`, state in `w`).
+fn witness_args<'a>(command: &'a str, log_vkey: &'a str) -> Vec<&'a str> {
+    vec![
+        "witness",
+        command,
+        "--key",
+        "w.key",
+        "--name",
+        "witness.example/w1",
+        "--dir",
+        "w",
+        "--log-key",
+        log_vkey,
+    ]
+}
+
+/// Runs `medproof witness serve` on the witness in `dir/w` and posts to it.
+fn witness_over_http(dir: &Path, log_vkey: &str, cosigned: &[u8]) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_medproof"))
+        .args(witness_args("serve", log_vkey))
+        .args(["--bind", "127.0.0.1:0"])
+        .current_dir(dir)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("the witness printed its address")
+            .unwrap();
+        if let Some(u) = line.strip_prefix("medproof witness serving on ") {
+            break u.to_string();
+        }
+    };
+    let c = medproof_service::client::Client::new(&url);
+    let text = String::from_utf8(cosigned.to_vec()).unwrap();
+    // The log's note: the checkpoint without the witness's line.
+    let note = text.rsplit_once("\u{2014} witness.example/w1 ").unwrap().0;
+    let size: u64 = note.lines().nth(1).unwrap().parse().unwrap();
+    let post = |body: String| {
+        c.post_raw("/add-checkpoint", "text/plain", body.as_bytes())
+            .unwrap()
+    };
+    let r = post(format!("old 0\n\n{note}"));
+    // The body is the size and a newline (the client reads it as a JSON number).
+    assert_eq!((r.status, r.body.as_u64()), (409, Some(size)));
+    let r = post(format!("old {size}\n\n{note}"));
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert!(r
+        .body
+        .as_str()
+        .unwrap()
+        .starts_with("\u{2014} witness.example/w1 "));
+    let r = post("old 1\n".to_string());
+    assert_eq!(r.status, 400);
+    let metrics = c.get("/metrics").unwrap();
+    let text = metrics.body.as_str().unwrap().to_string();
+    assert!(
+        text.contains("medproof_witness_refused_total{reason=\"conflict\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("medproof_witness_cosigned_total 1"), "{text}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 /// Copies a directory with its subdirectories.
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -71,14 +139,6 @@ fn copy_tree(from: &Path, to: &Path) {
                 std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
             }
         }
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
     }
 }
 
@@ -313,6 +373,28 @@ fn ledger_commands_and_checkpoint_checks() {
         dir,
     );
     assert_eq!(code(&o), 2, "{}", stderr(&o));
+    // A witness cosigns the log as it is now.
+    let o = medproof(
+        &[
+            "witness",
+            "key",
+            "--key",
+            "w.key",
+            "--name",
+            "witness.example/w1",
+        ],
+        dir,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let witness_vkey = String::from_utf8(o.stdout).unwrap().trim().to_string();
+    let log_vkey = log["verifier_key"].as_str().unwrap().to_string();
+    let follow = |data: &Path| {
+        let mut args = witness_args("follow", &log_vkey);
+        args.extend(["--data-dir", data.to_str().unwrap(), "--once"]);
+        medproof(&args, dir)
+    };
+    let o = follow(&dir.join("data"));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
     let copy = tempfile::tempdir().unwrap();
     copy_tree(&dir.join("data"), &copy.path().join("data"));
     for d in [dir, copy.path()] {
@@ -331,6 +413,24 @@ fn ledger_commands_and_checkpoint_checks() {
         // Another second: the two heartbeat entries differ, the histories fork.
         std::thread::sleep(std::time::Duration::from_millis(1100));
     }
+    // The witness cosigns the original's growth, then refuses the fork and keeps both
+    // signed checkpoints.
+    let o = follow(&dir.join("data"));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let cosigned = std::fs::read(dir.join("w/checkpoint")).unwrap();
+    let v = medproof_ledger::tlog::CosignatureVerifier::from_verifier_key(&witness_vkey).unwrap();
+    assert!(v.cosigned(&cosigned).is_some());
+    let o = follow(&copy.path().join("data"));
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("INCONSISTENT LOG"), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_dir(dir.join("w/evidence")).unwrap().count(),
+        1
+    );
+    assert_eq!(std::fs::read(dir.join("w/checkpoint")).unwrap(), cosigned);
+    // The same witness over HTTP (c2sp.org/tlog-witness): a stale old size is 409 with
+    // the witness's size; the checkpoint it holds is cosigned again.
+    witness_over_http(dir, &log_vkey, &cosigned);
     let o = medproof(
         &["ledger", "consistency", "old.cp", "--data-dir", "data"],
         dir,
@@ -534,7 +634,7 @@ fn ledger_commands_and_checkpoint_checks() {
     // be judged at all. A verifier with only the verifying keys and the ledger's public
     // key applies the light rule: the checkpoint must be younger than the window.
     let light = dir.join("light");
-    copy_dir(&dir.join("data/keys"), &light.join("keys"));
+    copy_tree(&dir.join("data/keys"), &light.join("keys"));
     std::fs::copy(dir.join("data/ledger.pub"), light.join("ledger.pub")).unwrap();
     let light_verify = |extra: &[&str]| {
         let mut args = vec![
@@ -727,7 +827,7 @@ fn ledger_commands_and_checkpoint_checks() {
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(stderr(&o).contains("does not name"), "{}", stderr(&o));
     std::fs::remove_dir_all(light.join("keys")).unwrap();
-    copy_dir(&dir.join("data/keys"), &light.join("keys"));
+    copy_tree(&dir.join("data/keys"), &light.join("keys"));
     let o = medproof(
         &[
             "verify",

@@ -239,7 +239,7 @@ pub async fn log_checkpoint(state: web::Data<AppState>) -> Result<HttpResponse> 
 
 /// `GET /tile/<L>/<N>[.p/<W>]` and `GET /tile/entries/<N>[.p/<W>]`: the transparency
 /// log's hash tiles and entry bundles (C2SP tlog-tiles), immutable.
-#[utoipa::path(get, path = "/tile/{level}/{index}", tag = "transparency log", params(("level" = String, Path, description = "The tile level (0 to 63) or `entries`"), ("index" = String, Path, description = "The tile index in 3-digit path elements (`x001/x234/067`), with `.p/<W>` for a partial tile")), responses((status = 200, description = "The tile", content_type = "application/octet-stream", body = Vec<u8>), (status = 400, description = "Not a tile path", body = ErrorBody), (status = 404, description = "The log does not hold all of the tile yet", body = ErrorBody)))]
+#[utoipa::path(get, path = "/tile/{level}/{index}", tag = "transparency log", params(("level" = String, Path, description = "The tile level (0 to 63) or `entries`", pattern = "^([0-9]|[1-5][0-9]|6[0-3]|entries)$"), ("index" = String, Path, description = "The tile index in 3-digit path elements (`x001/x234/067`), with `.p/<W>` for a partial tile", pattern = "^(x[0-9]{3}/)*[0-9]{3}([.]p/[1-9][0-9]{0,2})?$")), responses((status = 200, description = "The tile", content_type = "application/octet-stream", body = Vec<u8>), (status = 400, description = "Not a tile path", body = ErrorBody), (status = 404, description = "The log does not hold all of the tile yet", body = ErrorBody)))]
 pub async fn log_tile(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse> {
     let path = req.match_info().query("tile");
     let tile = medproof_ledger::tlog::TilePath::parse(path).ok_or_else(|| {
@@ -307,6 +307,7 @@ pub async fn log_inclusion(
 #[into_params(parameter_in = Query)]
 pub struct ConsistencyQuery {
     /// Entries in the older tree.
+    #[param(minimum = 1)]
     pub old: u64,
     /// Entries in the newer tree (default: all).
     pub new: Option<u64>,

@@ -12,6 +12,7 @@ pub mod prove;
 pub mod serve;
 pub mod setup;
 pub mod verify;
+pub mod witness;
 
 use std::fs;
 use std::path::Path;
