@@ -39,7 +39,7 @@ use sha2::{Digest, Sha256};
 use crate::encoding::{DecodeError, Reader, Writer};
 
 /// Version byte of the entry encoding.
-pub const ENTRY_VERSION: u8 = 2;
+pub const ENTRY_VERSION: u8 = medproof_verifier::checkpoint::ENTRY_VERSION;
 /// Domain separator of submission signatures.
 pub const SUBMISSION_DOMAIN: &[u8] = b"medproof.submission.v2";
 /// Domain separator of the genesis signature.
@@ -546,7 +546,7 @@ pub enum Body {
 }
 
 /// Kind byte of checkpoint entries.
-pub const KIND_CHECKPOINT: u8 = 7;
+pub const KIND_CHECKPOINT: u8 = medproof_verifier::checkpoint::KIND_CHECKPOINT;
 /// Kind byte of the genesis entry.
 pub const KIND_GENESIS: u8 = 8;
 

@@ -581,6 +581,63 @@ mod tests {
         );
     }
 
+    /// What a verifier that requires witnesses checks: the bundle's checkpoint entry is
+    /// in the cosigned tree, signed by the ledger, cosigned by the witnesses named.
+    #[test]
+    fn a_log_proof_shows_the_witnesses_that_cosigned() {
+        use crate::tlog::LogProof;
+        let clock = Arc::new(Manual(AtomicU64::new(1_700_000_000)));
+        let mut l = ledger(clock.clone());
+        let cp = l.latest_checkpoint().unwrap().unwrap().checkpoint;
+        tick(&mut l, &clock);
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = witness(&l, dir.path());
+        let req = request(&l, 0);
+        let line = w.add_checkpoint(&req, 5).unwrap();
+        let cosigned =
+            String::from_utf8([req.checkpoint.clone(), line.into_bytes()].concat()).unwrap();
+        let size = l.len();
+        let proof = |seq| LogProof {
+            checkpoint: cosigned.clone(),
+            inclusion: l
+                .inclusion_proof(seq, size)
+                .unwrap()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        };
+        let key = l.public_key();
+        let me = Cosigner::new("witness.example/w1", SigningKey::from_bytes(&[9; 32]))
+            .unwrap()
+            .verifier();
+        let other = Cosigner::new("witness.example/w2", SigningKey::from_bytes(&[7; 32]))
+            .unwrap()
+            .verifier();
+        let logged = proof(cp.seq)
+            .check(&cp, &key, &[me.clone(), other.clone()])
+            .unwrap();
+        assert_eq!(
+            (logged.size, logged.cosigned_by),
+            (size, vec!["witness.example/w1".to_string()])
+        );
+        assert!(proof(cp.seq)
+            .check(&cp, &key, &[other])
+            .unwrap()
+            .cosigned_by
+            .is_empty());
+        // Another entry's path, another ledger key, a changed checkpoint: refused.
+        assert!(proof(cp.seq + 1)
+            .check(&cp, &key, std::slice::from_ref(&me))
+            .is_err());
+        let stranger = SigningKey::from_bytes(&[3; 32]).verifying_key();
+        assert!(proof(cp.seq)
+            .check(&cp, &stranger, std::slice::from_ref(&me))
+            .is_err());
+        let mut changed = cp;
+        changed.time += 1;
+        assert!(proof(cp.seq).check(&changed, &key, &[me]).is_err());
+    }
+
     #[test]
     fn requests_parse_as_tlog_witness_says() {
         let clock = Arc::new(Manual(AtomicU64::new(1_700_000_000)));

@@ -919,6 +919,13 @@ fn each_append_signs_a_c2sp_checkpoint_of_the_rfc6962_tree_over_every_entry() {
     }
     let last = l.entry(latest.size - 1).unwrap().unwrap();
     assert!(last.checkpoint().is_some());
+    // A light verifier rebuilds a checkpoint entry's leaf from the checkpoint alone.
+    for seq in 0..latest.size {
+        let e = l.entry(seq).unwrap().unwrap();
+        if let Some(cp) = e.checkpoint() {
+            assert_eq!(cp.entry_encoding(), e.encode(), "seq {seq}");
+        }
+    }
     // Each earlier checkpoint is a prefix of the latest, and no later one of an earlier.
     for old in &seen {
         assert_eq!(old.root, mth(&entries[..old.size as usize]));

@@ -232,3 +232,47 @@ pub fn consistency(
     }
     Ok(Ok(proof))
 }
+
+/// The log proof of `bundle`'s checkpoint in the C2SP checkpoint `note` (which may carry
+/// witnesses' cosignatures): the note must be signed by this ledger's log, its tree must
+/// be this ledger's and hold the bundle's checkpoint entry. The inner error says why not.
+pub fn log_proof(
+    ledger: &Ledger<RocksStore>,
+    bundle: &medproof_verifier::ProofBundle,
+    note: &[u8],
+) -> Result<std::result::Result<medproof_verifier::tlog::LogProof, String>> {
+    let Some(cp) = &bundle.checkpoint else {
+        return Ok(Err("the bundle carries no checkpoint".to_string()));
+    };
+    let cp = cp.parse()?;
+    if cp.verify(&ledger.public_key()).is_err() {
+        return Ok(Err(
+            "the bundle's checkpoint is not signed by this ledger".to_string()
+        ));
+    }
+    let signed = match ledger.log_verifier()?.open(note) {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(format!("the cosigned checkpoint: {e}"))),
+    };
+    if cp.seq >= signed.size {
+        return Ok(Err(format!(
+            "the cosigned checkpoint holds {} entries, not the bundle's checkpoint entry {}: wait for a later cosignature",
+            signed.size, cp.seq
+        )));
+    }
+    if signed.size > ledger.len() || ledger.tlog_root(signed.size)? != signed.root {
+        return Ok(Err(
+            "the cosigned checkpoint is not of this ledger's history".to_string(),
+        ));
+    }
+    let proof = ledger.inclusion_proof(cp.seq, signed.size)?;
+    let log = medproof_verifier::tlog::LogProof {
+        checkpoint: String::from_utf8_lossy(note).into_owned(),
+        inclusion: crate::wire::hashes_b64(&proof),
+    };
+    // As a verifier will check it.
+    if let Err(e) = log.check(&cp, &ledger.public_key(), &[]) {
+        return Ok(Err(format!("the log proof does not check: {e}")));
+    }
+    Ok(Ok(log))
+}

@@ -16,6 +16,7 @@ use medproof_ledger::entry::Genesis;
 use medproof_ledger::{Ledger, Store};
 use medproof_verifier::bundle::{BundleError, CheckpointHistory, DecodedBundle, Verifier};
 use medproof_verifier::freshness::Freshness;
+use medproof_verifier::tlog::CosignatureVerifier;
 use medproof_verifier::{Checkpoint, Fr, ProofBundle};
 use serde::Serialize;
 
@@ -38,12 +39,18 @@ pub struct Anchor<'a, S: Store> {
     /// verifying keys it names are the only ones accepted (with the database, its own
     /// genesis is used). Neither: an anchored bundle is not valid.
     pub genesis: Option<&'a Genesis>,
+    /// Witnesses whose cosignatures count (C2SP tlog-cosignature keys).
+    pub witnesses: &'a [CosignatureVerifier],
+    /// How many of them must have cosigned a C2SP checkpoint that holds the bundle's
+    /// checkpoint (carried in the bundle's `log`); 0: none required.
+    pub required_witnesses: usize,
 }
 
 /// One check and its outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Check {
-    /// Its name: `binding`, `checkpoint`, `key`, `freshness`, `references` or `proof`.
+    /// Its name: `binding`, `checkpoint`, `log`, `witnesses`, `key`, `freshness`,
+    /// `references` or `proof`.
     pub name: &'static str,
     /// Whether it passed.
     pub passed: bool,
@@ -185,6 +192,9 @@ pub fn verify_bundle<S: Store>(
                 checkpoint.seq, checkpoint.time
             ),
         );
+        if let Err(reason) = witnessed(anchor, bundle, &checkpoint, &trusted, &mut checks) {
+            return Ok(checks.fail(reason.0, reason.1));
+        }
         // The genesis of the database when it is at hand, else the one given.
         let Some(genesis) = anchor.ledger.and_then(Ledger::genesis).or(anchor.genesis) else {
             return Ok(checks.fail(
@@ -237,6 +247,63 @@ pub fn verify_bundle<S: Store>(
     }
     checks.pass("proof", format!("{statement} proof verifies"));
     Ok(checks.verdict())
+}
+
+/// The bundle's place in the transparency log (checked when it carries one) and the
+/// witnesses that vouch for it (required when the anchor says so).
+fn witnessed<S: Store>(
+    anchor: &Anchor<'_, S>,
+    bundle: &ProofBundle,
+    checkpoint: &Checkpoint,
+    trusted: &VerifyingKey,
+    checks: &mut Checks,
+) -> Result<(), (&'static str, String)> {
+    let required = anchor.required_witnesses;
+    let Some(log) = &bundle.log else {
+        if required == 0 {
+            return Ok(());
+        }
+        return Err((
+            "witnesses",
+            format!(
+                "{required} witness cosignatures are required, and the bundle carries no cosigned log checkpoint (`log`)"
+            ),
+        ));
+    };
+    let logged = log
+        .check(checkpoint, trusted, anchor.witnesses)
+        .map_err(|e| ("log", format!("the bundle's log checkpoint: {e}")))?;
+    checks.pass(
+        "log",
+        format!(
+            "checkpoint seq {} is entry {} of the log `{}` in its C2SP checkpoint of {} entries, signed by the ledger",
+            checkpoint.seq, checkpoint.seq, logged.origin, logged.size
+        ),
+    );
+    if required == 0 {
+        return Ok(());
+    }
+    let n = logged.cosigned_by.len();
+    if n < required {
+        return Err((
+            "witnesses",
+            format!(
+                "the log checkpoint is cosigned by {n} of the witnesses given ({}), {required} required",
+                match n {
+                    0 => "none".to_string(),
+                    _ => logged.cosigned_by.join(", "),
+                }
+            ),
+        ));
+    }
+    checks.pass(
+        "witnesses",
+        format!(
+            "cosigned by {n} of the witnesses given ({required} required): {}",
+            logged.cosigned_by.join(", ")
+        ),
+    );
+    Ok(())
 }
 
 /// The freshness rule that applies: the root's (history or light) and the proof's `now`.

@@ -428,6 +428,85 @@ fn ledger_commands_and_checkpoint_checks() {
         1
     );
     assert_eq!(std::fs::read(dir.join("w/checkpoint")).unwrap(), cosigned);
+    // A verifier that requires the witness: a bundle with the witness's cosigned log
+    // checkpoint is valid; without one, or with one the witness did not cosign, not.
+    let bundle = "out/record-inclusion-0.json";
+    let verify_witnessed = |b: &str| {
+        medproof(
+            &[
+                "verify",
+                b,
+                "--data-dir",
+                "data",
+                "--witness",
+                &witness_vkey,
+            ],
+            dir,
+        )
+    };
+    let o = medproof(
+        &[
+            "ledger",
+            "log-proof",
+            bundle,
+            "--cosigned",
+            "w/checkpoint",
+            "--out",
+            "witnessed.json",
+            "--data-dir",
+            "data",
+        ],
+        dir,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = verify_witnessed("witnessed.json");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("witnesses"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let o = verify_witnessed(bundle);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("carries no cosigned log checkpoint"),
+        "{}",
+        stderr(&o)
+    );
+    let o = medproof(
+        &[
+            "ledger",
+            "log-proof",
+            bundle,
+            "--cosigned",
+            "old.cp",
+            "--out",
+            "unwitnessed.json",
+            "--data-dir",
+            "data",
+        ],
+        dir,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = verify_witnessed("unwitnessed.json");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("cosigned by 0"), "{}", stderr(&o));
+    let o = medproof(&["verify", "unwitnessed.json", "--data-dir", "data"], dir);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let witnessed: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("witnessed.json")).unwrap()).unwrap();
+    let tampered = edited(&witnessed, |b| {
+        b["log"]["inclusion"][0] =
+            Value::String("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into())
+    });
+    std::fs::write(dir.join("tampered.json"), tampered).unwrap();
+    let o = verify_witnessed("tampered.json");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("inclusion proof does not verify"),
+        "{}",
+        stderr(&o)
+    );
     // The same witness over HTTP (c2sp.org/tlog-witness): a stale old size is 409 with
     // the witness's size; the checkpoint it holds is cosigned again.
     witness_over_http(dir, &log_vkey, &cosigned);

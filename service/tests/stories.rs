@@ -1106,6 +1106,8 @@ fn the_verify_use_case_names_each_check() {
             expect_binding: expect,
             allow_unanchored: false,
             genesis: None,
+            witnesses: &[],
+            required_witnesses: 0,
         };
         verify_bundle(&keys().1, &bundle, &a).unwrap()
     };
@@ -1168,6 +1170,8 @@ fn keys_the_genesis_does_not_name_are_refused() {
                 expect_binding: None,
                 allow_unanchored: false,
                 genesis: Some(&genesis),
+                witnesses: &[],
+                required_witnesses: 0,
             };
             let v = verify_bundle(&keys().1, &bundle, &a).unwrap();
             let key = v.checks.iter().find(|c| c.name == "key").unwrap();
@@ -1205,6 +1209,8 @@ fn keys_the_genesis_does_not_name_are_refused() {
         expect_binding: None,
         allow_unanchored: false,
         genesis: None,
+        witnesses: &[],
+        required_witnesses: 0,
     };
     let v = verify_bundle(&keys().1, &bundle, &a).unwrap();
     assert!(!v.valid);

@@ -100,6 +100,10 @@ pub struct ProofBundle {
     /// The ledger checkpoint whose root the proof was made against.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<CheckpointJson>,
+    /// Where that checkpoint is in the ledger's transparency log, with the witnesses'
+    /// cosignatures (for verifiers that require witnesses).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<crate::tlog::LogProof>,
 }
 
 /// A bundle whose every part has been parsed and range-checked.
@@ -144,6 +148,7 @@ impl ProofBundle {
             proof: base64::engine::general_purpose::STANDARD.encode(proof.to_compressed()),
             vk_id: vk_id.to_string(),
             checkpoint: None,
+            log: None,
         }
     }
 

@@ -15,6 +15,11 @@ use crate::Fr;
 
 /// Domain separator of the checkpoint signature.
 pub const CHECKPOINT_DOMAIN: &[u8] = b"medproof.checkpoint.v1";
+/// The version of the ledger's entry encoding (the ledger's `entry::ENTRY_VERSION` is
+/// this one), which [`Checkpoint::entry_encoding`] writes.
+pub const ENTRY_VERSION: u8 = 2;
+/// The kind byte of a checkpoint entry (the ledger's `entry::KIND_CHECKPOINT` is this).
+pub const KIND_CHECKPOINT: u8 = 7;
 
 /// Why a checkpoint is not acceptable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -90,6 +95,22 @@ impl Checkpoint {
         ledger_key
             .verify_strict(&msg, &Signature::from_bytes(&self.signature))
             .map_err(|_| CheckpointError::BadSignature)
+    }
+
+    /// The ledger entry that holds this checkpoint, encoded as the ledger encodes it
+    /// (entry version 2, kind 7: `2 || seq || time || chain_head || 7 || records_root ||
+    /// consents_root || signature`): the leaf of the transparency log that stands for it.
+    pub fn entry_encoding(&self) -> Vec<u8> {
+        let mut e = Vec::with_capacity(1 + 8 + 8 + 32 + 1 + 64 + 64);
+        e.push(ENTRY_VERSION);
+        e.extend_from_slice(&self.seq.to_be_bytes());
+        e.extend_from_slice(&self.time.to_be_bytes());
+        e.extend_from_slice(&self.chain_head);
+        e.push(KIND_CHECKPOINT);
+        e.extend_from_slice(&fr_to_be32(&self.records_root));
+        e.extend_from_slice(&fr_to_be32(&self.consents_root));
+        e.extend_from_slice(&self.signature);
+        e
     }
 
     /// The JSON form carried in bundles.

@@ -19,6 +19,7 @@ pub mod bundle;
 pub mod checkpoint;
 pub mod freshness;
 pub mod groth16;
+pub mod tlog;
 
 /// The statement vocabulary, from [`medproof_statement`] (shared with the circuits).
 pub use medproof_statement::{field, statement};

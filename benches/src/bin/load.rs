@@ -138,6 +138,8 @@ fn main() {
                         expect_binding: None,
                         allow_unanchored: false,
                         genesis: None,
+                        witnesses: &[],
+                        required_witnesses: 0,
                     };
                     assert!(
                         verify_bundle(&state.verifier, &bundle, &anchor)

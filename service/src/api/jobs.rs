@@ -31,7 +31,7 @@ pub enum JobState {
     Done {
         /// The proof bundle.
         #[schema(value_type = Object)]
-        bundle: ProofBundle,
+        bundle: Box<ProofBundle>,
     },
     /// Not proved.
     Failed {
@@ -219,10 +219,10 @@ fn dispatch(
         let started = Instant::now();
         let state = match prover.prove_on_pool(&job.request) {
             Ok(bundle) => JobState::Done {
-                bundle: match &job.checkpoint {
+                bundle: Box::new(match &job.checkpoint {
                     Some(cp) => bundle.with_checkpoint(cp),
                     None => bundle,
-                },
+                }),
             },
             Err(e) => JobState::Failed {
                 error: e.to_string(),

@@ -382,6 +382,8 @@ pub async fn verify(
             expect_binding,
             allow_unanchored: false,
             genesis: None,
+            witnesses: &[],
+            required_witnesses: 0,
         };
         verify_bundle(&state.verifier, &bundle, &anchor)
     })

@@ -106,6 +106,23 @@ pub enum Command {
         #[arg(long)]
         ledger_key: Option<String>,
     },
+    /// Add to a proof bundle its place in the transparency log: the C2SP checkpoint
+    /// COSIGNED (a signed note with witnesses' cosignatures, e.g. a witness's
+    /// DIR/checkpoint) and the inclusion proof of the bundle's checkpoint entry in it,
+    /// for verifiers that require witnesses (`verify --witness`).
+    LogProof {
+        /// The bundle (JSON).
+        bundle: PathBuf,
+        /// The cosigned checkpoint file.
+        #[arg(long)]
+        cosigned: PathBuf,
+        /// Write the bundle here [default: print it].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Data dir holding the ledger.
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+    },
     /// Show where a commitment is, with its Merkle path and the current root.
     Path {
         /// The commitment, decimal.
@@ -247,6 +264,27 @@ pub fn run(command: Command) -> Result<(), Failure> {
                 Ok(proof) => print_json(&proof),
                 Err(reason) => Err(Failure::Invalid(reason)),
             }
+        }
+        Command::LogProof {
+            bundle,
+            cosigned,
+            out,
+            data_dir,
+        } => {
+            let ledger = ledger_cli::open_existing(&data_dir, None)?;
+            let mut b = super::read_bundle(&bundle)?;
+            let note = fs::read(&cosigned)
+                .with_context(|| format!("cannot read {}", cosigned.display()))?;
+            match ledger_cli::log_proof(&ledger, &b, &note)? {
+                Ok(log) => b.log = Some(log),
+                Err(reason) => return Err(Failure::Invalid(reason)),
+            }
+            let json = b.to_json();
+            match out {
+                Some(path) => medproof_service::write_file_atomic(&path, json.as_bytes())?,
+                None => println!("{json}"),
+            }
+            Ok(())
         }
         Command::Path {
             commitment,

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::anyhow;
 use medproof_service::ledger_cli;
 use medproof_service::verify::{verify_bundle, Anchor, FreshnessRule};
+use medproof_verifier::tlog::CosignatureVerifier;
 use medproof_verifier::{fr_from_decimal, Statement};
 
 use super::{read_bundle, verifier_for, Failure, FreshnessArgs};
@@ -37,31 +38,61 @@ pub struct Args {
     pub expect_binding: Option<String>,
     #[command(flatten)]
     pub freshness: FreshnessArgs,
+    #[command(flatten)]
+    pub witnesses: WitnessArgs,
 }
 
-/// Runs the command.
+/// Witnesses a verifier requires.
+#[derive(clap::Args, Debug, Default)]
+pub struct WitnessArgs {
+    /// A witness's cosignature verifier key (`name+keyid+base64`, from `medproof witness
+    /// key`); repeat for several. The bundle must then carry a log checkpoint (`log`)
+    /// that holds its checkpoint and that --witnesses of these cosigned.
+    #[arg(long = "witness")]
+    pub witness: Vec<String>,
+    /// How many of the --witness keys must have cosigned [default: all of them].
+    #[arg(long = "witnesses")]
+    pub required: Option<usize>,
+}
+
+impl WitnessArgs {
+    /// The witness keys and how many must have cosigned.
+    pub fn parse(&self) -> anyhow::Result<(Vec<CosignatureVerifier>, usize)> {
+        let mut keys = Vec::new();
+        for k in &self.witness {
+            let v = CosignatureVerifier::from_verifier_key(k)
+                .map_err(|e| anyhow!("--witness {k}: {e}"))?;
+            if !keys.contains(&v) {
+                keys.push(v);
+            }
+        }
+        let required = self.required.unwrap_or(keys.len());
+        if required > keys.len() {
+            anyhow::bail!(
+                "--witnesses {required}: only {} witness keys are given",
+                keys.len()
+            );
+        }
+        Ok((keys, required))
+    }
+}
+
+/// Runs the command: `medproof verify` fails closed (see the command's help).
 pub fn run(args: Args) -> Result<(), Failure> {
-    run_with(
-        &args.bundle,
-        &args.data_dir,
-        args.ledger_key.as_deref(),
-        args.genesis.as_deref(),
-        args.allow_unanchored,
-        args.expect_binding.as_deref(),
-        args.freshness,
-    )
-}
-
-/// `medproof verify`: fails closed (see the command's help).
-pub fn run_with(
-    path: &Path,
-    data_dir: &Path,
-    ledger_key: Option<&str>,
-    genesis: Option<&Path>,
-    allow_unanchored: bool,
-    expect_binding: Option<&str>,
-    freshness: FreshnessArgs,
-) -> Result<(), Failure> {
+    let Args {
+        bundle: path,
+        data_dir,
+        ledger_key,
+        genesis,
+        allow_unanchored,
+        expect_binding,
+        freshness,
+        witnesses,
+    } = args;
+    let (path, data_dir) = (path.as_path(), data_dir.as_path());
+    let (ledger_key, genesis) = (ledger_key.as_deref(), genesis.as_deref());
+    let expect_binding = expect_binding.as_deref();
+    let (witnesses, required_witnesses) = witnesses.parse()?;
     let bundle = read_bundle(path)?;
     let statement = Statement::from_name(&bundle.statement)
         .ok_or_else(|| anyhow!("unknown statement `{}`", bundle.statement))?;
@@ -114,6 +145,8 @@ pub fn run_with(
         now: medproof_ledger::Clock::now(&medproof_ledger::SystemClock),
         expect_binding,
         allow_unanchored,
+        witnesses: &witnesses,
+        required_witnesses,
     };
     let verdict = verify_bundle(&verifier, &bundle, &anchor).map_err(anyhow::Error::from)?;
     if !verdict.valid {
