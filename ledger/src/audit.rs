@@ -32,6 +32,7 @@ use serde::Serialize;
 use crate::entry::{Action, Body, Entry};
 use crate::ledger::{Ledger, LedgerError, TreeId};
 use crate::store::Store;
+use crate::tlog::CosignatureVerifier;
 
 /// Proofs verified together in one batch.
 pub const DEFAULT_BATCH: usize = 256;
@@ -158,12 +159,101 @@ pub struct AuditReport {
     pub skew_secs: u64,
     /// Every problem found, by seq.
     pub problems: Vec<Problem>,
+    /// The witnesses that vouch for the period, when the audit was asked to check them
+    /// ([`AuditReport::add_witnesses`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub witnesses: Option<WitnessReport>,
+}
+
+/// Who vouches for an audited period: witnesses that cosigned a C2SP checkpoint of the
+/// ledger's transparency log that holds the period's closing checkpoint and that is a
+/// checkpoint of this very ledger (the same root at its size).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WitnessReport {
+    /// Entries in the cosigned log checkpoint.
+    pub log_size: u64,
+    /// The names of the given witnesses whose cosignature on it verifies.
+    pub vouched: Vec<String>,
+    /// How many were required.
+    pub required: usize,
+    /// Why the checkpoint vouches for nothing here (another history, too short, not
+    /// signed by the ledger), if so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+impl WitnessReport {
+    /// Whether enough witnesses vouch.
+    pub fn passed(&self) -> bool {
+        self.problem.is_none() && self.vouched.len() >= self.required
+    }
 }
 
 impl AuditReport {
     /// Whether the period passed: chain intact, every access valid and fresh.
     pub fn passed(&self) -> bool {
         self.passed
+    }
+
+    /// Records which of `witnesses` vouch for the period: `note` must be a C2SP
+    /// checkpoint of `ledger`'s transparency log, signed by the ledger's key, that holds
+    /// the period's closing checkpoint, with the root this ledger's own entries make at
+    /// its size; then the witnesses whose cosignature on it verifies are named. A note
+    /// of another history (a fork), of more entries than the ledger holds (a rollback),
+    /// or cosigned by fewer than `required` of them fails the report.
+    pub fn add_witnesses<S: Store>(
+        &mut self,
+        ledger: &Ledger<S>,
+        note: &[u8],
+        witnesses: &[CosignatureVerifier],
+        required: usize,
+    ) -> Result<(), AuditError> {
+        let mut report = WitnessReport {
+            log_size: 0,
+            vouched: Vec::new(),
+            required,
+            problem: None,
+        };
+        let closing = self.checkpoints.end.seq;
+        match ledger.log_verifier()?.open(note) {
+            Err(e) => {
+                report.problem = Some(format!(
+                    "not a checkpoint of this ledger's log signed by its key: {e}"
+                ))
+            }
+            Ok(cp) => {
+                report.log_size = cp.size;
+                report.problem = if cp.size > ledger.len() {
+                    Some(format!(
+                        "the cosigned checkpoint is of {} entries, and this ledger holds {}: it was rolled back, or is another copy",
+                        cp.size,
+                        ledger.len()
+                    ))
+                } else if cp.size <= closing {
+                    Some(format!(
+                        "the cosigned checkpoint is of {} entries: it does not hold the period's closing checkpoint (entry {closing})",
+                        cp.size
+                    ))
+                } else if ledger.tlog_root(cp.size)? != cp.root {
+                    Some(format!(
+                        "this ledger's first {} entries make another root than the cosigned checkpoint, signed by the same key: the log forked",
+                        cp.size
+                    ))
+                } else {
+                    None
+                };
+                if report.problem.is_none() {
+                    report.vouched = witnesses
+                        .iter()
+                        .filter(|w| w.cosigned(note).is_some())
+                        .map(|w| w.name().to_string())
+                        .collect();
+                }
+            }
+        }
+        self.passed &= report.passed();
+        self.witnesses = Some(report);
+        Ok(())
     }
 
     /// A short human summary.
@@ -192,6 +282,19 @@ impl AuditReport {
         }
         if self.problems.len() > 20 {
             s.push_str(&format!("\n  ... and {} more", self.problems.len() - 20));
+        }
+        if let Some(w) = &self.witnesses {
+            s.push_str(&match &w.problem {
+                Some(p) => format!("\n  witnesses: none vouch: {p}"),
+                None => format!(
+                    "\n  witnesses: {} vouch ({} required) for the log's first {} entries{}{}",
+                    w.vouched.len(),
+                    w.required,
+                    w.log_size,
+                    if w.vouched.is_empty() { "" } else { ": " },
+                    w.vouched.join(", ")
+                ),
+            });
         }
         s.push_str(if self.passed() {
             "\nPASSED"
@@ -474,6 +577,7 @@ fn audit_with<S: Store + Sync>(
         window_secs: opts.rules.window_secs,
         skew_secs: opts.rules.skew_secs,
         problems,
+        witnesses: None,
     })
 }
 

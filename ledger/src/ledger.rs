@@ -136,7 +136,7 @@ pub enum LedgerError {
 pub const STORAGE_FORMAT: u32 = 7;
 /// The format [`Ledger::open`] upgrades in place.
 const UPGRADABLE_FORMAT: u32 = 6;
-const FORMAT_KEY: &[u8] = b"format";
+pub(crate) const FORMAT_KEY: &[u8] = b"format";
 pub(crate) const ORIGIN_KEY: &[u8] = b"origin";
 pub(crate) const TLOG_CHECKPOINT_KEY: &[u8] = b"tlog-checkpoint";
 
@@ -310,6 +310,18 @@ impl GenesisInfo {
 struct CheckpointMeta {
     seq: u64,
     superseded_at: Option<u64>,
+}
+
+/// The stored chain head (`Meta/"head"`) of a chain of `next_seq` entries, the last of
+/// which hashes to `hash` at ledger time `last_time`, with `policies` policies.
+pub(crate) fn head_value(next_seq: u64, hash: [u8; 32], last_time: u64, policies: u64) -> Vec<u8> {
+    Head {
+        next_seq,
+        hash,
+        last_time,
+        policies,
+    }
+    .encode()
 }
 
 /// Head of the chain as stored under `Meta/"head"`.

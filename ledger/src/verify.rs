@@ -16,9 +16,12 @@ use rayon::prelude::*;
 
 use crate::codec;
 use crate::entry::{Body, Entry, Submission};
-use crate::ledger::{checkpoint_value, leaf_value, load_tree, TreeId};
+use crate::ledger::{
+    checkpoint_value, head_value, leaf_value, load_tree, node_key, TreeId, FORMAT_KEY, ORIGIN_KEY,
+    STORAGE_FORMAT, TLOG_CHECKPOINT_KEY,
+};
 use crate::rules::{self, ConsentStatus, Effect, KeyStatus, State};
-use crate::store::{Cf, MemStore, Store};
+use crate::store::{Cf, MemStore, Store, WriteSet};
 use crate::tlog::{self, LogVerifier};
 
 /// Entries whose submission signatures are checked together, in parallel.
@@ -58,6 +61,9 @@ fn fail(seq: Option<u64>, reason: impl Into<String>) -> VerifyFailure {
     }
 }
 
+/// An index as stored: key → value.
+type Index = HashMap<Vec<u8>, Vec<u8>>;
+
 #[derive(Default)]
 struct Replay {
     prev_hash: [u8; 32],
@@ -96,6 +102,69 @@ impl Replay {
             .and_then(|_| self.consents.extend(&consents))
             .map(|_| ())
             .map_err(|e| fail(seq, e.to_string()))
+    }
+
+    /// The indexes the entries make: `(column family, what it indexes, key → value)`.
+    fn indexes(&self) -> Vec<(Cf, &'static str, Index)> {
+        let bytes = |k: &[u8; 32]| k.to_vec();
+        // The indexes that map a key to the seq of the entry that added it: the writer
+        // refuses replays, duplicate bindings and claims paid twice by them.
+        fn by_seq<'a, K: AsRef<[u8]> + 'a>(
+            map: impl IntoIterator<Item = (&'a K, &'a u64)>,
+        ) -> Index {
+            map.into_iter()
+                .map(|(k, seq)| (k.as_ref().to_vec(), seq.to_be_bytes().to_vec()))
+                .collect()
+        }
+        vec![
+            (
+                Cf::Leaves,
+                "commitment",
+                self.commitments
+                    .iter()
+                    .map(|(k, (t, i, seq))| (bytes(k), leaf_value(*t, *i, *seq)))
+                    .collect(),
+            ),
+            (
+                Cf::Keys,
+                "key",
+                self.keys
+                    .iter()
+                    .map(|(k, (status, seq))| (bytes(k), codec::key_value(*status, *seq)))
+                    .collect(),
+            ),
+            (
+                Cf::Consents,
+                "consent",
+                self.consent_status
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| ((i as u64).to_be_bytes().to_vec(), codec::consent_value(*c)))
+                    .collect(),
+            ),
+            (Cf::Seen, "replay", by_seq(&self.seen)),
+            (Cf::Bindings, "access binding", by_seq(&self.bindings)),
+            (Cf::Claims, "claim", by_seq(&self.claims)),
+            (
+                Cf::Accesses,
+                "access",
+                self.accesses
+                    .iter()
+                    .map(|k| (k.clone(), Vec::new()))
+                    .collect(),
+            ),
+        ]
+    }
+
+    /// The checkpoint index: each checkpoint's seq and when the next superseded it.
+    fn checkpoint_index(&self) -> Vec<Vec<u8>> {
+        self.checkpoints
+            .iter()
+            .enumerate()
+            .map(|(i, (seq, _))| {
+                checkpoint_value(*seq, self.checkpoints.get(i + 1).map(|next| next.1))
+            })
+            .collect()
     }
 
     fn step(
@@ -349,19 +418,17 @@ fn check_index<S: Store>(
     Ok(())
 }
 
-/// Walks the whole ledger in `store`, trusting only `ledger_key`.
-pub fn verify<S: Store>(
+/// Walks the whole chain in `store` (its entries only), trusting only `ledger_key`:
+/// what the entries make, and the RFC 6962 leaf hash of each. `head_hash` (the stored
+/// chain head, if any) only helps to name which of two unlinked entries was altered.
+fn walk<S: Store>(
     store: &S,
     ledger_key: &VerifyingKey,
-) -> Result<VerifyReport, VerifyFailure> {
+    head_hash: Option<[u8; 32]>,
+) -> Result<(Replay, Vec<tlog::Hash>), VerifyFailure> {
     let storage = |e: crate::store::StoreError| fail(None, e.to_string());
     let mut r = Replay::default();
     let mut walk_error = None;
-    let head = store.get(Cf::Meta, b"head").map_err(storage)?;
-    let head_hash: Option<[u8; 32]> = head
-        .as_ref()
-        .and_then(|h| h.get(8..40))
-        .and_then(|h| h.try_into().ok());
     let peek = |seq: u64| -> Option<Entry> {
         let bytes = store.get(Cf::Entries, &seq.to_be_bytes()).ok()??;
         Entry::decode(&bytes).ok()
@@ -410,8 +477,23 @@ pub fn verify<S: Store>(
     if let Some(e) = walk_error {
         return Err(e);
     }
+    r.flush(r.next.checked_sub(1))?;
+    Ok((r, log_leaves))
+}
+
+/// Walks the whole ledger in `store`, trusting only `ledger_key`.
+pub fn verify<S: Store>(
+    store: &S,
+    ledger_key: &VerifyingKey,
+) -> Result<VerifyReport, VerifyFailure> {
+    let storage = |e: crate::store::StoreError| fail(None, e.to_string());
+    let head = store.get(Cf::Meta, b"head").map_err(storage)?;
+    let head_hash: Option<[u8; 32]> = head
+        .as_ref()
+        .and_then(|h| h.get(8..40))
+        .and_then(|h| h.try_into().ok());
+    let (r, log_leaves) = walk(store, ledger_key, head_hash)?;
     let last = r.next.checked_sub(1);
-    r.flush(last)?;
 
     // The chain head.
     match head {
@@ -461,9 +543,12 @@ pub fn verify<S: Store>(
             ),
         ));
     }
-    for (i, (seq, _)) in r.checkpoints.iter().enumerate() {
-        let superseded = r.checkpoints.get(i + 1).map(|next| next.1);
-        if stored_cps[i] != checkpoint_value(*seq, superseded) {
+    for ((stored, expected), (seq, _)) in stored_cps
+        .iter()
+        .zip(r.checkpoint_index())
+        .zip(&r.checkpoints)
+    {
+        if *stored != expected {
             return Err(fail(
                 Some(*seq),
                 "the checkpoint index entry does not match the chain",
@@ -487,54 +572,9 @@ pub fn verify<S: Store>(
             ));
         }
     }
-    let bytes = |k: &[u8; 32]| k.to_vec();
-    check_index(
-        store,
-        Cf::Leaves,
-        r.commitments
-            .iter()
-            .map(|(k, (t, i, seq))| (bytes(k), leaf_value(*t, *i, *seq)))
-            .collect(),
-        "commitment",
-    )?;
-    check_index(
-        store,
-        Cf::Keys,
-        r.keys
-            .iter()
-            .map(|(k, (status, seq))| (bytes(k), codec::key_value(*status, *seq)))
-            .collect(),
-        "key",
-    )?;
-    check_index(
-        store,
-        Cf::Consents,
-        r.consent_status
-            .iter()
-            .enumerate()
-            .map(|(i, c)| ((i as u64).to_be_bytes().to_vec(), codec::consent_value(*c)))
-            .collect(),
-        "consent",
-    )?;
-    // The indexes that map a key to the seq of the entry that added it: the writer
-    // refuses replays, duplicate bindings and claims paid twice by them.
-    let by_seq = |map: Vec<(Vec<u8>, u64)>| -> HashMap<Vec<u8>, Vec<u8>> {
-        map.into_iter()
-            .map(|(k, seq)| (k, seq.to_be_bytes().to_vec()))
-            .collect()
-    };
-    let seen = r.seen.iter().map(|(k, s)| (k.to_vec(), *s)).collect();
-    let bindings = r.bindings.iter().map(|(k, s)| (k.to_vec(), *s)).collect();
-    let claims = r.claims.iter().map(|(k, s)| (k.to_vec(), *s)).collect();
-    check_index(store, Cf::Seen, by_seq(seen), "replay")?;
-    check_index(store, Cf::Bindings, by_seq(bindings), "access binding")?;
-    check_index(store, Cf::Claims, by_seq(claims), "claim")?;
-    check_index(
-        store,
-        Cf::Accesses,
-        r.accesses.iter().map(|k| (k.clone(), Vec::new())).collect(),
-        "access",
-    )?;
+    for (cf, name, expected) in r.indexes() {
+        check_index(store, cf, expected, name)?;
+    }
     check_log(store, ledger_key, &log_leaves)?;
     Ok(VerifyReport {
         entries: r.next,
@@ -573,9 +613,9 @@ fn check_log<S: Store>(
             .map_err(|e| fail(None, e.to_string()))?
             .ok_or_else(|| fail(None, "the log's origin or C2SP checkpoint is missing"))
     };
-    let origin = String::from_utf8(read(crate::ledger::ORIGIN_KEY)?)
+    let origin = String::from_utf8(read(ORIGIN_KEY)?)
         .map_err(|_| fail(None, "the log's origin is not text"))?;
-    let note = read(crate::ledger::TLOG_CHECKPOINT_KEY)?;
+    let note = read(TLOG_CHECKPOINT_KEY)?;
     let signed = LogVerifier::new(&origin, *ledger_key)
         .and_then(|v| v.open(&note))
         .map_err(|e| fail(None, format!("the log's C2SP checkpoint: {e}")))?;
@@ -586,4 +626,86 @@ fn check_log<S: Store>(
         ));
     }
     Ok(())
+}
+
+/// A ledger rebuilt in memory from its entries alone: what a monitor that fetched a
+/// remote ledger's transparency log (its signed checkpoint `note` and the entry bundles)
+/// audits, with the ledger's public key as the only thing it trusts.
+///
+/// The entries must be exactly the ones the note commits to: the note must be signed by
+/// `ledger_key` for the log `origin`, of `entries.len()` entries, with the RFC 6962 root
+/// they make. Then the chain is walked as [`verify`] walks it (every link, signature,
+/// rule and checkpoint) and every tree and index is built from it, so the ledger that is
+/// opened (read-only) answers exactly as the operator's own would at that size.
+/// Everything is held in memory: about twice the entries' size.
+pub fn rebuild(
+    entries: Vec<Vec<u8>>,
+    origin: &str,
+    note: &[u8],
+    ledger_key: &VerifyingKey,
+) -> Result<crate::Ledger<MemStore>, VerifyFailure> {
+    let signed = LogVerifier::new(origin, *ledger_key)
+        .and_then(|v| v.open(note))
+        .map_err(|e| fail(None, format!("the log's C2SP checkpoint: {e}")))?;
+    let leaves: Vec<tlog::Hash> = entries.par_iter().map(|e| tlog::leaf_hash(e)).collect();
+    let (hashes, root) =
+        tlog::extend(&MemStore::new(), 0, &leaves).map_err(|e| fail(None, e.to_string()))?;
+    if signed.size != entries.len() as u64 || signed.root != root {
+        return Err(fail(
+            None,
+            format!(
+                "the log's C2SP checkpoint is of {} entries with another root than the {} entries given",
+                signed.size,
+                entries.len()
+            ),
+        ));
+    }
+    let mut ws = WriteSet::default();
+    for (seq, entry) in entries.into_iter().enumerate() {
+        ws.put(Cf::Entries, (seq as u64).to_be_bytes(), entry);
+    }
+    let mut store = MemStore::new();
+    let storage = |e: crate::store::StoreError| fail(None, e.to_string());
+    store.write(ws, false).map_err(storage)?;
+    let (mut r, _) = walk(&store, ledger_key, None)?;
+    if r.next > 0 && r.checkpoints.last().map(|c| c.0) != r.next.checked_sub(1) {
+        return Err(fail(
+            r.next.checked_sub(1),
+            "the chain does not end with a checkpoint",
+        ));
+    }
+    let mut ws = WriteSet::default();
+    for (n, value) in r.checkpoint_index().into_iter().enumerate() {
+        ws.put(Cf::Checkpoints, (n as u64).to_be_bytes(), value);
+    }
+    for (tree, t) in [
+        (TreeId::Records, &mut r.records),
+        (TreeId::Consents, &mut r.consents),
+    ] {
+        for w in t.take_writes() {
+            ws.put(
+                Cf::Nodes,
+                node_key(tree, w.level, w.index),
+                fr_to_be32(&w.value),
+            );
+        }
+    }
+    for (cf, _, index) in r.indexes() {
+        for (k, v) in index {
+            ws.put(cf, k, v);
+        }
+    }
+    for (index, hash) in hashes {
+        ws.put(Cf::Tlog, tlog::hash_key(index), hash.0);
+    }
+    ws.put(
+        Cf::Meta,
+        b"head".to_vec(),
+        head_value(r.next, r.prev_hash, r.prev_time, r.policies),
+    );
+    ws.put(Cf::Meta, FORMAT_KEY, STORAGE_FORMAT.to_be_bytes());
+    ws.put(Cf::Meta, ORIGIN_KEY, origin.as_bytes());
+    ws.put(Cf::Meta, TLOG_CHECKPOINT_KEY, note.to_vec());
+    store.write(ws, false).map_err(storage)?;
+    crate::Ledger::open_read_only(store, *ledger_key).map_err(|e| fail(None, e.to_string()))
 }

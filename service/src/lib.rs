@@ -17,6 +17,7 @@ pub mod fhir;
 pub mod input;
 pub mod ledger_cli;
 pub mod progress;
+pub mod remote;
 pub mod scenario;
 pub mod snarkjs;
 pub mod verify;

@@ -44,3 +44,12 @@ fn style(template: &str) -> indicatif::ProgressStyle {
     indicatif::ProgressStyle::with_template(template)
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
 }
+
+/// A bar over the entry bundles of a remote log being fetched.
+pub fn tiles_bar() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(style(
+        "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} entry bundles fetched",
+    ));
+    bar
+}

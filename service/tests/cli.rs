@@ -509,6 +509,64 @@ fn ledger_commands_and_checkpoint_checks() {
     );
     // The same witness over HTTP (c2sp.org/tlog-witness): a stale old size is 409 with
     // the witness's size; the checkpoint it holds is cosigned again.
+    // The audit names the witnesses that vouch for its period: the witness's cosigned
+    // checkpoint holds the whole ledger; the old checkpoint holds the period up to its
+    // size but no witness cosigned it; the forked copy's checkpoint (the same key, the
+    // same size, another root) and one past the period's end vouch for nothing.
+    let audit_witnessed = |cosigned: &str, to: Option<&str>| {
+        let mut args = vec![
+            "audit",
+            "--data-dir",
+            "data",
+            "--cosigned",
+            cosigned,
+            "--witness",
+            &witness_vkey,
+            "--report",
+            "witnessed-audit.json",
+        ];
+        if let Some(to) = to {
+            args.extend(["--to", to]);
+        }
+        let o = medproof(&args, dir);
+        let report: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("witnessed-audit.json")).unwrap())
+                .unwrap();
+        (o, report["witnesses"].clone())
+    };
+    let (o, w) = audit_witnessed("w/checkpoint", None);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        w["vouched"],
+        serde_json::json!(["witness.example/w1"]),
+        "{w}"
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("witnesses: 1 vouch"));
+    let (o, w) = audit_witnessed("old.cp", Some(&past));
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(w["vouched"], serde_json::json!([]), "{w}");
+    assert!(
+        stderr(&o).contains("0 of 1 required witnesses"),
+        "{}",
+        stderr(&o)
+    );
+    let (o, w) = audit_witnessed("old.cp", None);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        w["problem"].as_str().unwrap().contains("does not hold"),
+        "{w}"
+    );
+    let o = medproof(&["ledger", "log", "--data-dir", "data"], copy.path());
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let forked: Value = serde_json::from_slice(&o.stdout).unwrap();
+    std::fs::write(
+        dir.join("forked.cp"),
+        forked["checkpoint"].as_str().unwrap(),
+    )
+    .unwrap();
+    let (o, w) = audit_witnessed("forked.cp", None);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(w["problem"].as_str().unwrap().contains("forked"), "{w}");
     witness_over_http(dir, &log_vkey, &cosigned);
     let o = medproof(
         &["ledger", "consistency", "old.cp", "--data-dir", "data"],
@@ -1077,11 +1135,51 @@ fn the_readme_story_runs_against_serve() {
         .current_dir(dir)
         .output()
         .unwrap();
+    // A regulator with only the ledger's public key audits the served ledger from its
+    // transparency log, in a directory of its own; a wrong key is refused.
+    let ledger_pub = std::fs::read_to_string(dir.join("data/ledger.pub")).unwrap();
+    let regulator = dir.join("regulator");
+    std::fs::create_dir(&regulator).unwrap();
+    let remote_audit = |key: &str| {
+        medproof(
+            &[
+                "audit",
+                "--url",
+                &url,
+                "--ledger-key",
+                key.trim(),
+                "--report",
+                "remote.json",
+            ],
+            &regulator,
+        )
+    };
+    let remote = remote_audit(&ledger_pub);
+    let wrong = remote_audit(&"11".repeat(32));
     child.kill().unwrap();
     child.wait().unwrap();
     let log = log.join().unwrap();
     let (out, err) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
     assert!(o.status.success(), "{out}\n{err}");
+    assert_eq!(code(&remote), 0, "{}", stderr(&remote));
+    assert_eq!(code(&wrong), 2, "{}", stderr(&wrong));
+    assert!(
+        stderr(&wrong).contains("signed by the ledger key"),
+        "{}",
+        stderr(&wrong)
+    );
+    let remote: Value =
+        serde_json::from_slice(&std::fs::read(regulator.join("remote.json")).unwrap()).unwrap();
+    let to = remote["to"].as_u64().unwrap().to_string();
+    let local = medproof(&["audit", "--to", &to, "--report", "local.json"], dir);
+    assert_eq!(code(&local), 0, "{}", stderr(&local));
+    let local: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("local.json")).unwrap()).unwrap();
+    assert_eq!(
+        remote, local,
+        "the remote audit's report is the local one's"
+    );
+    assert!(remote["accesses"].as_u64().unwrap() > 0, "{remote}");
     // The service's debug log saw every request, and no opening, pseudonym or key.
     assert!(
         log.contains("entry appended") && log.contains("proof job finished"),

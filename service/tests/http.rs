@@ -1786,6 +1786,27 @@ fn the_ledger_is_served_as_a_c2sp_tiled_log() {
         v.verifier_key(),
         LogVerifier::new(v.origin(), key).unwrap().verifier_key()
     );
+    // The verifying keys are served, each the one the genesis names by its SHA-256;
+    // another statement is 404.
+    for statement in medproof_verifier::Statement::ALL {
+        let vk = c
+            .get_bytes(&format!("/v1/verifying-keys/{}", statement.name()))
+            .unwrap();
+        assert_eq!(vk.status, 200);
+        use sha2::Digest;
+        let id = hex::encode(sha2::Sha256::digest(&vk.body));
+        let named = ledger["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["statement"] == statement.name())
+            .unwrap();
+        assert_eq!(named["vk_id"].as_str().unwrap(), id, "{named}");
+    }
+    assert_eq!(
+        c.get_bytes("/v1/verifying-keys/whatever").unwrap().status,
+        404
+    );
     let cp = c.get_bytes("/checkpoint").unwrap();
     assert_eq!(cp.status, 200);
     assert_eq!(cp.content_type, "text/plain; charset=utf-8");

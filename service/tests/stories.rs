@@ -617,6 +617,74 @@ fn audit_counts_valid_invalid_and_stale_accesses() {
     assert!(logged.iter().all(|seq| (from..clean_to).contains(seq)));
 }
 
+/// A monitor that holds only the ledger's public key rebuilds the ledger from its
+/// transparency log (the signed C2SP checkpoint and the entries) and audits it: the same
+/// report as the operator's. Entries that are not the ones the checkpoint commits to
+/// (one changed, one missing, one more) or a checkpoint not signed by the ledger key
+/// are refused before anything is built.
+#[test]
+fn a_ledger_rebuilt_from_its_log_audits_the_same() {
+    use medproof_ledger::verify::rebuild;
+    use medproof_ledger::Store;
+    let mut s = story(6);
+    let consent = s.consent.clone();
+    let from = s.parties.ledger.len();
+    let (_, bundles) = s.log_valid_accesses(3);
+    let fresh = s.prove_access(&consent, s.now()).unwrap();
+    let mut swapped = fresh.clone();
+    swapped.proof = bundles[1].proof.clone();
+    let invalid_seq = s.parties.log_access(&swapped).unwrap();
+    let ledger = &s.parties.ledger;
+    let to = ledger.len();
+    let mut entries = Vec::new();
+    ledger
+        .store()
+        .scan(Cf::Entries, &mut |_, v| {
+            entries.push(v.to_vec());
+            Ok(())
+        })
+        .unwrap();
+    let note = ledger.tlog_checkpoint().unwrap().note;
+    let (origin, key) = (ledger.origin().to_string(), ledger.public_key());
+
+    let replica = rebuild(entries.clone(), &origin, &note, &key).unwrap();
+    assert_eq!(replica.len(), to);
+    assert_eq!(replica.chain_head(), ledger.chain_head());
+    assert_eq!(replica.records().root(), ledger.records().root());
+    assert_eq!(replica.consents().root(), ledger.consents().root());
+    let opts = AuditOptions {
+        from,
+        to,
+        rules: Freshness::default(),
+        batch: 4,
+    };
+    let remote = audit(&replica, &keys().1, &key, &opts, &|_, _| {}).unwrap();
+    let local = s.audit(from, to);
+    assert_eq!(remote, local);
+    assert_eq!((local.valid, local.invalid), (3, 1), "{}", local.summary());
+    assert_eq!(local.problems[0].seq, invalid_seq);
+    // What `ledger verify` checks holds for the rebuilt store too.
+    medproof_ledger::verify::verify(replica.store(), &key).unwrap();
+
+    // Negative twins: none of these builds a ledger.
+    let mut changed = entries.clone();
+    let last = changed[invalid_seq as usize].len() - 1;
+    changed[invalid_seq as usize][last] ^= 1;
+    let mut missing = entries.clone();
+    missing.remove(invalid_seq as usize);
+    let mut more = entries.clone();
+    more.push(entries[invalid_seq as usize].clone());
+    for (what, bad) in [("changed", changed), ("missing", missing), ("more", more)] {
+        let e = rebuild(bad, &origin, &note, &key).unwrap_err();
+        assert!(e.reason.contains("another root"), "an entry {what}: {e}");
+    }
+    let other = SigningKey::from_bytes(&[9u8; 32]).verifying_key();
+    let e = rebuild(entries.clone(), &origin, &note, &other).unwrap_err();
+    assert!(e.reason.contains("C2SP checkpoint"), "{e}");
+    let e = rebuild(entries, "example.com/another-log", &note, &key).unwrap_err();
+    assert!(e.reason.contains("C2SP checkpoint"), "{e}");
+}
+
 #[test]
 fn audit_detects_a_gap_and_an_altered_entry() {
     let mut s = story(6);

@@ -333,6 +333,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize, prover: bool) {
         .service(resource("/v1/paths/{commitment}", "GET").route(web::get().to(path)))
         .service(resource("/checkpoint", "GET").route(web::get().to(log_checkpoint)))
         .service(resource("/tile/{tile:.+}", "GET").route(web::get().to(log_tile)))
+        .service(
+            resource("/v1/verifying-keys/{statement}", "GET").route(web::get().to(verifying_key)),
+        )
         .service(resource("/v1/log", "GET").route(web::get().to(log_info)))
         .service(resource("/v1/log/inclusion", "GET").route(web::get().to(log_inclusion)))
         .service(resource("/v1/log/consistency", "GET").route(web::get().to(log_consistency)))

@@ -26,6 +26,7 @@ use super::routes;
         routes::path,
         routes::log_checkpoint,
         routes::log_tile,
+        routes::verifying_key,
         routes::log_info,
         routes::log_inclusion,
         routes::log_consistency,

@@ -4,7 +4,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use medproof_prover::ProofRequest;
-use medproof_verifier::{fr_from_decimal, ProofBundle};
+use medproof_verifier::{fr_from_decimal, ProofBundle, Statement};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -257,6 +257,28 @@ pub async fn log_tile(state: web::Data<AppState>, req: HttpRequest) -> Result<Ht
         .content_type("application/octet-stream")
         .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
         .body(bytes))
+}
+
+/// `GET /v1/verifying-keys/{statement}`: the statement's Groth16 verifying key
+/// (arkworks, compressed), immutable. Whoever fetches it checks its SHA-256 against the
+/// `vk_id` the ledger's signed genesis names, so it needs no trust in this server.
+#[utoipa::path(get, path = "/v1/verifying-keys/{statement}", tag = "ledger", params(("statement" = String, Path, description = "`record-inclusion`, `access-authorization` or `claim-compliance`", pattern = "^(record-inclusion|access-authorization|claim-compliance)$")), responses((status = 200, description = "The key; its SHA-256 is the genesis's vk_id", content_type = "application/octet-stream", body = Vec<u8>), (status = 404, description = "No such statement", body = ErrorBody)))]
+pub async fn verifying_key(
+    state: web::Data<AppState>,
+    statement: web::Path<String>,
+) -> Result<HttpResponse> {
+    let name = statement.into_inner();
+    let key = Statement::from_name(&name)
+        .and_then(|s| state.verifier.key(s))
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "no such statement: record-inclusion, access-authorization or claim-compliance",
+            )
+        })?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/octet-stream")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .body(key.key().to_compressed()))
 }
 
 /// `GET /v1/log`: the transparency log's name, note verifier key and latest checkpoint.

@@ -4,8 +4,12 @@ use std::fs;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use medproof_ledger::audit::{audit, AuditOptions};
-use medproof_service::ledger_cli;
+use medproof_ledger::audit::{audit, AuditOptions, AuditReport};
+use medproof_ledger::{Ledger, Store};
+use medproof_service::client::Client;
+use medproof_service::{ledger_cli, remote};
+use medproof_verifier::bundle::Verifier;
+use medproof_verifier::tlog::CosignatureVerifier;
 use medproof_verifier::Statement;
 
 use super::{verifier_for, Failure, FreshnessArgs};
@@ -16,6 +20,15 @@ pub struct Args {
     /// Data dir holding the ledger and the keys.
     #[arg(long, default_value = "data")]
     pub data_dir: PathBuf,
+    /// Audit the ledger a service serves at this URL instead, from its transparency log
+    /// (`/checkpoint` and `/tile/entries/…`), trusting only --ledger-key: the whole log
+    /// is fetched, checked against the signed checkpoint, and rebuilt in memory. The
+    /// verifying key is fetched too and taken only if the genesis names it.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// With an `https` --url: trust only the PEM certificates in this file.
+    #[arg(long, requires = "url")]
+    pub ca_cert: Option<PathBuf>,
     /// First entry of the period (default: the first).
     #[arg(long)]
     pub from: Option<u64>,
@@ -32,6 +45,18 @@ pub struct Args {
     /// ledger still holds it and extends it (no rollback, no fork).
     #[arg(long)]
     pub since: Option<ledger_cli::Since>,
+    /// A cosigned C2SP checkpoint of the ledger's log (a witness's published
+    /// `checkpoint`, or the log's own with cosignatures added): the report then names
+    /// which --witness keys vouch for the period, and fails if the checkpoint is of
+    /// another history, does not reach the period's end, or has too few of them.
+    #[arg(long)]
+    pub cosigned: Option<PathBuf>,
+    /// A witness's cosignature verifier key (`name+keyid+base64`); repeat for several.
+    #[arg(long = "witness", requires = "cosigned")]
+    pub witness: Vec<String>,
+    /// How many of the --witness keys must vouch [default: all of them].
+    #[arg(long = "witnesses", requires = "cosigned")]
+    pub required_witnesses: Option<usize>,
     #[command(flatten)]
     pub freshness: FreshnessArgs,
 }
@@ -40,38 +65,68 @@ pub struct Args {
 pub fn run(args: Args) -> Result<(), Failure> {
     let Args {
         data_dir,
+        url,
+        ca_cert,
         from,
         to,
         report,
         ledger_key,
         since,
+        cosigned,
+        witness,
+        required_witnesses,
         freshness,
     } = args;
-    let ledger = ledger_cli::open_existing(&data_dir, ledger_key.as_deref())?;
-    let key = ledger.public_key();
-    if let Some(since) = since {
-        let c = ledger
-            .extends(since.seq, &since.chain_head, &key)
-            .map_err(anyhow::Error::from)?;
-        if let Some(reason) = ledger_cli::continuity_problem(&c, since.seq, false) {
-            return Err(Failure::Invalid(format!("audit refused: {reason}")));
-        }
+    let (witnesses, required) = super::verify::WitnessArgs {
+        witness,
+        required: required_witnesses,
     }
-    let verifier = verifier_for(&data_dir, Statement::AccessAuthorization)?;
-    let opts = AuditOptions {
-        from: from.unwrap_or(0),
-        to: to.unwrap_or(ledger.len()),
+    .parse()?;
+    let cosigned = cosigned
+        .map(|path| {
+            fs::read(&path)
+                .with_context(|| format!("cannot read {}", path.display()))
+                .map(|note| Cosigned {
+                    note,
+                    witnesses,
+                    required,
+                })
+        })
+        .transpose()?;
+    let period = Period {
+        from,
+        to,
+        since,
         rules: freshness.rules(),
-        batch: medproof_ledger::audit::DEFAULT_BATCH,
+        cosigned,
     };
-    let bar = medproof_service::progress::entries_bar();
-    let progress = |done: u64, total: u64| {
-        bar.set_length(total);
-        bar.set_position(done);
+    let result = match url {
+        Some(url) => {
+            let client = match &ca_cert {
+                Some(path) => Client::with_ca(
+                    &url,
+                    &fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+                )?,
+                None => Client::new(&url),
+            };
+            let key = ledger_cli::trusted_key(&data_dir, ledger_key.as_deref())?;
+            let bar = medproof_service::progress::tiles_bar();
+            let fetched = remote::fetch_ledger(&client, &key, &|done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            });
+            bar.finish_and_clear();
+            let ledger = fetched?;
+            let verifier =
+                remote::fetch_verifier(&client, &ledger, Statement::AccessAuthorization)?;
+            run_audit(&ledger, &verifier, &period)?
+        }
+        None => {
+            let ledger = ledger_cli::open_existing(&data_dir, ledger_key.as_deref())?;
+            let verifier = verifier_for(&data_dir, Statement::AccessAuthorization)?;
+            run_audit(&ledger, &verifier, &period)?
+        }
     };
-    let result = audit(&ledger, &verifier, &key, &opts, &progress);
-    bar.finish_and_clear();
-    let result = result.map_err(anyhow::Error::from)?;
     if let Some(path) = report {
         let json = serde_json::to_string_pretty(&result).map_err(anyhow::Error::from)?;
         fs::write(&path, json + "\n")
@@ -82,10 +137,72 @@ pub fn run(args: Args) -> Result<(), Failure> {
         Ok(())
     } else {
         Err(Failure::Invalid(format!(
-            "audit failed: {} invalid, {} stale, chain {}",
+            "audit failed: {} invalid, {} stale, chain {}{}",
             result.invalid,
             result.stale,
-            if result.chain_ok { "intact" } else { "broken" }
+            if result.chain_ok { "intact" } else { "broken" },
+            match &result.witnesses {
+                Some(w) if !w.passed() => format!(
+                    ", {} of {} required witnesses vouch",
+                    w.vouched.len(),
+                    w.required
+                ),
+                _ => String::new(),
+            }
         )))
     }
+}
+
+/// What to audit.
+struct Period {
+    from: Option<u64>,
+    to: Option<u64>,
+    since: Option<ledger_cli::Since>,
+    rules: medproof_verifier::freshness::Freshness,
+    cosigned: Option<Cosigned>,
+}
+
+/// A cosigned log checkpoint and the witnesses to look for on it.
+struct Cosigned {
+    note: Vec<u8>,
+    witnesses: Vec<CosignatureVerifier>,
+    required: usize,
+}
+
+/// The audit of `period` of `ledger` (local or rebuilt from a remote log), trusting the
+/// key the ledger was opened with.
+fn run_audit<S: Store + Sync>(
+    ledger: &Ledger<S>,
+    verifier: &Verifier,
+    period: &Period,
+) -> Result<AuditReport, Failure> {
+    let key = ledger.public_key();
+    if let Some(since) = &period.since {
+        let c = ledger
+            .extends(since.seq, &since.chain_head, &key)
+            .map_err(anyhow::Error::from)?;
+        if let Some(reason) = ledger_cli::continuity_problem(&c, since.seq, false) {
+            return Err(Failure::Invalid(format!("audit refused: {reason}")));
+        }
+    }
+    let opts = AuditOptions {
+        from: period.from.unwrap_or(0),
+        to: period.to.unwrap_or(ledger.len()),
+        rules: period.rules,
+        batch: medproof_ledger::audit::DEFAULT_BATCH,
+    };
+    let bar = medproof_service::progress::entries_bar();
+    let progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let result = audit(ledger, verifier, &key, &opts, &progress);
+    bar.finish_and_clear();
+    let mut result = result.map_err(anyhow::Error::from)?;
+    if let Some(c) = &period.cosigned {
+        result
+            .add_witnesses(ledger, &c.note, &c.witnesses, c.required)
+            .map_err(anyhow::Error::from)?;
+    }
+    Ok(result)
 }
