@@ -127,31 +127,31 @@ impl Client {
     /// `GET path` for bytes (the transparency log's checkpoint and tiles): the status,
     /// the `Content-Type` and `Cache-Control` headers, and the body.
     pub fn get_bytes(&self, path: &str) -> Result<Bytes> {
-        let mut r = self
+        let r = self
             .agent
             .get(format!("{}{path}", self.base))
             .call()
             .with_context(|| format!("GET {}{path}", self.base))?;
-        let header = |name: &str| {
-            r.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_string()
-        };
-        let (content_type, cache_control) = (header("content-type"), header("cache-control"));
-        let body = r
-            .body_mut()
-            .with_config()
-            .limit(16 * 1024 * 1024)
-            .read_to_vec()
-            .context("cannot read the answer")?;
-        Ok(Bytes {
-            status: r.status().as_u16(),
-            content_type,
-            cache_control,
-            body,
-        })
+        bytes(r)
+    }
+
+    /// `POST path` with raw bytes and a content type, the answer read as bytes (a
+    /// witness's `add-checkpoint`).
+    pub fn post_bytes(&self, path: &str, content_type: &str, body: &[u8]) -> Result<Bytes> {
+        bytes(self.send_raw(path, content_type, body)?)
+    }
+
+    fn send_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<ureq::http::Response<ureq::Body>> {
+        self.agent
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .send(body)
+            .with_context(|| format!("POST {}{path}", self.base))
     }
 
     /// `POST path` with a JSON body.
@@ -166,13 +166,7 @@ impl Client {
 
     /// `POST path` with raw bytes and a content type (tests of malformed input).
     pub fn post_raw(&self, path: &str, content_type: &str, body: &[u8]) -> Result<Reply> {
-        let r = self
-            .agent
-            .post(format!("{}{path}", self.base))
-            .header("content-type", content_type)
-            .send(body)
-            .with_context(|| format!("POST {}{path}", self.base))?;
-        reply(r)
+        reply(self.send_raw(path, content_type, body)?)
     }
 
     /// Any method, with an optional body and content type (tests of malformed input).
@@ -288,6 +282,30 @@ impl Client {
             }
         }
     }
+}
+
+/// An answer read as bytes, with its content type and cache control.
+fn bytes(mut r: ureq::http::Response<ureq::Body>) -> Result<Bytes> {
+    let header = |name: &str| {
+        r.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (content_type, cache_control) = (header("content-type"), header("cache-control"));
+    let body = r
+        .body_mut()
+        .with_config()
+        .limit(16 * 1024 * 1024)
+        .read_to_vec()
+        .context("cannot read the answer")?;
+    Ok(Bytes {
+        status: r.status().as_u16(),
+        content_type,
+        cache_control,
+        body,
+    })
 }
 
 fn reply(mut r: ureq::http::Response<ureq::Body>) -> Result<Reply> {

@@ -9,7 +9,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use ed25519_dalek::VerifyingKey;
 use medproof_ledger::verify::{verify, VerifyFailure, VerifyReport};
 use medproof_ledger::{
-    db_dir, keyfile, public_key_path, Continuity, Ledger, RocksStore, SystemClock,
+    db_dir, keyfile, public_key_path, Continuity, Ledger, RocksStore, Store, SystemClock,
 };
 use serde_json::Value;
 
@@ -234,17 +234,26 @@ pub fn consistency(
 }
 
 /// The log proof of `bundle`'s checkpoint in the C2SP checkpoint `note` (which may carry
-/// witnesses' cosignatures): the note must be signed by this ledger's log, its tree must
-/// be this ledger's and hold the bundle's checkpoint entry. The inner error says why not.
-pub fn log_proof(
-    ledger: &Ledger<RocksStore>,
+/// witnesses' cosignatures): see [`log_proof_of`]. The inner error says why not.
+pub fn log_proof<S: Store>(
+    ledger: &Ledger<S>,
     bundle: &medproof_verifier::ProofBundle,
     note: &[u8],
 ) -> Result<std::result::Result<medproof_verifier::tlog::LogProof, String>> {
     let Some(cp) = &bundle.checkpoint else {
         return Ok(Err("the bundle carries no checkpoint".to_string()));
     };
-    let cp = cp.parse()?;
+    log_proof_of(ledger, &cp.parse()?, note)
+}
+
+/// The log proof of the checkpoint `cp` in the C2SP checkpoint `note`: `cp` must be
+/// signed by this ledger, the note signed by this ledger's log, its tree this ledger's,
+/// holding `cp`'s entry. The inner error says why not.
+pub fn log_proof_of<S: Store>(
+    ledger: &Ledger<S>,
+    cp: &medproof_verifier::Checkpoint,
+    note: &[u8],
+) -> Result<std::result::Result<medproof_verifier::tlog::LogProof, String>> {
     if cp.verify(&ledger.public_key()).is_err() {
         return Ok(Err(
             "the bundle's checkpoint is not signed by this ledger".to_string()
@@ -271,7 +280,7 @@ pub fn log_proof(
         inclusion: crate::wire::hashes_b64(&proof),
     };
     // As a verifier will check it.
-    if let Err(e) = log.check(&cp, &ledger.public_key(), &[]) {
+    if let Err(e) = log.check(cp, &ledger.public_key(), &[]) {
         return Ok(Err(format!("the log proof does not check: {e}")));
     }
     Ok(Ok(log))

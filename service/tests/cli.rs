@@ -76,6 +76,24 @@ fn witness_args<'a>(command: &'a str, log_vkey: &'a str) -> Vec<&'a str> {
     ]
 }
 
+/// Creates the test's witness key (`w.key`, `witness.example/w1`); returns its
+/// cosignature verifier key.
+fn witness_key(dir: &Path) -> String {
+    let o = medproof(
+        &[
+            "witness",
+            "key",
+            "--key",
+            "w.key",
+            "--name",
+            "witness.example/w1",
+        ],
+        dir,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    String::from_utf8(o.stdout).unwrap().trim().to_string()
+}
+
 /// Runs `medproof witness serve` on the witness in `dir/w` and posts to it.
 fn witness_over_http(dir: &Path, log_vkey: &str, cosigned: &[u8]) {
     use std::io::BufRead;
@@ -126,6 +144,36 @@ fn witness_over_http(dir: &Path, log_vkey: &str, cosigned: &[u8]) {
     assert!(text.contains("medproof_witness_cosigned_total 1"), "{text}");
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+/// Starts `medproof ARGS` in `dir` and waits for the stderr line that starts with
+/// `prefix` (where it listens); its stderr is then read to the end on a thread (so that
+/// it never blocks on a full pipe), which returns it.
+fn started(
+    args: &[&str],
+    dir: &Path,
+    prefix: &str,
+) -> (std::process::Child, String, std::thread::JoinHandle<String>) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_medproof"))
+        .args(args)
+        .env(
+            "RUST_LOG",
+            "medproof_service=debug,medproof_ledger=debug,medproof_prover=debug",
+        )
+        .current_dir(dir)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix(prefix).map(str::to_string))
+        .unwrap_or_else(|| panic!("medproof {} says where it listens", args[0]));
+    let log =
+        std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>().join("\n"));
+    (child, url, log)
 }
 
 /// Copies a directory with its subdirectories.
@@ -374,19 +422,7 @@ fn ledger_commands_and_checkpoint_checks() {
     );
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     // A witness cosigns the log as it is now.
-    let o = medproof(
-        &[
-            "witness",
-            "key",
-            "--key",
-            "w.key",
-            "--name",
-            "witness.example/w1",
-        ],
-        dir,
-    );
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let witness_vkey = String::from_utf8(o.stdout).unwrap().trim().to_string();
+    let witness_vkey = witness_key(dir);
     let log_vkey = log["verifier_key"].as_str().unwrap().to_string();
     let follow = |data: &Path| {
         let mut args = witness_args("follow", &log_vkey);
@@ -1091,7 +1127,6 @@ fn serve_takes_its_settings_from_a_file() {
 /// `medproof serve` on a loopback port: the docs' commands stay true.
 #[test]
 fn the_readme_story_runs_against_serve() {
-    use std::io::BufRead;
     let readme = include_str!("../../README.md");
     let block = readme
         .split("<!-- story: begin -->")
@@ -1105,26 +1140,36 @@ fn the_readme_story_runs_against_serve() {
         .expect("the story block is one sh code block");
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_medproof"))
-        .args(["serve", "--data-dir", "data", "--bind", "127.0.0.1:0"])
-        .args(["--prover-threads", "2", "--http-workers", "2"])
-        .env(
-            "RUST_LOG",
-            "medproof_service=debug,medproof_ledger=debug,medproof_prover=debug",
-        )
-        .current_dir(dir)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| l.strip_prefix("medproof serving on ").map(str::to_string))
-        .expect("the service says where it listens");
-    // Keep reading its log (stderr) so that it never blocks on a full pipe.
-    let log =
-        std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>().join("\n"));
+    // The service pushes its log to a witness: the ledger key is made first so that
+    // the witness can pin the log's note key.
+    std::fs::create_dir(dir.join("data")).unwrap();
+    let (ledger_key, _) =
+        medproof_ledger::keyfile::load_or_create(&dir.join("data/ledger.key")).unwrap();
+    let log_vkey =
+        medproof_ledger::tlog::LogVerifier::new("story.example/log", ledger_key.verifying_key())
+            .unwrap()
+            .verifier_key();
+    let witness_vkey = witness_key(dir);
+    let mut args = witness_args("serve", &log_vkey);
+    args.extend(["--bind", "127.0.0.1:0"]);
+    let (mut witness, witness_url, _) = started(&args, dir, "medproof witness serving on ");
+    let push_to = format!("{witness_vkey}@{witness_url}");
+    let serve_args = [
+        "serve",
+        "--data-dir",
+        "data",
+        "--bind",
+        "127.0.0.1:0",
+        "--prover-threads",
+        "2",
+        "--http-workers",
+        "2",
+        "--log-origin",
+        "story.example/log",
+        "--witness",
+        &push_to,
+    ];
+    let (mut child, url, log) = started(&serve_args, dir, "medproof serving on ");
     let o = Command::new("bash")
         .arg("-c")
         .arg(format!(
@@ -1156,9 +1201,81 @@ fn the_readme_story_runs_against_serve() {
     };
     let remote = remote_audit(&ledger_pub);
     let wrong = remote_audit(&"11".repeat(32));
+    // The witness cosigned the log as the service pushed it: the inclusion proof's
+    // checkpoint gets its place in a cosigned checkpoint (`GET /v1/log/proof`), and a
+    // remote audit names the witness.
+    let c = medproof_service::client::Client::new(&url);
+    let mut inclusion: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("inclusion-proof.json")).unwrap()).unwrap();
+    let seq = inclusion["checkpoint"]["seq"].as_u64().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let log_proof = loop {
+        let r = c.get(&format!("/v1/log/proof?seq={seq}")).unwrap();
+        if r.status == 200 || std::time::Instant::now() > deadline {
+            break r.ok().unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let cosigned = c.get_bytes("/v1/log/cosigned").unwrap();
+    assert_eq!(cosigned.status, 200);
+    std::fs::write(regulator.join("cosigned.txt"), &cosigned.body).unwrap();
+    let witnessed_audit = medproof(
+        &[
+            "audit",
+            "--url",
+            &url,
+            "--ledger-key",
+            ledger_pub.trim(),
+            "--cosigned",
+            "cosigned.txt",
+            "--witness",
+            &witness_vkey,
+            "--report",
+            "witnessed.json",
+        ],
+        &regulator,
+    );
+    inclusion["log"] = log_proof;
+    std::fs::write(dir.join("witnessed.json"), inclusion.to_string()).unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
     let log = log.join().unwrap();
+    // Started again requiring the witness, the service's verifier takes the bundle
+    // with its cosigned log proof and refuses the same bundle without it.
+    let mut required = serve_args.to_vec();
+    required.extend(["--verify-witness", &witness_vkey]);
+    let (mut child, url, _) = started(&required, dir, "medproof serving on ");
+    let client_verify =
+        |bundle: &str| medproof(&["client", "--server", &url, "verify", bundle], dir);
+    let with_log = client_verify("witnessed.json");
+    let without = client_verify("inclusion-proof.json");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    witness.kill().unwrap();
+    witness.wait().unwrap();
+    assert_eq!(code(&witnessed_audit), 0, "{}", stderr(&witnessed_audit));
+    let vouched: Value =
+        serde_json::from_slice(&std::fs::read(regulator.join("witnessed.json")).unwrap()).unwrap();
+    assert_eq!(
+        vouched["witnesses"]["vouched"],
+        serde_json::json!(["witness.example/w1"]),
+        "{vouched}"
+    );
+    assert_eq!(code(&with_log), 0, "{}", stderr(&with_log));
+    assert!(
+        String::from_utf8_lossy(&with_log.stdout).contains("witnesses"),
+        "{}",
+        String::from_utf8_lossy(&with_log.stdout)
+    );
+    assert_eq!(code(&without), 1, "{}", stderr(&without));
+    assert!(
+        String::from_utf8_lossy(&without.stdout).contains("no cosigned log checkpoint")
+            || stderr(&without).contains("no cosigned log checkpoint"),
+        "{}{}",
+        String::from_utf8_lossy(&without.stdout),
+        stderr(&without)
+    );
+
     let (out, err) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
     assert!(o.status.success(), "{out}\n{err}");
     assert_eq!(code(&remote), 0, "{}", stderr(&remote));

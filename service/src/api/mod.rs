@@ -27,6 +27,7 @@
 //! | `POST /v1/proofs/{record-inclusion,access,claim}` | a proof job from a party's openings: 202 + `Location` (prover routes) |
 //! | `GET /v1/jobs/{id}` | a job's state and, when done, its bundle |
 
+pub mod cosign;
 pub mod error;
 pub mod jobs;
 pub mod metrics;
@@ -47,6 +48,7 @@ use medproof_ledger::{Clock, Ledger, RocksStore, SystemClock};
 use medproof_prover::Prover;
 use medproof_verifier::bundle::Verifier;
 use medproof_verifier::freshness::Freshness;
+use medproof_verifier::tlog::CosignatureVerifier;
 
 use self::error::ApiError;
 use self::jobs::Jobs;
@@ -87,6 +89,12 @@ pub struct Config {
     /// The transparency log's name a new ledger gets (its C2SP origin); `None`: derived
     /// from the ledger id. Fixed when the ledger is created.
     pub log_origin: Option<String>,
+    /// Witnesses the log's checkpoints are pushed to; their cosignatures are kept.
+    pub witnesses: Vec<cosign::WitnessTarget>,
+    /// Witnesses whose cosignatures `POST /v1/verify` looks for on a bundle's `log`.
+    pub verify_witnesses: Vec<CosignatureVerifier>,
+    /// How many of `verify_witnesses` must have cosigned (0: a bundle needs no `log`).
+    pub required_witnesses: usize,
 }
 
 impl Config {
@@ -110,6 +118,9 @@ impl Config {
             tls: None,
             registrars: None,
             log_origin: None,
+            witnesses: Vec::new(),
+            verify_witnesses: Vec::new(),
+            required_witnesses: 0,
         }
     }
 }
@@ -134,12 +145,19 @@ pub struct AppState {
     pub audit_pool: rayon::ThreadPool,
     /// Proof jobs a key may start, per minute.
     pub quota: quota::Quota,
+    /// The latest checkpoint of the log cosigned by its witnesses.
+    pub cosigned: Arc<cosign::Cosigned>,
+    /// Witnesses whose cosignatures `POST /v1/verify` looks for.
+    pub witnesses: Vec<CosignatureVerifier>,
+    /// How many of them must have cosigned a bundle's log checkpoint.
+    pub required_witnesses: usize,
 }
 
 /// The opened service: state, writer and prover threads.
 pub struct Service {
     state: web::Data<AppState>,
     writer: Option<WriterThread>,
+    pusher: Option<cosign::Pusher>,
     tls: Option<rustls::ServerConfig>,
     config: Config,
 }
@@ -177,7 +195,18 @@ impl Service {
         let ledger_id = ledger
             .id()
             .context("the ledger has no genesis entry, so no id")?;
+        let cosigned = Arc::new(cosign::Cosigned::load(&config.data_dir, &ledger));
         let ledger = Arc::new(RwLock::new(ledger));
+        let pusher = match config.witnesses.is_empty() {
+            true => None,
+            false => Some(cosign::Pusher::start(
+                ledger.clone(),
+                config.witnesses.clone(),
+                cosigned.clone(),
+                std::time::Duration::from_millis(500),
+                std::time::Duration::from_secs(30),
+            )?),
+        };
         let (writer, writer_thread) = Writer::start(
             ledger.clone(),
             config.write_queue,
@@ -207,10 +236,14 @@ impl Service {
                 .thread_name(|i| format!("medproof-audit-{i}"))
                 .build()?,
             quota: quota::Quota::per_minute(config.proof_quota),
+            cosigned,
+            witnesses: config.verify_witnesses.clone(),
+            required_witnesses: config.required_witnesses,
         });
         Ok(Self {
             state,
             writer: Some(writer_thread),
+            pusher,
             tls,
             config,
         })
@@ -278,6 +311,9 @@ impl Service {
         if let Some(w) = self.writer.take() {
             w.join();
         }
+        if let Some(mut p) = self.pusher.take() {
+            p.stop();
+        }
     }
 }
 
@@ -337,6 +373,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize, prover: bool) {
             resource("/v1/verifying-keys/{statement}", "GET").route(web::get().to(verifying_key)),
         )
         .service(resource("/v1/log", "GET").route(web::get().to(log_info)))
+        .service(resource("/v1/log/cosigned", "GET").route(web::get().to(log_cosigned)))
+        .service(resource("/v1/log/proof", "GET").route(web::get().to(log_proof)))
         .service(resource("/v1/log/inclusion", "GET").route(web::get().to(log_inclusion)))
         .service(resource("/v1/log/consistency", "GET").route(web::get().to(log_consistency)))
         .service(resource("/v1/verify", "POST").route(web::post().to(verify)))

@@ -27,6 +27,8 @@ use super::routes;
         routes::log_checkpoint,
         routes::log_tile,
         routes::verifying_key,
+        routes::log_cosigned,
+        routes::log_proof,
         routes::log_info,
         routes::log_inclusion,
         routes::log_consistency,

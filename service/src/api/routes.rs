@@ -323,6 +323,52 @@ pub async fn log_inclusion(
     Ok(HttpResponse::Ok().json(proof))
 }
 
+/// `GET /v1/log/cosigned`: the latest checkpoint of the log with the cosignatures of
+/// the witnesses this service pushes it to (a signed note).
+#[utoipa::path(get, path = "/v1/log/cosigned", tag = "transparency log", responses((status = 200, description = "The cosigned note", content_type = "text/plain; charset=utf-8", body = String), (status = 404, description = "No witness has cosigned a checkpoint yet", body = ErrorBody)))]
+pub async fn log_cosigned(state: web::Data<AppState>) -> Result<HttpResponse> {
+    let note = state.cosigned.latest().ok_or_else(|| {
+        ApiError::not_found("no witness has cosigned a checkpoint of this log yet")
+    })?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "max-age=1"))
+        .body(note))
+}
+
+/// Which checkpoint a log proof is asked for.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LogProofQuery {
+    /// The checkpoint entry's seq (a bundle's `checkpoint.seq`).
+    pub seq: u64,
+}
+
+/// `GET /v1/log/proof?seq=S`: a bundle's `log` for its checkpoint entry S: the latest
+/// cosigned checkpoint and the RFC 6962 inclusion proof of entry S in it, for verifiers
+/// that require witnesses.
+#[utoipa::path(get, path = "/v1/log/proof", tag = "transparency log", params(LogProofQuery), responses((status = 200, description = "The log proof (a bundle's `log`)", body = Object), (status = 400, description = "Malformed, or not a checkpoint entry", body = ErrorBody), (status = 404, description = "No cosigned checkpoint holds it yet", body = ErrorBody)))]
+pub async fn log_proof(
+    state: web::Data<AppState>,
+    q: web::Query<LogProofQuery>,
+) -> Result<HttpResponse> {
+    let note = state.cosigned.latest().ok_or_else(|| {
+        ApiError::not_found("no witness has cosigned a checkpoint of this log yet")
+    })?;
+    let ledger = read(&state);
+    let info = ledger
+        .checkpoint_at(q.seq)
+        .map_err(internal)?
+        .ok_or_else(|| ApiError::malformed(format!("entry {} is not a checkpoint", q.seq)))?;
+    match crate::ledger_cli::log_proof_of(&*ledger, &info.checkpoint, &note).map_err(internal)? {
+        Ok(proof) => Ok(HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-cache"))
+            .json(proof)),
+        Err(why) => Err(ApiError::not_found(why)),
+    }
+}
+
 /// Between which trees a consistency proof is asked for.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -404,8 +450,8 @@ pub async fn verify(
             expect_binding,
             allow_unanchored: false,
             genesis: None,
-            witnesses: &[],
-            required_witnesses: 0,
+            witnesses: &state.witnesses,
+            required_witnesses: state.required_witnesses,
         };
         verify_bundle(&state.verifier, &bundle, &anchor)
     })

@@ -57,6 +57,20 @@ struct Settings {
     /// ledger id]. Fixed when the ledger is created.
     #[arg(long, env = "MEDPROOF_LOG_ORIGIN")]
     log_origin: Option<String>,
+    /// A witness to push the log's checkpoints to, `VKEY@URL` (its cosignature
+    /// verifier key from `medproof witness key`, and the URL `witness serve` listens
+    /// on); repeat for several. The latest checkpoint with their cosignatures is kept
+    /// (`DATA_DIR/log.cosigned`) and served (`GET /v1/log/cosigned`, `GET /v1/log/proof`).
+    #[arg(long, env = "MEDPROOF_WITNESS", value_delimiter = ',')]
+    witness: Option<Vec<String>>,
+    /// A witness's cosignature verifier key whose cosignature `POST /v1/verify` looks
+    /// for on a bundle's log checkpoint; repeat for several.
+    #[arg(long, env = "MEDPROOF_VERIFY_WITNESS", value_delimiter = ',')]
+    verify_witness: Option<Vec<String>>,
+    /// How many of the --verify-witness keys must have cosigned a bundle's log
+    /// checkpoint for `POST /v1/verify` to call it valid [default: all of them].
+    #[arg(long, env = "MEDPROOF_VERIFY_WITNESSES")]
+    verify_witnesses: Option<usize>,
     /// Prover threads, 0 for one per core [default: 0].
     #[arg(long, env = "MEDPROOF_PROVER_THREADS")]
     prover_threads: Option<usize>,
@@ -143,6 +157,19 @@ fn config(args: Args) -> Result<Config> {
         medproof_ledger::tlog::check_origin(origin)?;
     }
     c.log_origin = s.log_origin;
+    c.witnesses = s
+        .witness
+        .unwrap_or_default()
+        .iter()
+        .map(|w| api::cosign::WitnessTarget::parse(w.trim()))
+        .collect::<Result<_>>()?;
+    let (keys, required) = super::verify::WitnessArgs {
+        witness: s.verify_witness.unwrap_or_default(),
+        required: s.verify_witnesses,
+    }
+    .parse()?;
+    c.verify_witnesses = keys;
+    c.required_witnesses = required;
     c.prover_threads = s.prover_threads.unwrap_or(c.prover_threads);
     c.proof_queue = s.proof_queue.unwrap_or(c.proof_queue);
     c.proof_quota = s.proof_quota.unwrap_or(c.proof_quota);
