@@ -111,6 +111,9 @@ pub enum LedgerError {
     /// The ledger was opened with its public key only, to read and verify.
     #[error("the ledger is open read-only (with its public key): it cannot append")]
     ReadOnly,
+    /// A log name that begins as the ledger key's other signed messages do.
+    #[error("`{0}` cannot name the log: names that start with `medproof.` are the domains of the ledger key's other signatures")]
+    ReservedOrigin(String),
     /// A format this version upgrades when it opens the ledger to write.
     #[error("the ledger's storage format is {found}: open it once with a command that writes (e.g. `medproof serve`) to upgrade it to format {STORAGE_FORMAT}, then read it")]
     NeedsUpgrade {
@@ -832,7 +835,7 @@ impl<S: Store> Ledger<S> {
         origin: Option<&str>,
     ) -> Result<Self, LedgerError> {
         if let Some(o) = origin {
-            tlog::check_origin(o)?;
+            tlog::check_log_origin(o)?;
         }
         let mut ledger = Self::open(store, key, clock)?;
         if !ledger.is_empty() {
@@ -974,6 +977,15 @@ impl<S: Store> Ledger<S> {
     pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, LedgerError> {
         self.within(new)?;
         Ok(tlog::prove_consistency(&self.store, old, new)?)
+    }
+
+    /// The RFC 6962 leaf hash of entry `seq` (of its stored encoding).
+    pub fn log_leaf_hash(&self, seq: u64) -> Result<Hash, LedgerError> {
+        let bytes = self
+            .store
+            .get(Cf::Entries, &seq_key(seq))?
+            .ok_or_else(|| corrupt(Some(seq), "the entry is missing"))?;
+        Ok(tlog::leaf_hash(&bytes))
     }
 
     /// A C2SP tile's bytes: hashes, or an entry bundle; `None` if the log does not hold

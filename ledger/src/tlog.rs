@@ -153,6 +153,20 @@ pub fn default_origin(ledger_id: &[u8; 32]) -> String {
     format!("medproof/{}", hex::encode(&ledger_id[..8]))
 }
 
+/// Checks that `origin` can name a medproof ledger's log: a valid note name (see
+/// [`check_origin`]) that does not start with `medproof.`, the prefix of the domains of
+/// everything else the ledger key signs (checkpoint entries, the genesis), so that the
+/// text of a C2SP checkpoint can never begin as one of those messages does.
+pub fn check_log_origin(origin: &str) -> Result<(), crate::LedgerError> {
+    check_origin(origin)?;
+    if origin.starts_with("medproof.") {
+        return Err(crate::LedgerError::ReservedOrigin(
+            origin.chars().take(64).collect(),
+        ));
+    }
+    Ok(())
+}
+
 /// The ledger's key as a note signer.
 struct NoteSigner<'a> {
     origin: &'a str,
@@ -810,5 +824,16 @@ mod tests {
         for bad in ["", "with space", "a+b", "tab\there"] {
             assert!(check_origin(bad).is_err(), "{bad:?}");
         }
+        // The ledger key's other signing domains are not log names.
+        for taken in [
+            "medproof.checkpoint.v1",
+            "medproof.genesis.v2",
+            "medproof.x",
+        ] {
+            assert!(check_origin(taken).is_ok());
+            assert!(check_log_origin(taken).is_err(), "{taken:?}");
+        }
+        assert!(check_log_origin(&default_origin(&[7; 32])).is_ok());
+        assert!(check_log_origin("ledger.example.org/medproof").is_ok());
     }
 }

@@ -143,12 +143,41 @@ pub fn parse_receipt(text: &str) -> Result<medproof_verifier::Checkpoint> {
 /// tile (full and partial) and entry bundle; returns the number of tiles written.
 pub fn export_log(ledger: &Ledger<RocksStore>, out: &Path) -> Result<usize> {
     let size = ledger.len();
+    // What OUT already publishes must be a prefix of this log: a static copy is never
+    // rolled back or replaced by another history.
+    let published = out.join("checkpoint");
+    if let Ok(note) = std::fs::read(&published) {
+        let old = ledger.log_verifier()?.open(&note).map_err(|e| {
+            anyhow!(
+                "{} is not a checkpoint of this log: {e}",
+                published.display()
+            )
+        })?;
+        if old.size > size || ledger.tlog_root(old.size)? != old.root {
+            bail!(
+                "{} publishes a log of {} entries that this ledger ({size} entries) does not extend: it was rolled back, or is another history",
+                published.display(),
+                old.size
+            );
+        }
+    }
     let tiles = medproof_ledger::tlog::tiles_of(size);
     for tile in &tiles {
         let bytes = ledger
             .tile(tile)?
             .ok_or_else(|| anyhow!("{} is not in the log", tile.path()))?;
         let path = out.join(tile.path());
+        // A tile is immutable: one already there is kept, and must be the same.
+        if let Ok(existing) = std::fs::read(&path) {
+            if existing != bytes {
+                bail!(
+                    "{} differs from the log's {}: the files there are of another history",
+                    path.display(),
+                    tile.path()
+                );
+            }
+            continue;
+        }
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
@@ -157,7 +186,7 @@ pub fn export_log(ledger: &Ledger<RocksStore>, out: &Path) -> Result<usize> {
     }
     // The checkpoint last: a reader that sees it finds every tile it needs.
     let checkpoint = ledger.tlog_checkpoint()?;
-    crate::write_file_atomic(&out.join("checkpoint"), &checkpoint.note)?;
+    crate::write_file_atomic(&published, &checkpoint.note)?;
     Ok(tiles.len())
 }
 

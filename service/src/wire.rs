@@ -363,15 +363,11 @@ pub fn inclusion_json<S: Store>(
     size: u64,
 ) -> Result<InclusionProofJson, LedgerError> {
     let proof = ledger.inclusion_proof(index, size)?;
-    let entry = ledger
-        .store()
-        .get(medproof_ledger::store::Cf::Entries, &index.to_be_bytes())?
-        .unwrap_or_default();
     Ok(InclusionProofJson {
         index,
         size,
         root: ledger.tlog_root(size)?.to_string(),
-        leaf_hash: medproof_ledger::tlog::leaf_hash(&entry).to_string(),
+        leaf_hash: ledger.log_leaf_hash(index)?.to_string(),
         proof: hashes_b64(&proof),
     })
 }

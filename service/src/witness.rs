@@ -84,7 +84,8 @@ pub enum Followed {
 pub fn follow_once(w: &mut Published, source: &Source, now: u64) -> Result<Followed> {
     let log = w.witness().log().clone();
     let before = w.witness().size();
-    let (note, proof) = match source {
+    // Each branch checks the note under the key and origin the witness pins.
+    let (note, proof, size) = match source {
         Source::Url(url) => {
             let c = Client::new(url);
             let r = c.get_bytes("/checkpoint")?;
@@ -105,21 +106,20 @@ pub fn follow_once(w: &mut Published, source: &Source, now: u64) -> Result<Follo
                 crate::wire::hashes_from_b64(&lines)
                     .ok_or_else(|| anyhow!("the consistency proof is malformed"))?
             };
-            (r.body, proof)
+            (r.body, proof, cp.size)
         }
         Source::DataDir(dir) => {
             let ledger = medproof_ledger::open_dir_read_only(dir, Some(log.key()))?;
-            let cp = ledger.tlog_checkpoint()?;
+            let cp = log.open(&ledger.tlog_checkpoint()?.note)?;
             let proof: Vec<Hash> = if before == 0 || cp.size <= before {
                 Vec::new()
             } else {
                 ledger.consistency_proof(before, cp.size)?
             };
-            (cp.note, proof)
+            (cp.note, proof, cp.size)
         }
     };
-    let cp = log.open(&note)?;
-    if cp.size < before {
+    if size < before {
         return Ok(Followed::Refused(w.witness.rollback(&note, now)?));
     }
     let req = AddCheckpoint {
@@ -128,10 +128,7 @@ pub fn follow_once(w: &mut Published, source: &Source, now: u64) -> Result<Follo
         checkpoint: note,
     };
     match w.add(&req, now) {
-        Ok(_) => Ok(Followed::Cosigned {
-            size: cp.size,
-            before,
-        }),
+        Ok(_) => Ok(Followed::Cosigned { size, before }),
         Err(e @ WitnessError::Inconsistent { .. }) => Ok(Followed::Refused(e)),
         Err(e) => Err(e.into()),
     }

@@ -586,7 +586,20 @@ fn ledger_commands_and_checkpoint_checks() {
         "{}",
         stderr(&o)
     );
+    // Without --to, the period ends where the cosigned checkpoint does: the old one
+    // holds it, and vouches by nobody; asked for the whole ledger, it does not hold it.
     let (o, w) = audit_witnessed("old.cp", None);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(
+        (w["log_size"].as_u64(), w["problem"].as_str()),
+        (Some(entries), None)
+    );
+    let whole = String::from_utf8_lossy(&cosigned)
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let (o, w) = audit_witnessed("old.cp", Some(&whole));
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(
         w["problem"].as_str().unwrap().contains("does not hold"),
@@ -603,6 +616,34 @@ fn ledger_commands_and_checkpoint_checks() {
     let (o, w) = audit_witnessed("forked.cp", None);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(w["problem"].as_str().unwrap().contains("forked"), "{w}");
+    // A static copy of the log (`ledger log --out`) only ever grows: the forked copy's
+    // log extends the one published before the fork and is written over it; the
+    // original's then does not extend what is published, and a changed tile is found.
+    let export = |data: &Path| {
+        medproof(
+            &[
+                "ledger",
+                "log",
+                "--data-dir",
+                data.to_str().unwrap(),
+                "--out",
+                "log",
+            ],
+            dir,
+        )
+    };
+    let o = export(&copy.path().join("data"));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = export(&dir.join("data"));
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("does not extend"), "{}", stderr(&o));
+    let tile = dir.join(format!("log/tile/entries/000.p/{}", forked["size"]));
+    let mut bytes = std::fs::read(&tile).unwrap();
+    *bytes.last_mut().unwrap() ^= 1;
+    std::fs::write(&tile, bytes).unwrap();
+    let o = export(&copy.path().join("data"));
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("differs"), "{}", stderr(&o));
     witness_over_http(dir, &log_vkey, &cosigned);
     let o = medproof(
         &["ledger", "consistency", "old.cp", "--data-dir", "data"],

@@ -46,9 +46,10 @@ pub struct Args {
     #[arg(long)]
     pub since: Option<ledger_cli::Since>,
     /// A cosigned C2SP checkpoint of the ledger's log (a witness's published
-    /// `checkpoint`, or the log's own with cosignatures added): the report then names
+    /// `checkpoint`, or the service's `GET /v1/log/cosigned`): the report then names
     /// which --witness keys vouch for the period, and fails if the checkpoint is of
     /// another history, does not reach the period's end, or has too few of them.
+    /// Without --to, the period ends where that checkpoint ends.
     #[arg(long)]
     pub cosigned: Option<PathBuf>,
     /// A witness's cosignature verifier key (`name+keyid+base64`); repeat for several.
@@ -185,9 +186,15 @@ fn run_audit<S: Store + Sync>(
             return Err(Failure::Invalid(format!("audit refused: {reason}")));
         }
     }
+    // With a cosigned checkpoint and no --to, the period ends where the witnesses saw
+    // the log end (if that is within this ledger; add_witnesses says why not if not).
+    let witnessed_size = period.cosigned.as_ref().and_then(|c| {
+        let size = ledger.log_verifier().ok()?.open(&c.note).ok()?.size;
+        (size <= ledger.len()).then_some(size)
+    });
     let opts = AuditOptions {
         from: period.from.unwrap_or(0),
-        to: period.to.unwrap_or(ledger.len()),
+        to: period.to.or(witnessed_size).unwrap_or(ledger.len()),
         rules: period.rules,
         batch: medproof_ledger::audit::DEFAULT_BATCH,
     };

@@ -154,7 +154,7 @@ fn config(args: Args) -> Result<Config> {
         })
         .transpose()?;
     if let Some(origin) = &s.log_origin {
-        medproof_ledger::tlog::check_origin(origin)?;
+        medproof_ledger::tlog::check_log_origin(origin)?;
     }
     c.log_origin = s.log_origin;
     c.witnesses = s
