@@ -67,8 +67,9 @@ fn storage(e: tlog_tiles::Error) -> TlogError {
 
 /// The hashes to store when the leaves `leaves` follow the first `size` entries, as
 /// `(stored hash index, hash)`, and the root of the tree that then has
-/// `size + leaves.len()` entries.
-pub(crate) fn extend<S: Store>(
+/// `size + leaves.len()` entries. Reads the tree's stored hashes from `store` and writes
+/// nothing: an append puts the hashes in its write batch.
+pub fn extend<S: Store>(
     store: &S,
     size: u64,
     leaves: &[Hash],
@@ -187,7 +188,7 @@ impl signed_note::Signer for NoteSigner<'_> {
 }
 
 /// Signs the C2SP checkpoint `origin`, `size`, `root` as a signed note.
-pub(crate) fn sign_checkpoint(
+pub fn sign_checkpoint(
     origin: &str,
     size: u64,
     root: Hash,

@@ -6,10 +6,13 @@
 //! 2. Verify: the library's rate (`verify_bundle` against the ledger, one thread per
 //!    core, 5 s), then `hey` POSTing the bundle to `/v1/verify` for 10 s at 16
 //!    connections: requests/s, p50, p99, status codes.
-//! 3. Proof jobs: the one-thread proving rate (a one-thread prover, in process), then
+//! 3. The transparency log's read API: the log grown past two tiles of entries, then
+//!    a full hash tile, a full entry bundle and the checkpoint, each read by the library
+//!    (one thread per core, 5 s) and then fetched by `hey` for 10 s at 16 connections.
+//! 4. Proof jobs: the one-thread proving rate (a one-thread prover, in process), then
 //!    4 × cores signed jobs submitted at once over HTTP and polled until done: jobs/s
 //!    against cores × the one-thread rate, and submit-to-done p50/p99.
-//! 4. 5xx answers (other than the intended 503s) from `/metrics`, and resident memory
+//! 5. 5xx answers (other than the intended 503s) from `/metrics`, and resident memory
 //!    (of this process: service and load generator together).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -48,6 +51,77 @@ fn rss_mib() -> f64 {
         })
         .map(|kb| kb / 1024.0)
         .unwrap_or(f64::NAN)
+}
+
+/// Calls `work` on one thread per core for 5 s: calls per second.
+fn library_rate(cores: usize, work: impl Fn() + Send + Sync + 'static) -> f64 {
+    let work = Arc::new(work);
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let t = Instant::now();
+    let threads: Vec<_> = (0..cores)
+        .map(|_| {
+            let (work, stop, done) = (work.clone(), stop.clone(), done.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    work();
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(5));
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        t.join().unwrap();
+    }
+    done.load(Ordering::Relaxed) as f64 / t.elapsed().as_secs_f64()
+}
+
+/// What `hey` measured: requests per second, and its latency percentiles and status
+/// codes in words.
+struct Hey {
+    rps: f64,
+    summary: String,
+}
+
+/// `hey -z 10s -c 16` against `url`: GET, or POST of the JSON file `body`.
+fn hey(url: &str, body: Option<&std::path::Path>) -> Hey {
+    let mut cmd = Command::new("hey");
+    cmd.args(["-z", "10s", "-c", "16"]);
+    if let Some(body) = body {
+        cmd.args(["-m", "POST", "-T", "application/json", "-D"])
+            .arg(body);
+    }
+    let out = cmd.arg(url).output().expect("hey (apt-get install hey)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |prefix: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(prefix))
+            .map(|l| l.trim().to_string())
+            .unwrap_or_default()
+    };
+    let rps: f64 = field("Requests/sec:")
+        .trim_start_matches("Requests/sec:")
+        .trim()
+        .parse()
+        .unwrap_or(0.0);
+    let codes = text
+        .lines()
+        .skip_while(|l| !l.starts_with("Status code distribution"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(", ");
+    Hey {
+        rps,
+        summary: format!(
+            "{}; {}; status codes: {codes}",
+            field("50% in"),
+            field("99% in")
+        ),
+    }
 }
 
 fn main() {
@@ -120,89 +194,80 @@ fn main() {
 
     // Verify: the library's rate, one thread per core.
     let state = running.state.clone();
-    let stop = Arc::new(AtomicBool::new(false));
-    let done = Arc::new(AtomicU64::new(0));
-    let t = Instant::now();
-    let threads: Vec<_> = (0..cores)
-        .map(|_| {
-            let (state, stop, done, bundle) =
-                (state.clone(), stop.clone(), done.clone(), bundle.clone());
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    let l = state.ledger.read().unwrap();
-                    let anchor = Anchor {
-                        key: Some(l.public_key()),
-                        ledger: Some(&*l),
-                        rules: state.rules,
-                        now: SystemClock.now(),
-                        expect_binding: None,
-                        allow_unanchored: false,
-                        genesis: None,
-                        witnesses: &[],
-                        required_witnesses: 0,
-                    };
-                    assert!(
-                        verify_bundle(&state.verifier, &bundle, &anchor)
-                            .unwrap()
-                            .valid
-                    );
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-            })
+    let library_verify = {
+        let (state, bundle) = (state.clone(), bundle.clone());
+        library_rate(cores, move || {
+            let l = state.ledger.read().unwrap();
+            let anchor = Anchor {
+                key: Some(l.public_key()),
+                ledger: Some(&*l),
+                rules: state.rules,
+                now: SystemClock.now(),
+                expect_binding: None,
+                allow_unanchored: false,
+                genesis: None,
+                witnesses: &[],
+                required_witnesses: 0,
+            };
+            assert!(
+                verify_bundle(&state.verifier, &bundle, &anchor)
+                    .unwrap()
+                    .valid
+            );
         })
-        .collect();
-    std::thread::sleep(Duration::from_secs(5));
-    stop.store(true, Ordering::Relaxed);
-    for t in threads {
-        t.join().unwrap();
-    }
-    let library_verify = done.load(Ordering::Relaxed) as f64 / t.elapsed().as_secs_f64();
+    };
     println!("verify    library: {library_verify:.0} verifications/s ({cores} threads, against the ledger)");
 
     // Verify over HTTP with hey.
     let body = dir.path().join("verify.json");
     std::fs::write(&body, json!({ "bundle": bundle }).to_string()).unwrap();
-    let out = Command::new("hey")
-        .args([
-            "-z",
-            "10s",
-            "-c",
-            "16",
-            "-m",
-            "POST",
-            "-T",
-            "application/json",
-            "-D",
-        ])
-        .arg(&body)
-        .arg(format!("{}/v1/verify", running.url()))
-        .output()
-        .expect("hey (apt-get install hey)");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let field = |prefix: &str| {
-        text.lines()
-            .find(|l| l.trim_start().starts_with(prefix))
-            .map(|l| l.trim().to_string())
-            .unwrap_or_default()
-    };
-    let rps: f64 = field("Requests/sec:")
-        .trim_start_matches("Requests/sec:")
-        .trim()
-        .parse()
-        .unwrap_or(0.0);
+    let http = hey(&format!("{}/v1/verify", running.url()), Some(&body));
     println!(
-        "verify    HTTP (hey -z 10s -c 16): {rps:.0} requests/s = {:.0} % of the library; {}; {}; status codes: {}",
-        100.0 * rps / library_verify,
-        field("50% in"),
-        field("99% in"),
-        text.lines()
-            .skip_while(|l| !l.starts_with("Status code distribution"))
-            .skip(1)
-            .take_while(|l| !l.trim().is_empty())
-            .map(str::trim)
-            .collect::<Vec<_>>()
-            .join(", ")
+        "verify    HTTP (hey -z 10s -c 16): {:.0} requests/s = {:.0} % of the library; {}",
+        http.rps,
+        100.0 * http.rps / library_verify,
+        http.summary
     );
+
+    // The transparency log's read API: grow the log past a full tile of entries, then
+    // serve a full hash tile, a full entry bundle and the checkpoint.
+    while state.ledger.read().unwrap().len() < 2 * 256 {
+        let commitment = Fr::rand(&mut OsRng);
+        c.submit(&sign(Action::CommitRecord { commitment }, &provider))
+            .unwrap()
+            .ok()
+            .unwrap();
+    }
+    for (path, what) in [
+        ("tile/0/000", "hash tile"),
+        ("tile/entries/000", "entry bundle"),
+        ("checkpoint", "checkpoint"),
+    ] {
+        let library = {
+            let state = state.clone();
+            let tile = path
+                .strip_prefix("tile/")
+                .map(|t| medproof_ledger::tlog::TilePath::parse(t).unwrap());
+            library_rate(cores, move || {
+                let l = state.ledger.read().unwrap();
+                match &tile {
+                    Some(t) => assert!(l.tile(t).unwrap().is_some()),
+                    None => assert!(!l.tlog_checkpoint().unwrap().note.is_empty()),
+                }
+            })
+        };
+        let fetched = c.get_bytes(&format!("/{path}")).unwrap();
+        assert_eq!(fetched.status, 200, "{path}");
+        let bytes = fetched.body.len();
+        let http = hey(&format!("{}/{path}", running.url()), None);
+        println!(
+            "log       GET /{path} ({what}, {bytes} bytes): library {library:.0} /s; HTTP (hey -z 10s -c 16) {:.0} requests/s = {:.0} % of the library, {:.0} MiB/s; {}",
+            http.rps,
+            100.0 * http.rps / library,
+            http.rps * bytes as f64 / (1024.0 * 1024.0),
+            http.summary
+        );
+    }
 
     // Proving: the one-thread rate in process.
     let keys = medproof_params::load(
