@@ -4,54 +4,14 @@
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
-use std::sync::Arc;
-
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use ed25519_dalek::SigningKey;
+use medproof_benches::{provider_ledger, record_commits};
 use medproof_ledger::verify::verify;
-use medproof_ledger::{Action, Envelope, Ledger, RocksStore, Role, Submission, SystemClock};
 use medproof_verifier::Fr;
-
-fn new_ledger(dir: &std::path::Path) -> (Ledger<RocksStore>, SigningKey) {
-    let registrar = SigningKey::from_bytes(&[3u8; 32]);
-    let mut l = Ledger::create(
-        RocksStore::open(dir).unwrap(),
-        SigningKey::from_bytes(&[1u8; 32]),
-        Arc::new(SystemClock),
-        &[registrar.verifying_key()],
-        &[],
-    )
-    .unwrap();
-    let provider = SigningKey::from_bytes(&[2u8; 32]);
-    let admit = Submission::sign(
-        Action::AdmitKey {
-            key: provider.verifying_key().to_bytes(),
-            role: Role::Provider,
-        },
-        &registrar,
-        l.envelope(86_400).unwrap(),
-    );
-    l.append_one(admit).unwrap();
-    (l, provider)
-}
-
-fn commits(env: Envelope, provider: &SigningKey, from: u64, n: u64) -> Vec<Submission> {
-    (from..from + n)
-        .map(|i| {
-            Submission::sign(
-                Action::CommitRecord {
-                    commitment: Fr::from(i + 1),
-                },
-                provider,
-                env,
-            )
-        })
-        .collect()
-}
 
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
-    let (mut ledger, provider) = new_ledger(dir.path());
+    let (mut ledger, provider) = provider_ledger(dir.path());
     let env = ledger.envelope(86_400).unwrap();
     let mut next = 0u64;
 
@@ -62,7 +22,7 @@ fn bench(c: &mut Criterion) {
         b.iter_batched(
             || {
                 next += 1;
-                commits(env, &provider, next * 1_000_000, 1)
+                record_commits(env, &provider, next * 1_000_000, 1)
             },
             |batch| ledger.append(&batch).unwrap(),
             BatchSize::SmallInput,
@@ -74,7 +34,7 @@ fn bench(c: &mut Criterion) {
             b.iter_batched(
                 || {
                     next += 1;
-                    commits(env, &provider, next * 1_000_000, size)
+                    record_commits(env, &provider, next * 1_000_000, size)
                 },
                 |batch| ledger.append(&batch).unwrap(),
                 BatchSize::LargeInput,
@@ -97,9 +57,9 @@ fn bench(c: &mut Criterion) {
 
     // verify over a ledger of 10,000 entries (batches of 1,000 records + checkpoints).
     let vdir = tempfile::tempdir().unwrap();
-    let (mut vl, vprov) = new_ledger(vdir.path());
+    let (mut vl, vprov) = provider_ledger(vdir.path());
     while vl.len() < 10_000 {
-        let batch = commits(vl.envelope(86_400).unwrap(), &vprov, vl.len() * 10, 999);
+        let batch = record_commits(vl.envelope(86_400).unwrap(), &vprov, vl.len() * 10, 999);
         vl.append(&batch).unwrap();
     }
     let key = vl.public_key();

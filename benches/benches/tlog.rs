@@ -9,58 +9,17 @@
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
-use std::sync::Arc;
-
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use ed25519_dalek::SigningKey;
+use medproof_benches::{provider_ledger, record_commits, LEDGER_KEY};
 use medproof_ledger::tlog::{self, Hash};
-use medproof_ledger::{Action, Envelope, Ledger, RocksStore, Role, Submission, SystemClock};
-use medproof_verifier::Fr;
-
-const LEDGER_KEY: [u8; 32] = [1u8; 32];
-
-fn new_ledger(dir: &std::path::Path) -> (Ledger<RocksStore>, SigningKey) {
-    let registrar = SigningKey::from_bytes(&[3u8; 32]);
-    let mut l = Ledger::create(
-        RocksStore::open(dir).unwrap(),
-        SigningKey::from_bytes(&LEDGER_KEY),
-        Arc::new(SystemClock),
-        &[registrar.verifying_key()],
-        &[],
-    )
-    .unwrap();
-    let provider = SigningKey::from_bytes(&[2u8; 32]);
-    let admit = Submission::sign(
-        Action::AdmitKey {
-            key: provider.verifying_key().to_bytes(),
-            role: Role::Provider,
-        },
-        &registrar,
-        l.envelope(86_400).unwrap(),
-    );
-    l.append_one(admit).unwrap();
-    (l, provider)
-}
-
-fn commits(env: Envelope, provider: &SigningKey, from: u64, n: u64) -> Vec<Submission> {
-    (from..from + n)
-        .map(|i| {
-            Submission::sign(
-                Action::CommitRecord {
-                    commitment: Fr::from(i + 1),
-                },
-                provider,
-                env,
-            )
-        })
-        .collect()
-}
+use medproof_ledger::{Ledger, RocksStore};
 
 /// Appends batches of `batch` records until the ledger holds at least `size` entries.
 fn grow(ledger: &mut Ledger<RocksStore>, provider: &SigningKey, size: u64, batch: u64) {
     while ledger.len() < size {
         let env = ledger.envelope(86_400).unwrap();
-        let subs = commits(env, provider, ledger.len() * 100, batch);
+        let subs = record_commits(env, provider, ledger.len() * 100, batch);
         ledger.append(&subs).unwrap();
     }
 }
@@ -77,14 +36,14 @@ fn log_work(ledger: &Ledger<RocksStore>, key: &SigningKey, entries: &[Vec<u8>]) 
 
 fn append_share(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
-    let (mut ledger, provider) = new_ledger(dir.path());
+    let (mut ledger, provider) = provider_ledger(dir.path());
     grow(&mut ledger, &provider, 10_000, 999);
     let key = SigningKey::from_bytes(&LEDGER_KEY);
     // The encodings of a real append of 1,000 records and its checkpoint.
     let before = ledger.len();
     let env = ledger.envelope(86_400).unwrap();
     ledger
-        .append(&commits(env, &provider, 1 << 40, 1_000))
+        .append(&record_commits(env, &provider, 1 << 40, 1_000))
         .unwrap();
     let entries: Vec<Vec<u8>> = (before..ledger.len())
         .map(|seq| ledger.entry(seq).unwrap().unwrap().encode())
@@ -117,7 +76,7 @@ fn append_share(c: &mut Criterion) {
         b.iter_batched(
             || {
                 next += 1_000;
-                commits(env, &provider, next, 1_000)
+                record_commits(env, &provider, next, 1_000)
             },
             |batch| ledger.append(&batch).unwrap(),
             BatchSize::LargeInput,
@@ -132,7 +91,7 @@ fn append_share(c: &mut Criterion) {
 fn million(c: &mut Criterion) {
     const SIZE: u64 = 1_000_000;
     let dir = tempfile::tempdir().unwrap();
-    let (mut ledger, provider) = new_ledger(dir.path());
+    let (mut ledger, provider) = provider_ledger(dir.path());
     let t = std::time::Instant::now();
     grow(&mut ledger, &provider, SIZE, 9_999);
     println!(

@@ -130,3 +130,58 @@ pub fn rerandomize(pvk: &PreparedVerifyingKey, p: &Proof, rng: &mut ChaCha20Rng)
         c: r.c,
     }
 }
+
+/// The seed of the ledger key of [`provider_ledger`].
+pub const LEDGER_KEY: [u8; 32] = [1u8; 32];
+
+/// A ledger on RocksDB in `dir` (key from [`LEDGER_KEY`], a registrar) with one
+/// admitted provider, and that provider's key.
+pub fn provider_ledger(
+    dir: &std::path::Path,
+) -> (
+    medproof_ledger::Ledger<medproof_ledger::RocksStore>,
+    ed25519_dalek::SigningKey,
+) {
+    use ed25519_dalek::SigningKey;
+    use medproof_ledger::{Action, Ledger, RocksStore, Role, Submission, SystemClock};
+    let registrar = SigningKey::from_bytes(&[3u8; 32]);
+    let mut l = Ledger::create(
+        RocksStore::open(dir).unwrap(),
+        SigningKey::from_bytes(&LEDGER_KEY),
+        std::sync::Arc::new(SystemClock),
+        &[registrar.verifying_key()],
+        &[],
+    )
+    .unwrap();
+    let provider = SigningKey::from_bytes(&[2u8; 32]);
+    let admit = Submission::sign(
+        Action::AdmitKey {
+            key: provider.verifying_key().to_bytes(),
+            role: Role::Provider,
+        },
+        &registrar,
+        l.envelope(86_400).unwrap(),
+    );
+    l.append_one(admit).unwrap();
+    (l, provider)
+}
+
+/// `n` record commitments (the values `from + 1` ..= `from + n`) signed by `provider`.
+pub fn record_commits(
+    env: medproof_ledger::Envelope,
+    provider: &ed25519_dalek::SigningKey,
+    from: u64,
+    n: u64,
+) -> Vec<medproof_ledger::Submission> {
+    (from..from + n)
+        .map(|i| {
+            medproof_ledger::Submission::sign(
+                medproof_ledger::Action::CommitRecord {
+                    commitment: Fr::from(i + 1),
+                },
+                provider,
+                env,
+            )
+        })
+        .collect()
+}
