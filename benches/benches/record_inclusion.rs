@@ -1,6 +1,7 @@
 //! Record inclusion in the ledger's 4-ary tree: proving (one proof; and a parallel
-//! batch), with medproof's prove step (fixed-base tables) and, in the same run,
-//! ark-groth16's prover on the same keys (`*_ark_groth16`, the path before);
+//! batch, one proof per core against each proof on every core), with medproof's prove
+//! step (fixed-base tables) and, in the same run, ark-groth16's prover on the same keys
+//! (`*_ark_groth16`, the path before);
 //! verification with a prepared key, and batch verification at 1, 16, 64 and 256 proofs
 //! compared with verifying the same proofs one by one.
 
@@ -9,6 +10,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use medproof_benches::{fixture, proofs};
+use medproof_prover::Shape;
 
 fn bench(c: &mut Criterion) {
     let f = fixture(8, 0);
@@ -33,8 +35,13 @@ fn bench(c: &mut Criterion) {
         b.iter(|| f.ark_prover.prove(&f.requests[0]).unwrap())
     });
     g.throughput(Throughput::Elements(8));
+    // 8 proofs, each on the whole pool (`prove_many`, what the service does), against
+    // one proof per core, each on a lane of its own.
     g.bench_function("prove_many_8", |b| {
-        b.iter(|| f.prover.prove_many(&f.requests))
+        b.iter(|| f.prover.prove_many_shaped(&f.requests, Shape::Shared))
+    });
+    g.bench_function("prove_many_8_lanes", |b| {
+        b.iter(|| f.prover.prove_many_shaped(&f.requests, Shape::Lanes))
     });
     g.bench_function("prove_many_8_ark_groth16", |b| {
         b.iter(|| f.ark_prover.prove_many(&f.requests))

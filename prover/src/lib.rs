@@ -7,8 +7,11 @@
 //! while the tables are not built, and for [`Prover::without_tables`]). An unsatisfied
 //! witness is an error naming the failing constraint, not a proof that fails later.
 //!
-//! [`Prover::prove_many`] proves independent requests in parallel on a rayon pool; a
-//! panic inside one job fails that job only.
+//! [`Prover::prove_many`] proves independent requests in parallel; a panic inside one
+//! job fails that job only. [`Prover::prove_many_shaped`] chooses how they share the
+//! cores ([`Shape`]): every proof on the whole pool (what `prove_many` and the service
+//! do), or one proof per core, each on a lane (a pool of one thread). On 2 cores the
+//! lanes were no faster (benches/REPORT.md); the choice is kept for measuring it on more.
 
 #![forbid(unsafe_code)]
 
@@ -17,8 +20,8 @@ pub mod msm;
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use ark_bn254::{Bn254, Fr};
 use ark_ff::UniformRand;
@@ -161,13 +164,27 @@ impl ProofRequest {
     }
 }
 
-/// Keys by statement, their fixed-base tables, and a pool to prove on.
+/// How proofs share the prover's cores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Each proof on the whole pool: its MSMs and FFTs split over every core, and the
+    /// proofs in flight sharing the cores by work stealing.
+    Shared,
+    /// One proof per core, each on a lane of its own (a pool of one thread): no proof
+    /// waits on another's parallel work. For as many proofs as cores or more; on 2
+    /// cores it measured no faster than `Shared`.
+    Lanes,
+}
+
+/// Keys by statement, their fixed-base tables, and the pools to prove on.
 pub struct Prover {
     keys: BTreeMap<Statement, Arc<StatementKeys>>,
     /// Each statement's fixed-base tables, built in the background from its first
     /// proof on; `None` for a prover made [`Prover::without_tables`].
     tables: Option<BTreeMap<Statement, Arc<TableSlot>>>,
     pool: rayon::ThreadPool,
+    /// One pool of one thread per thread of `pool` ([`Shape::Lanes`]).
+    lanes: Vec<rayon::ThreadPool>,
 }
 
 impl std::fmt::Debug for Prover {
@@ -226,6 +243,15 @@ impl Prover {
             .thread_name(|i| format!("medproof-prover-{i}"))
             .build()
             .map_err(|e| ProveError::Pool(e.to_string()))?;
+        let lanes = (0..pool.current_num_threads())
+            .map(|lane| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(1)
+                    .thread_name(move |_| format!("medproof-lane-{lane}"))
+                    .build()
+                    .map_err(|e| ProveError::Pool(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             keys: keys
                 .into_iter()
@@ -233,6 +259,7 @@ impl Prover {
                 .collect(),
             tables: None,
             pool,
+            lanes,
         })
     }
 
@@ -332,7 +359,19 @@ impl Prover {
         self.pool.install(|| isolate(|| self.prove(request)))
     }
 
-    /// The prover pool's threads.
+    /// Proves one request alone on lane `lane` (modulo the lanes): one thread, its MSMs
+    /// and FFTs run in turn, the caller waiting; a panic inside it is this request's
+    /// error. For one proof per core ([`Shape::Lanes`]), called from as many threads as
+    /// there are lanes, each with its own lane.
+    pub fn prove_on_lane(
+        &self,
+        request: &ProofRequest,
+        lane: usize,
+    ) -> Result<ProofBundle, ProveError> {
+        self.lanes[lane % self.lanes.len()].install(|| isolate(|| self.prove(request)))
+    }
+
+    /// The prover pool's threads (and lanes).
     pub fn threads(&self) -> usize {
         self.pool.current_num_threads()
     }
@@ -340,6 +379,50 @@ impl Prover {
     /// Proves independent requests in parallel on the prover's pool. Results come back
     /// in request order; a failing or panicking job fails alone.
     pub fn prove_many(&self, requests: &[ProofRequest]) -> Vec<Result<ProofBundle, ProveError>> {
+        self.prove_many_shared(requests)
+    }
+
+    /// [`Prover::prove_many`] in a given shape.
+    pub fn prove_many_shaped(
+        &self,
+        requests: &[ProofRequest],
+        shape: Shape,
+    ) -> Vec<Result<ProofBundle, ProveError>> {
+        match shape {
+            Shape::Shared => self.prove_many_shared(requests),
+            Shape::Lanes => self.prove_many_on_lanes(requests),
+        }
+    }
+
+    /// One thread per lane takes the next request until none is left.
+    fn prove_many_on_lanes(
+        &self,
+        requests: &[ProofRequest],
+    ) -> Vec<Result<ProofBundle, ProveError>> {
+        let next = AtomicUsize::new(0);
+        let results = Mutex::new((0..requests.len()).map(|_| None).collect::<Vec<_>>());
+        let (next, slots) = (&next, &results);
+        std::thread::scope(|scope| {
+            for lane in 0..self.lanes.len().min(requests.len()) {
+                scope.spawn(move || loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(request) = requests.get(i) else {
+                        return;
+                    };
+                    let result = self.prove_on_lane(request, lane);
+                    slots.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(result);
+                });
+            }
+        });
+        results
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(ProveError::Panicked("the lane stopped".into()))))
+            .collect()
+    }
+
+    fn prove_many_shared(&self, requests: &[ProofRequest]) -> Vec<Result<ProofBundle, ProveError>> {
         // In waves of one request per thread: a thread that waits inside one proof's
         // parallel MSM or FFT steals work, and with every request queued at once it
         // would start another whole proof on top of its stack, and another, until the

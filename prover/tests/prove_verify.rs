@@ -9,7 +9,7 @@ use medproof_circuits::commit::{key_ref, patient_ref, record_leaf, ContentDigest
 use medproof_circuits::merkle::MerkleTree;
 use medproof_circuits::shape::AssignError;
 use medproof_params::{insecure_seeded_setup, load, LoadOptions};
-use medproof_prover::{ProofRequest, ProveError, Prover, RecordInclusionRequest};
+use medproof_prover::{ProofRequest, ProveError, Prover, RecordInclusionRequest, Shape};
 use medproof_verifier::bundle::{BundleError, Verifier};
 use medproof_verifier::groth16::{PreparedVerifyingKey, VerifyError};
 use medproof_verifier::statement::RecordInclusionPublic;
@@ -232,18 +232,36 @@ fn bad_witness_is_refused_before_proving_and_fails_alone() {
     let mut absent = inclusion(&w, 0, 5);
     absent.record.blinding += Fr::from(1u64);
 
-    let results = w.prover.prove_many(&[
+    let requests = [
         good,
         ProofRequest::RecordInclusion(bad),
         ProofRequest::RecordInclusion(absent),
-    ]);
-    assert!(w.verifier.verify(results[0].as_ref().unwrap()).unwrap());
+    ];
+    // Each proof on the whole pool, and one proof per lane.
+    for shape in [Shape::Shared, Shape::Lanes] {
+        let results = w.prover.prove_many_shaped(&requests, shape);
+        assert_eq!(results.len(), 3, "{shape:?}");
+        assert!(w.verifier.verify(results[0].as_ref().unwrap()).unwrap());
+        assert!(
+            matches!(
+                results[1],
+                Err(ProveError::Witness(AssignError::Unsatisfied(_)))
+            ),
+            "{shape:?}"
+        );
+        assert!(
+            matches!(
+                results[2],
+                Err(ProveError::Witness(AssignError::Unsatisfied(_)))
+            ),
+            "{shape:?}"
+        );
+    }
+    // One lane by itself, whatever its number.
+    let lone = w.prover.prove_on_lane(&requests[0], 7).unwrap();
+    assert!(w.verifier.verify(&lone).unwrap());
     assert!(matches!(
-        results[1],
-        Err(ProveError::Witness(AssignError::Unsatisfied(_)))
-    ));
-    assert!(matches!(
-        results[2],
+        w.prover.prove_on_lane(&requests[1], 0),
         Err(ProveError::Witness(AssignError::Unsatisfied(_)))
     ));
 }
