@@ -27,12 +27,7 @@ if [ -z "$medproof" ]; then
 fi
 
 # The npm packages live outside the clone (a cache); versions are pinned in package.json.
-npm_dir="${MEDPROOF_NPM_DIR:-$HOME/.cache/medproof-npm}"
-mkdir -p "$npm_dir"
-cp "$here/package.json" "$npm_dir/package.json"
-if [ ! -x "$npm_dir/node_modules/.bin/snarkjs" ] || [ ! -d "$npm_dir/node_modules/circomlibjs" ]; then
-  (cd "$npm_dir" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
-fi
+source "$here/npm-deps.sh"
 snarkjs="$npm_dir/node_modules/.bin/snarkjs"
 
 work="$(mktemp -d)"

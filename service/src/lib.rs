@@ -3,8 +3,9 @@
 //! The HTTP API ([`api`], actix-web) and its [`client`], the documents they and the CLI
 //! exchange ([`wire`], [`input`]), witness assembly ([`assemble`]), signed requests
 //! ([`auth`]), verifying a bundle against a ledger ([`verify`]), the parties' actions on
-//! a ledger ([`scenario`]), the FHIR R4 mapping ([`fhir`]) and the demo. This is the only
-//! crate that does network I/O.
+//! a ledger ([`scenario`]), the FHIR R4 mapping ([`fhir`]), exports for snarkjs
+//! ([`snarkjs`]) and the EVM ([`solidity`]), and the demo. This is the only crate that
+//! does network I/O.
 
 #![forbid(unsafe_code)]
 
@@ -20,6 +21,7 @@ pub mod progress;
 pub mod remote;
 pub mod scenario;
 pub mod snarkjs;
+pub mod solidity;
 pub mod verify;
 pub mod wire;
 pub mod witness;

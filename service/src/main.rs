@@ -51,7 +51,7 @@ enum Command {
         #[command(subcommand)]
         command: cli::ledger::Command,
     },
-    /// Export a bundle for other tools.
+    /// Export keys and bundles for other tools (snarkjs, Solidity verifiers on an EVM).
     Export {
         #[command(subcommand)]
         format: cli::export::Command,

@@ -340,6 +340,78 @@ fn demo_then_verify_exit_codes() {
     );
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("medproof setup"), "{}", stderr(&o));
+
+    // The EVM exports (interop/evm.sh runs them on a node): the calldata holds the
+    // bundle's inputs, in circuit order, after the 8 proof words.
+    let o = medproof(
+        &[
+            "export",
+            "calldata",
+            bundle_path.to_str().unwrap(),
+            "--data-dir",
+            "data",
+        ],
+        dir,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let cd: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(cd["contract"], "RecordInclusionVerifier");
+    assert_eq!(cd["function"], "verifyProof(uint256[8],uint256[3])");
+    assert_eq!(cd["proof"].as_array().unwrap().len(), 8);
+    let category = format!(
+        "0x{:064x}",
+        bundle["public_inputs"]["category"]
+            .as_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    );
+    assert_eq!(cd["input"][1], category.as_str());
+    let call = cd["calldata"].as_str().unwrap();
+    assert_eq!(call.len(), 2 + 2 * (4 + 32 * 11), "{call}");
+    assert!(call.ends_with(&cd["input"][2].as_str().unwrap()[2..]));
+    // A bundle that does not decode, or keys of another data dir: exit 2 with a reason.
+    let o = medproof(&["export", "calldata", "modulus.json"], dir);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("modulus"), "{}", stderr(&o));
+    let o = medproof(
+        &[
+            "export",
+            "calldata",
+            bundle_path.to_str().unwrap(),
+            "--data-dir",
+            "elsewhere",
+        ],
+        dir,
+    );
+    assert_eq!(code(&o), 2);
+    let o = medproof(
+        &["export", "solidity", "--data-dir", "data", "--out", "sol"],
+        dir,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let vk_id = bundle["vk_id"].as_str().unwrap();
+    let source = std::fs::read_to_string(dir.join("sol/RecordInclusionVerifier.sol")).unwrap();
+    assert!(source.starts_with("// SPDX-License-Identifier: MIT"));
+    assert!(source.contains("\ncontract RecordInclusionVerifier {"));
+    assert!(source.contains(vk_id), "the contract names its key");
+    for name in ["AccessAuthorizationVerifier", "ClaimComplianceVerifier"] {
+        let source = std::fs::read_to_string(dir.join(format!("sol/{name}.sol"))).unwrap();
+        assert!(source.contains(&format!("\ncontract {name} {{")));
+    }
+    let o = medproof(
+        &[
+            "export",
+            "solidity",
+            "--data-dir",
+            "elsewhere",
+            "--out",
+            "sol2",
+        ],
+        dir,
+    );
+    assert_eq!(code(&o), 2);
+    assert!(!dir.join("sol2").exists());
 }
 
 #[test]
