@@ -50,6 +50,7 @@ const STATEMENTS = [
 ];
 
 let anvil;
+let rpcUrl;
 let provider;
 let signer;
 const deployed = {}; // contract name -> ethers.Contract (medproof's, gnark's template)
@@ -135,7 +136,8 @@ before(async () => {
   const port = await freePort();
   anvil = spawn(anvilBin, ["--port", String(port), "--silent"], { stdio: "ignore" });
   const network = ethers.Network.from(31337); // anvil's chain id
-  provider = new ethers.JsonRpcProvider(`http://127.0.0.1:${port}`, network, {
+  rpcUrl = `http://127.0.0.1:${port}`;
+  provider = new ethers.JsonRpcProvider(rpcUrl, network, {
     staticNetwork: network,
   });
   const deadline = Date.now() + 30_000;
@@ -156,11 +158,16 @@ before(async () => {
   const sources = Object.fromEntries(
     fs.readdirSync(sol).map((f) => [f, fs.readFileSync(path.join(sol, f), "utf8")]),
   );
-  assert.equal(Object.keys(sources).length, 3);
+  assert.deepEqual(Object.keys(sources).sort(), [
+    "AccessAuthorizationVerifier.sol",
+    "ClaimComplianceVerifier.sol",
+    "MedproofAnchor.sol",
+    "RecordInclusionVerifier.sol",
+  ]);
   const compiled = compile(sources);
   for (const [file, contracts] of Object.entries(compiled)) {
     const name = file.replace(/\.sol$/, "");
-    deployed[name] = await deploy(contracts[name]);
+    if (name.endsWith("Verifier")) deployed[name] = await deploy(contracts[name]);
   }
 
   // snarkjs's verifier template, rendered with snarkjs's own verification_key.json.
@@ -341,3 +348,307 @@ for (const { bundle, small } of STATEMENTS) {
     }
   });
 }
+
+// The anchoring contract (MedproofAnchor.sol, written by `medproof export solidity`):
+// the ledger's account anchors the demo's checkpoints; proofs verify against anchored,
+// fresh roots. Steps in order: the node's clock only moves forward.
+test("anchoring: only the ledger, only increasing seq; proofs against fresh anchored roots", async (t) => {
+  const WINDOW = 7200;
+  const SKEW = 3600;
+  const ledgerAccount = await provider.getSigner(1);
+  const stranger = signer; // account 0
+  const ledgerKey = "0x" + fs.readFileSync(path.join(data, "ledger.pub"), "utf8").trim();
+  const compiled = compile({
+    "MedproofAnchor.sol": fs.readFileSync(path.join(work, "sol", "MedproofAnchor.sol"), "utf8"),
+  })["MedproofAnchor.sol"].MedproofAnchor;
+  gas.anchorDeployBytes = compiled.evm.bytecode.object.length / 2;
+  const factory = new ethers.ContractFactory(compiled.abi, compiled.evm.bytecode.object, signer);
+  const anchorContract = await factory.deploy(
+    await ledgerAccount.getAddress(),
+    ledgerKey,
+    WINDOW,
+    SKEW,
+    await deployed.RecordInclusionVerifier.getAddress(),
+    await deployed.AccessAuthorizationVerifier.getAddress(),
+    await deployed.ClaimComplianceVerifier.getAddress(),
+  );
+  await anchorContract.waitForDeployment();
+  const asLedger = anchorContract.connect(ledgerAccount);
+  const asStranger = anchorContract.connect(stranger);
+  // Reverts from the anchor or, bubbled up, from a verifier. A transaction is checked by
+  // its `staticCall` (eth_call): ethers sends an unlocked account's transaction without
+  // estimating it first, so a reverting one is mined and fails only at `wait()`.
+  const errors = new ethers.Interface([
+    ...compiled.abi.filter((x) => x.type === "error"),
+    "error ProofInvalid()",
+    "error PublicInputNotInField()",
+  ]);
+  const revertsWith = (call, name) =>
+    assert.rejects(call, (error) => {
+      const data = error?.data ?? error?.info?.error?.data;
+      assert.equal(errors.parseError(data)?.name, name, error?.shortMessage);
+      return true;
+    });
+  const advance = async (seconds) => {
+    await provider.send("evm_increaseTime", [seconds]);
+    await provider.send("evm_mine", []);
+  };
+
+  const bundles = Object.fromEntries(
+    ["record-inclusion-1.json", "access-0.json", "claim.json"].map((b) => {
+      const file = path.join(work, "out", b);
+      return [b, { checkpoint: JSON.parse(fs.readFileSync(file, "utf8")).checkpoint, cd: calldataOf(file) }];
+    }),
+  );
+  const ri = bundles["record-inclusion-1.json"];
+  const access = bundles["access-0.json"];
+  const claim = bundles["claim.json"];
+  const tuple = (c) => [c.seq, "0x" + c.chain_head, BigInt(c.records_root), BigInt(c.consents_root), c.time];
+  const signature = (c) => "0x" + c.signature;
+  // The bytes the ledger signs, rebuilt here from the checkpoint's fields.
+  const signedBytes = (c) => {
+    const u64 = (x) => {
+      const b = Buffer.alloc(8);
+      b.writeBigUInt64BE(BigInt(x));
+      return b;
+    };
+    const word = (x) => Buffer.from(BigInt(x).toString(16).padStart(64, "0"), "hex");
+    return Buffer.concat([
+      Buffer.from("medproof.checkpoint.v1"),
+      u64(c.seq),
+      Buffer.from(c.chain_head, "hex"),
+      word(c.records_root),
+      word(c.consents_root),
+      u64(c.time),
+    ]);
+  };
+  const { createPublicKey, createHash, verify: edVerify } = await import("node:crypto");
+  const ledgerPub = createPublicKey({
+    key: Buffer.concat([Buffer.from("302a300506032b6570032100", "hex"), Buffer.from(ledgerKey.slice(2), "hex")]),
+    format: "der",
+    type: "spki",
+  });
+  // What an off-chain auditor does with the chain's events: every anchored checkpoint's
+  // signature, checked against ledger.pub.
+  const auditEvents = async () => {
+    // To the node's latest block, asked now (ethers caches the block number).
+    const latest = Number(await provider.send("eth_blockNumber", []));
+    const events = await anchorContract.queryFilter(anchorContract.filters.Anchored(), 0, latest);
+    return events.map((e) => {
+      const [seq, chainHead, recordsRoot, consentsRoot, time, sig] = e.args;
+      const c = {
+        seq: Number(seq),
+        chain_head: chainHead.slice(2),
+        records_root: recordsRoot,
+        consents_root: consentsRoot,
+        time: Number(time),
+      };
+      return { seq: c.seq, signed: edVerify(null, signedBytes(c), ledgerPub, Buffer.from(sig.slice(2), "hex")) };
+    });
+  };
+
+  const gasOf = async (tx) => Number((await (await tx).wait()).gasUsed);
+  gas.anchor = {};
+  gas.verifyAgainstAnchor = {};
+
+  await t.test("nothing is fresh before the first anchor", async () => {
+    await revertsWith(asStranger.verifyRecordInclusion(ri.cd.proof, ri.cd.input), "RootNotFresh");
+  });
+
+  await t.test("another sender is refused; the ledger's account anchors", async () => {
+    await revertsWith(asStranger.anchor.staticCall(tuple(ri.checkpoint), signature(ri.checkpoint)), "NotLedger");
+    // Sent anyway, it is mined and fails.
+    await assert.rejects(
+      (await asStranger.anchor(tuple(ri.checkpoint), signature(ri.checkpoint), { gasLimit: 500_000 })).wait(),
+      /reverted/,
+    );
+    gas.anchor.first = await gasOf(asLedger.anchor(tuple(ri.checkpoint), signature(ri.checkpoint)));
+    assert.equal(await anchorContract.latestSeq(), BigInt(ri.checkpoint.seq));
+    const [digest, anchoredAt] = await anchorContract.anchors(ri.checkpoint.seq);
+    const expected = "0x" + createHash("sha256").update(signedBytes(ri.checkpoint)).digest("hex");
+    assert.equal(digest, expected);
+    assert.equal(await anchorContract.checkpointDigest(tuple(ri.checkpoint)), expected);
+    assert.ok(anchoredAt > 0n);
+  });
+
+  await t.test("the same seq, a lower seq, a root out of the field, a short signature: refused", async () => {
+    const c = ri.checkpoint;
+    await revertsWith(asLedger.anchor.staticCall(tuple(c), signature(c)), "SeqNotIncreasing");
+    await revertsWith(asLedger.anchor.staticCall(tuple({ ...c, seq: c.seq - 1 }), signature(c)), "SeqNotIncreasing");
+    const next = { ...c, seq: c.seq + 100 };
+    await revertsWith(asLedger.anchor.staticCall(tuple({ ...next, records_root: R.toString() }), signature(c)), "RootNotInField");
+    await revertsWith(asLedger.anchor.staticCall(tuple(next), "0x" + c.signature.slice(2)), "BadSignatureLength");
+  });
+
+  await t.test("a proof against the latest anchored root verifies; tampered, it reverts", async () => {
+    await asStranger.verifyRecordInclusion(ri.cd.proof, ri.cd.input);
+    gas.verifyAgainstAnchor["record-inclusion"] = (
+      await gasUsed(asStranger, "verifyRecordInclusion", [ri.cd.proof, ri.cd.input])
+    ).gas;
+    const input = [...ri.cd.input];
+    input[2] = hex32((BigInt(input[2]) + 1n) % R);
+    await revertsWith(asStranger.verifyRecordInclusion(ri.cd.proof, input), "ProofInvalid");
+    // A root that was never anchored (the proof's own, changed) is refused first.
+    const other = [...ri.cd.input];
+    other[0] = hex32((BigInt(other[0]) + 1n) % R);
+    await revertsWith(asStranger.verifyRecordInclusion(ri.cd.proof, other), "RootNotFresh");
+  });
+
+  await t.test("access and claims against their checkpoints", async () => {
+    await revertsWith(asStranger.verifyAccessAuthorization(access.cd.proof, access.cd.input), "RootNotFresh");
+    await gasOf(asLedger.anchor(tuple(access.checkpoint), signature(access.checkpoint)));
+    await asStranger.verifyAccessAuthorization(access.cd.proof, access.cd.input);
+    gas.verifyAgainstAnchor["access-authorization"] = (
+      await gasUsed(asStranger, "verifyAccessAuthorization", [access.cd.proof, access.cd.input])
+    ).gas;
+    gas.anchor.next = await gasOf(asLedger.anchor(tuple(claim.checkpoint), signature(claim.checkpoint)));
+    await asStranger.verifyClaimCompliance(claim.cd.proof, claim.cd.input);
+    gas.verifyAgainstAnchor["claim-compliance"] = (
+      await gasUsed(asStranger, "verifyClaimCompliance", [claim.cd.proof, claim.cd.input])
+    ).gas;
+    // Superseded by the claim's checkpoint, less than the window ago: still fresh.
+    assert.notEqual(ri.checkpoint.records_root, claim.checkpoint.records_root);
+    await asStranger.verifyRecordInclusion(ri.cd.proof, ri.cd.input);
+    await asStranger.verifyAccessAuthorization(access.cd.proof, access.cd.input);
+  });
+
+  await t.test("an access proof whose now is beyond the skew is refused", async () => {
+    await advance(SKEW + 1);
+    await revertsWith(asStranger.verifyAccessAuthorization(access.cd.proof, access.cd.input), "NowOutOfSkew");
+    await asStranger.verifyRecordInclusion(ri.cd.proof, ri.cd.input);
+  });
+
+  await t.test("a root superseded beyond the window is refused; the latest is not", async () => {
+    await advance(WINDOW - SKEW);
+    await revertsWith(asStranger.verifyRecordInclusion(ri.cd.proof, ri.cd.input), "RootNotFresh");
+    await revertsWith(asStranger.verifyAccessAuthorization(access.cd.proof, access.cd.input), "RootNotFresh");
+    await asStranger.verifyClaimCompliance(claim.cd.proof, claim.cd.input);
+    assert.equal(await anchorContract.recordsRootFresh(BigInt(ri.checkpoint.records_root)), false);
+    assert.equal(await anchorContract.recordsRootFresh(BigInt(claim.checkpoint.records_root)), true);
+  });
+
+  await t.test("off-chain, the events' signatures check against ledger.pub; a forged one does not", async () => {
+    assert.deepEqual(await auditEvents(), [
+      { seq: ri.checkpoint.seq, signed: true },
+      { seq: access.checkpoint.seq, signed: true },
+      { seq: claim.checkpoint.seq, signed: true },
+    ]);
+    // The ledger's Ethereum key alone (not its Ed25519 key) anchors a made-up root: the
+    // chain accepts it, and every auditor of the events sees the signature fail.
+    const forged = { ...claim.checkpoint, seq: claim.checkpoint.seq + 1, records_root: "12345" };
+    await gasOf(asLedger.anchor(tuple(forged), signature(claim.checkpoint)));
+    assert.deepEqual((await auditEvents()).at(-1), { seq: forged.seq, signed: false });
+  });
+});
+
+// `medproof anchor` (Rust: alloy's EIP-1559 transactions and secp256k1 signer) posts the
+// ledger's checkpoints to a fresh anchor contract; `medproof verify --anchor-rpc` then
+// requires them, and a forked copy of the ledger cannot match the chain.
+test("medproof anchor posts the checkpoints; verify requires them; a fork does not match", async () => {
+  const rpc = rpcUrl;
+  const keyFile = path.join(work, "anchor.key");
+  const account = run(["anchor", "key", "--key", keyFile]).trim();
+  assert.match(account, /^0x[0-9a-fA-F]{40}$/);
+  assert.equal(fs.statSync(keyFile).mode & 0o777, 0o600);
+  await provider.send("anvil_setBalance", [account, "0x8ac7230489e80000"]); // 10 ether
+  const compiled = compile({
+    "MedproofAnchor.sol": fs.readFileSync(path.join(work, "sol", "MedproofAnchor.sol"), "utf8"),
+  })["MedproofAnchor.sol"].MedproofAnchor;
+  const deploy = async (ledgerKeyHex) => {
+    const factory = new ethers.ContractFactory(compiled.abi, compiled.evm.bytecode.object, signer);
+    const c = await factory.deploy(
+      account,
+      ledgerKeyHex,
+      600,
+      120,
+      await deployed.RecordInclusionVerifier.getAddress(),
+      await deployed.AccessAuthorizationVerifier.getAddress(),
+      await deployed.ClaimComplianceVerifier.getAddress(),
+    );
+    await c.waitForDeployment();
+    return c.getAddress();
+  };
+  const ledgerKey = "0x" + fs.readFileSync(path.join(data, "ledger.pub"), "utf8").trim();
+  const contract = await deploy(ledgerKey);
+  const chain = ["--rpc", rpc, "--contract", contract];
+  const exit = (args) => spawnSync(medproof, args, { encoding: "utf8" });
+
+  // A copy of the data dir forks from here: each copy signs its own next checkpoint.
+  const fork = path.join(work, "data-fork");
+  fs.cpSync(data, fork, { recursive: true });
+
+  assert.match(run(["anchor", "status", "--data-dir", data, ...chain]), /nothing anchored yet/);
+  const claimBundle = path.join(work, "out", "claim.json");
+  const verifyArgs = (file, dir) => [
+    "verify", file, "--data-dir", dir, "--window", "100000000", "--skew", "100000000",
+    "--anchor-rpc", rpc, "--anchor-contract", contract,
+  ];
+  let v = exit(verifyArgs(claimBundle, data));
+  assert.equal(v.status, 1, v.stderr + v.stdout);
+  assert.match(v.stderr, /not anchored on chain/);
+
+  // Another key than the contract's ledger account: refused before any transaction.
+  const otherKey = path.join(work, "other.key");
+  run(["anchor", "key", "--key", otherKey]);
+  v = exit(["anchor", "post", "--data-dir", data, ...chain, "--key", otherKey]);
+  assert.equal(v.status, 2, v.stderr);
+  assert.match(v.stderr, /accepts anchors only from/);
+
+  const posted = run(["anchor", "post", "--data-dir", data, ...chain, "--key", keyFile]);
+  const lines = posted.trim().split("\n");
+  const checkpoints = JSON.parse(run(["ledger", "checkpoint", "--data-dir", data])).number + 1;
+  assert.equal(lines.length, checkpoints, posted);
+  gas.anchorByMedproof = lines.map((l) => Number(/\((?:transaction \S+, )?(\d+) gas\)/.exec(l)[1]));
+  assert.match(run(["anchor", "post", "--data-dir", data, ...chain, "--key", keyFile]), /nothing to anchor/);
+  v = exit(verifyArgs(claimBundle, data));
+  assert.equal(v.status, 0, v.stderr + v.stdout);
+  assert.match(v.stdout, /chain\s+checkpoint \d+ anchored by/);
+
+  // The ledger and its copy each sign a checkpoint at the same seq, a second apart.
+  run(["ledger", "heartbeat", "--data-dir", fork, "--max-age", "0"]);
+  await new Promise((r) => setTimeout(r, 1100));
+  run(["ledger", "heartbeat", "--data-dir", data, "--max-age", "0"]);
+  const ours = JSON.parse(run(["ledger", "checkpoint", "--data-dir", data])).checkpoint;
+  const theirs = JSON.parse(run(["ledger", "checkpoint", "--data-dir", fork])).checkpoint;
+  assert.equal(ours.seq, theirs.seq);
+  assert.notEqual(ours.signature, theirs.signature);
+  assert.match(run(["anchor", "post", "--data-dir", data, ...chain, "--key", keyFile]), /anchored checkpoint/);
+
+  // The fork: its operator cannot anchor it, and `status` says it forked (exit 1).
+  v = exit(["anchor", "status", "--data-dir", fork, ...chain]);
+  assert.equal(v.status, 1, v.stderr + v.stdout);
+  assert.match(v.stderr, /another checkpoint at seq \d+: the ledger forked or was rolled back/);
+  v = exit(["anchor", "post", "--data-dir", fork, ...chain, "--key", keyFile]);
+  assert.equal(v.status, 1, v.stderr + v.stdout);
+
+  // A bundle carrying the fork's checkpoint (signed by the same ledger key, fresh, with
+  // the claim's records root) is valid to a light verifier that does not ask the chain,
+  // and not valid to one that does.
+  const light = path.join(work, "light");
+  fs.mkdirSync(light);
+  for (const f of ["keys", "ledger.pub", "genesis.json"]) {
+    fs.cpSync(path.join(data, f), path.join(light, f), { recursive: true });
+  }
+  const forked = JSON.parse(fs.readFileSync(claimBundle, "utf8"));
+  assert.equal(forked.checkpoint.records_root, theirs.records_root);
+  forked.checkpoint = theirs;
+  const forkedBundle = path.join(work, "forked-claim.json");
+  fs.writeFileSync(forkedBundle, JSON.stringify(forked));
+  const withoutChain = verifyArgs(forkedBundle, light).slice(0, -4);
+  v = exit(withoutChain);
+  assert.equal(v.status, 0, v.stderr + v.stdout);
+  v = exit(verifyArgs(forkedBundle, light));
+  assert.equal(v.status, 1, v.stderr + v.stdout);
+  assert.match(v.stderr, /another checkpoint at seq/);
+  // The ledger's own checkpoint at that seq is accepted by the same light verifier.
+  forked.checkpoint = ours;
+  fs.writeFileSync(forkedBundle, JSON.stringify(forked));
+  v = exit(verifyArgs(forkedBundle, light));
+  assert.equal(v.status, 0, v.stderr + v.stdout);
+
+  // A contract deployed for another ledger key is refused by `post`.
+  const foreign = await deploy("0x" + "11".repeat(32));
+  v = exit(["anchor", "post", "--data-dir", data, "--rpc", rpc, "--contract", foreign, "--key", keyFile]);
+  assert.equal(v.status, 2, v.stderr);
+  assert.match(v.stderr, /anchors the ledger with key/);
+});

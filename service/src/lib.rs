@@ -4,11 +4,13 @@
 //! exchange ([`wire`], [`input`]), witness assembly ([`assemble`]), signed requests
 //! ([`auth`]), verifying a bundle against a ledger ([`verify`]), the parties' actions on
 //! a ledger ([`scenario`]), the FHIR R4 mapping ([`fhir`]), exports for snarkjs
-//! ([`snarkjs`]) and the EVM ([`solidity`]), and the demo. This is the only crate that
+//! ([`snarkjs`]) and the EVM ([`solidity`]), checkpoints anchored on an EVM chain
+//! ([`anchor`]), and the demo. This is the only crate that
 //! does network I/O.
 
 #![forbid(unsafe_code)]
 
+pub mod anchor;
 pub mod api;
 pub mod assemble;
 pub mod auth;

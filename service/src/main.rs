@@ -56,6 +56,12 @@ enum Command {
         #[command(subcommand)]
         format: cli::export::Command,
     },
+    /// Anchor the ledger's checkpoints on an EVM chain (`MedproofAnchor.sol`, written by
+    /// `export solidity`), and check what the chain holds.
+    Anchor {
+        #[command(subcommand)]
+        command: cli::anchor::Command,
+    },
     /// Compute hashes the way medproof does.
     Hash {
         #[command(subcommand)]
@@ -127,6 +133,7 @@ fn run(command: Command) -> Result<(), Failure> {
         Command::Audit(args) => cli::audit::run(args),
         Command::Ledger { command } => cli::ledger::run(command),
         Command::Export { format } => cli::export::run(format),
+        Command::Anchor { command } => cli::anchor::run(command),
         Command::Hash { hash } => cli::hash::run(hash),
         Command::Serve(args) => Ok(cli::serve::run(args)?),
         Command::Client(args) => cli::client::run(args),

@@ -10,6 +10,9 @@
 //!
 //! The proof's 8 words are A.x, A.y, B.x.c1, B.x.c0, B.y.c1, B.y.c0, C.x, C.y: EIP-197
 //! wants each G2 coordinate with its imaginary part first.
+//!
+//! Beside them, [`ANCHOR_CONTRACT`] (`contracts/MedproofAnchor.sol`) takes the ledger's
+//! checkpoints and verifies proofs against the roots it holds.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -94,14 +97,33 @@ pub fn verifier_contract(statement: Statement, vk: &VerifyingKey) -> Result<Stri
     Ok(source)
 }
 
-/// Writes `<Contract>.sol` for each `(statement, key)` into `out`; returns the paths.
+/// The anchoring contract: the ledger's account posts its checkpoints (strictly
+/// increasing seq); contracts verify proofs against anchored roots that are fresh by
+/// block time, through the three verifiers.
+pub const ANCHOR_CONTRACT: &str = include_str!("../contracts/MedproofAnchor.sol");
+
+/// Writes `<Contract>.sol` for each `(statement, key)` into `out`, and
+/// `MedproofAnchor.sol`; returns the paths. Every contract is rendered before any file is
+/// written.
 pub fn write_contracts(keys: &[(Statement, VerifyingKey)], out: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = keys
+        .iter()
+        .map(|(statement, vk)| {
+            Ok((
+                format!("{}.sol", contract_name(*statement)),
+                verifier_contract(*statement, vk)?,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    files.push((
+        "MedproofAnchor.sol".to_string(),
+        ANCHOR_CONTRACT.to_string(),
+    ));
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut written = Vec::new();
-    for (statement, vk) in keys {
-        let path = out.join(format!("{}.sol", contract_name(*statement)));
-        fs::write(&path, verifier_contract(*statement, vk)?)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+    for (name, source) in files {
+        let path = out.join(name);
+        fs::write(&path, source).with_context(|| format!("cannot write {}", path.display()))?;
         written.push(path);
     }
     Ok(written)
@@ -226,6 +248,28 @@ mod tests {
         // A key with another number of inputs than the statement is refused.
         let err = verifier_contract(Statement::AccessAuthorization, &vk).unwrap_err();
         assert!(err.to_string().contains("3 public inputs"), "{err}");
+    }
+
+    #[test]
+    fn the_anchor_contract_agrees_with_the_rust_constants() {
+        use medproof_verifier::checkpoint::CHECKPOINT_DOMAIN;
+        let domain = std::str::from_utf8(CHECKPOINT_DOMAIN).unwrap();
+        assert!(ANCHOR_CONTRACT.contains(&format!("\"{domain}\", c.seq")));
+        let r = num_bigint::BigUint::from(ark_bn254::Fr::MODULUS);
+        assert!(ANCHOR_CONTRACT.contains(&format!("\n        {r};")));
+        for statement in Statement::ALL {
+            let signature = format!(
+                "verifyProof(uint256[8] calldata proof, uint256[{}] calldata input)",
+                statement.input_names().len()
+            );
+            assert!(ANCHOR_CONTRACT.contains(&signature), "{statement}");
+            // Each statement's root is its first input, as the contract reads it.
+            assert_eq!(statement.root_input().0, 0, "{statement}");
+        }
+        use medproof_verifier::AccessPublic;
+        assert!(
+            ANCHOR_CONTRACT.contains(&format!("uint256 proofNow = input[{}];", AccessPublic::NOW))
+        );
     }
 
     #[test]

@@ -395,6 +395,8 @@ fn demo_then_verify_exit_codes() {
     assert!(source.starts_with("// SPDX-License-Identifier: MIT"));
     assert!(source.contains("\ncontract RecordInclusionVerifier {"));
     assert!(source.contains(vk_id), "the contract names its key");
+    let anchor = std::fs::read_to_string(dir.join("sol/MedproofAnchor.sol")).unwrap();
+    assert!(anchor.contains("\ncontract MedproofAnchor {"));
     for name in ["AccessAuthorizationVerifier", "ClaimComplianceVerifier"] {
         let source = std::fs::read_to_string(dir.join(format!("sol/{name}.sol"))).unwrap();
         assert!(source.contains(&format!("\ncontract {name} {{")));

@@ -1,5 +1,6 @@
 //! The `medproof` commands, one file each; what several share is here.
 
+pub mod anchor;
 pub mod audit;
 pub mod ceremony;
 pub mod client;

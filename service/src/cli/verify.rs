@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
+use medproof_service::anchor::{AnchorContract, AnchorMismatch};
 use medproof_service::ledger_cli;
 use medproof_service::verify::{verify_bundle, Anchor, FreshnessRule};
 use medproof_verifier::tlog::CosignatureVerifier;
@@ -40,6 +41,31 @@ pub struct Args {
     pub freshness: FreshnessArgs,
     #[command(flatten)]
     pub witnesses: WitnessArgs,
+    #[command(flatten)]
+    pub chain: ChainArgs,
+}
+
+/// An EVM anchor a verifier requires.
+#[derive(clap::Args, Debug, Default)]
+pub struct ChainArgs {
+    /// A JSON-RPC endpoint of the chain the ledger anchors its checkpoints on. With
+    /// --anchor-contract, the bundle's checkpoint must be anchored there at its seq, with
+    /// the same fields (a rolled-back or forked ledger cannot match the chain).
+    #[arg(long, requires = "anchor_contract")]
+    pub anchor_rpc: Option<String>,
+    /// The address of the ledger's `MedproofAnchor` contract.
+    #[arg(long, requires = "anchor_rpc")]
+    pub anchor_contract: Option<String>,
+}
+
+impl ChainArgs {
+    /// The contract, if one is required.
+    pub fn contract(&self) -> anyhow::Result<Option<AnchorContract>> {
+        match (&self.anchor_rpc, &self.anchor_contract) {
+            (Some(rpc), Some(contract)) => Ok(Some(AnchorContract::new(rpc, contract)?)),
+            _ => Ok(None),
+        }
+    }
 }
 
 /// Witnesses a verifier requires.
@@ -88,7 +114,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
         expect_binding,
         freshness,
         witnesses,
+        chain,
     } = args;
+    let chain = chain.contract()?;
     let (path, data_dir) = (path.as_path(), data_dir.as_path());
     let (ledger_key, genesis) = (ledger_key.as_deref(), genesis.as_deref());
     let expect_binding = expect_binding.as_deref();
@@ -154,6 +182,33 @@ pub fn run(args: Args) -> Result<(), Failure> {
             verdict.reason().unwrap_or("not valid").to_string(),
         ));
     }
+    // The chain last: only a checkpoint the trusted key signed gets this far.
+    let on_chain = match &chain {
+        None => None,
+        Some(contract) => {
+            let checkpoint = match (&bundle.checkpoint, verdict.freshness) {
+                (Some(c), FreshnessRule::History | FreshnessRule::Light) => {
+                    c.parse().map_err(anyhow::Error::from)?
+                }
+                _ => {
+                    return Err(Failure::Invalid(
+                        "an on-chain anchor is required, and the bundle carries no checkpoint"
+                            .into(),
+                    ))
+                }
+            };
+            match contract.check(&checkpoint) {
+                Ok(a) => Some(format!(
+                    "checkpoint {} anchored by {} at block time {}",
+                    checkpoint.seq,
+                    contract.address(),
+                    a.anchored_at
+                )),
+                Err(AnchorMismatch::Unreachable(e)) => return Err(anyhow!(e).into()),
+                Err(e) => return Err(Failure::Invalid(e.to_string())),
+            }
+        }
+    };
     match verdict.freshness {
         FreshnessRule::Unanchored => {
             eprintln!("warning: no ledger checkpoint: the proof's root was NOT checked against any ledger (--allow-unanchored)");
@@ -162,6 +217,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
         FreshnessRule::History | FreshnessRule::Light => {
             for c in &verdict.checks {
                 println!("{:<10} {}", c.name, c.detail);
+            }
+            if let Some(detail) = on_chain {
+                println!("{:<10} {detail}", "chain");
             }
             println!("valid: {statement} proof verifies");
         }
