@@ -621,6 +621,21 @@ test("medproof anchor posts the checkpoints; verify requires them; a fork does n
   v = exit(["anchor", "post", "--data-dir", fork, ...chain, "--key", keyFile]);
   assert.equal(v.status, 1, v.stderr + v.stdout);
 
+  // The audit of the ledger closes on its anchored checkpoint; the copy's does not.
+  const audited = path.join(work, "audit.json");
+  v = exit(["audit", "--data-dir", data, "--report", audited, "--anchor-rpc", rpc, "--anchor-contract", contract]);
+  assert.equal(v.status, 0, v.stderr + v.stdout);
+  let report = JSON.parse(fs.readFileSync(audited, "utf8"));
+  assert.equal(report.passed, true);
+  assert.equal(report.anchor.seq, ours.seq);
+  assert.ok(report.anchor.anchored_at > 0);
+  assert.equal(report.anchor.problem, undefined);
+  v = exit(["audit", "--data-dir", fork, "--report", audited, "--anchor-rpc", rpc, "--anchor-contract", contract]);
+  assert.equal(v.status, 1, v.stderr + v.stdout);
+  report = JSON.parse(fs.readFileSync(audited, "utf8"));
+  assert.equal(report.passed, false);
+  assert.match(report.anchor.problem, /forked or was rolled back/);
+
   // A bundle carrying the fork's checkpoint (signed by the same ledger key, fresh, with
   // the claim's records root) is valid to a light verifier that does not ask the chain,
   // and not valid to one that does.

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use medproof_ledger::audit::{audit, AuditOptions, AuditReport};
 use medproof_ledger::{Ledger, Store};
+use medproof_service::anchor::{AnchorContract, AnchorMismatch};
 use medproof_service::client::Client;
 use medproof_service::{ledger_cli, remote};
 use medproof_verifier::bundle::Verifier;
@@ -60,6 +61,26 @@ pub struct Args {
     pub required_witnesses: Option<usize>,
     #[command(flatten)]
     pub freshness: FreshnessArgs,
+    // With --anchor-rpc and --anchor-contract, the checkpoint that closes the period must
+    // be anchored there (the report says so under `anchor`; another checkpoint at that
+    // seq, or none, fails the audit).
+    #[command(flatten)]
+    pub chain: super::verify::ChainArgs,
+}
+
+/// What the chain says about the period's closing checkpoint.
+#[derive(serde::Serialize)]
+struct AnchorReport {
+    /// The anchor contract.
+    contract: String,
+    /// The closing checkpoint's seq.
+    seq: u64,
+    /// Block time it was anchored at, if it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    anchored_at: Option<u64>,
+    /// Why it does not match the chain, if it does not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problem: Option<String>,
 }
 
 /// Runs the command.
@@ -77,7 +98,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
         witness,
         required_witnesses,
         freshness,
+        chain,
     } = args;
+    let chain = chain.contract()?;
     let (witnesses, required) = super::verify::WitnessArgs {
         witness,
         required: required_witnesses,
@@ -100,8 +123,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
         since,
         rules: freshness.rules(),
         cosigned,
+        chain,
     };
-    let result = match url {
+    let (result, anchor) = match url {
         Some(url) => {
             let client = match &ca_cert {
                 Some(path) => Client::with_ca(
@@ -128,13 +152,33 @@ pub fn run(args: Args) -> Result<(), Failure> {
             run_audit(&ledger, &verifier, &period)?
         }
     };
+    let anchor_problem = anchor.as_ref().and_then(|a| a.problem.clone());
     if let Some(path) = report {
-        let json = serde_json::to_string_pretty(&result).map_err(anyhow::Error::from)?;
+        let mut json = serde_json::to_value(&result).map_err(anyhow::Error::from)?;
+        if let Some(a) = &anchor {
+            json["anchor"] = serde_json::to_value(a).map_err(anyhow::Error::from)?;
+            if a.problem.is_some() {
+                json["passed"] = false.into();
+            }
+        }
+        let json = serde_json::to_string_pretty(&json).map_err(anyhow::Error::from)?;
         fs::write(&path, json + "\n")
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     println!("{}", result.summary());
-    if result.passed() {
+    if let Some(a) = &anchor {
+        match (&a.problem, a.anchored_at) {
+            (None, Some(at)) => println!(
+                "its closing checkpoint {} is anchored by {} at block time {at}",
+                a.seq, a.contract
+            ),
+            (Some(problem), _) => println!("on chain: {problem}"),
+            (None, None) => {}
+        }
+    }
+    if let Some(problem) = anchor_problem {
+        Err(Failure::Invalid(format!("audit failed: {problem}")))
+    } else if result.passed() {
         Ok(())
     } else {
         Err(Failure::Invalid(format!(
@@ -161,6 +205,7 @@ struct Period {
     since: Option<ledger_cli::Since>,
     rules: medproof_verifier::freshness::Freshness,
     cosigned: Option<Cosigned>,
+    chain: Option<AnchorContract>,
 }
 
 /// A cosigned log checkpoint and the witnesses to look for on it.
@@ -176,7 +221,7 @@ fn run_audit<S: Store + Sync>(
     ledger: &Ledger<S>,
     verifier: &Verifier,
     period: &Period,
-) -> Result<AuditReport, Failure> {
+) -> Result<(AuditReport, Option<AnchorReport>), Failure> {
     let key = ledger.public_key();
     if let Some(since) = &period.since {
         let c = ledger
@@ -211,5 +256,29 @@ fn run_audit<S: Store + Sync>(
             .add_witnesses(ledger, &c.note, &c.witnesses, c.required)
             .map_err(anyhow::Error::from)?;
     }
-    Ok(result)
+    let anchor = match &period.chain {
+        None => None,
+        Some(contract) => {
+            let seq = result.checkpoints.end.seq;
+            let checkpoint = ledger
+                .checkpoint_at(seq)
+                .map_err(anyhow::Error::from)?
+                .ok_or_else(|| {
+                    anyhow::anyhow!("the closing checkpoint {seq} is not in the ledger")
+                })?
+                .checkpoint;
+            let (anchored_at, problem) = match contract.check(&checkpoint) {
+                Ok(a) => (Some(a.anchored_at), None),
+                Err(AnchorMismatch::Unreachable(e)) => return Err(anyhow::anyhow!(e).into()),
+                Err(e) => (None, Some(e.to_string())),
+            };
+            Some(AnchorReport {
+                contract: contract.address().to_string(),
+                seq,
+                anchored_at,
+                problem,
+            })
+        }
+    };
+    Ok((result, anchor))
 }

@@ -49,8 +49,9 @@ pub struct Args {
 #[derive(clap::Args, Debug, Default)]
 pub struct ChainArgs {
     /// A JSON-RPC endpoint of the chain the ledger anchors its checkpoints on. With
-    /// --anchor-contract, the bundle's checkpoint must be anchored there at its seq, with
-    /// the same fields (a rolled-back or forked ledger cannot match the chain).
+    /// --anchor-contract, the bundle's checkpoint (for `verify`) or the period's closing
+    /// checkpoint (for `audit`) must be anchored there at its seq, with the same fields
+    /// (a rolled-back or forked ledger cannot match the chain).
     #[arg(long, requires = "anchor_contract")]
     pub anchor_rpc: Option<String>,
     /// The address of the ledger's `MedproofAnchor` contract.
