@@ -576,6 +576,9 @@ test("medproof anchor posts the checkpoints; verify requires them; a fork does n
   // A copy of the data dir forks from here: each copy signs its own next checkpoint.
   const fork = path.join(work, "data-fork");
   fs.cpSync(data, fork, { recursive: true });
+  // And a backup from here, restored after the ledger grew: a rollback.
+  const backup = path.join(work, "data-backup");
+  fs.cpSync(data, backup, { recursive: true });
 
   assert.match(run(["anchor", "status", "--data-dir", data, ...chain]), /nothing anchored yet/);
   const claimBundle = path.join(work, "out", "claim.json");
@@ -620,6 +623,10 @@ test("medproof anchor posts the checkpoints; verify requires them; a fork does n
   assert.match(v.stderr, /another checkpoint at seq \d+: the ledger forked or was rolled back/);
   v = exit(["anchor", "post", "--data-dir", fork, ...chain, "--key", keyFile]);
   assert.equal(v.status, 1, v.stderr + v.stdout);
+  // The backup holds no checkpoint at the anchored seq: rolled back.
+  v = exit(["anchor", "status", "--data-dir", backup, ...chain]);
+  assert.equal(v.status, 1, v.stderr + v.stdout);
+  assert.match(v.stderr, /where this ledger has none: it forked or was rolled back/);
 
   // The audit of the ledger closes on its anchored checkpoint; the copy's does not.
   const audited = path.join(work, "audit.json");

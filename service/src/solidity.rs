@@ -19,10 +19,10 @@ use std::path::{Path, PathBuf};
 
 use alloy_primitives::{keccak256, U256};
 use anyhow::{bail, Context, Result};
-use ark_ff::{BigInteger, PrimeField};
 use medproof_verifier::bundle::DecodedBundle;
+use medproof_verifier::checkpoint::fr_to_be32;
 use medproof_verifier::groth16::VerifyingKey;
-use medproof_verifier::Statement;
+use medproof_verifier::{Fr, Statement};
 use serde::Serialize;
 use taceo_groth16_sol::askama::Template;
 use taceo_groth16_sol::{SolidityVerifierConfig, SolidityVerifierContext};
@@ -157,23 +157,20 @@ fn word(x: U256) -> String {
     format!("0x{}", hex::encode(x.to_be_bytes::<32>()))
 }
 
-fn field_word<F: PrimeField>(x: F) -> U256 {
-    U256::from_be_slice(&x.into_bigint().to_bytes_be())
+fn field_word(x: &Fr) -> U256 {
+    U256::from_be_bytes(fr_to_be32(x))
 }
 
 /// The calldata of `verifyProof` for a decoded bundle (its points are validated).
 pub fn calldata(bundle: &DecodedBundle) -> Calldata {
-    let proof = taceo_groth16_sol::prepare_uncompressed_proof(&ark_groth16::Proof {
+    let ark = ark_groth16::Proof {
         a: bundle.proof.a,
         b: bundle.proof.b,
         c: bundle.proof.c,
-    });
-    let compressed = taceo_groth16_sol::prepare_compressed_proof(&ark_groth16::Proof {
-        a: bundle.proof.a,
-        b: bundle.proof.b,
-        c: bundle.proof.c,
-    });
-    let input: Vec<U256> = bundle.inputs.iter().map(|x| field_word(*x)).collect();
+    };
+    let proof = taceo_groth16_sol::prepare_uncompressed_proof(&ark);
+    let compressed = taceo_groth16_sol::prepare_compressed_proof(&ark);
+    let input: Vec<U256> = bundle.inputs.iter().map(field_word).collect();
     let function = verify_signature(bundle.statement);
     let mut call = keccak256(function.as_bytes())[..4].to_vec();
     for w in proof.iter().chain(&input) {
@@ -200,6 +197,7 @@ pub fn calldata(bundle: &DecodedBundle) -> Calldata {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ark_ff::PrimeField;
 
     #[test]
     fn contract_names_and_signatures() {
@@ -274,13 +272,13 @@ mod tests {
 
     #[test]
     fn a_field_element_is_one_big_endian_word() {
-        let w = field_word(ark_bn254::Fr::from(0x0102u64));
+        let w = field_word(&Fr::from(0x0102u64));
         assert_eq!(
             word(w),
             "0x0000000000000000000000000000000000000000000000000000000000000102"
         );
         // -1 in Fr is r - 1.
-        let minus_one = field_word(-ark_bn254::Fr::from(1u64));
+        let minus_one = field_word(&-Fr::from(1u64));
         assert_eq!(
             word(minus_one + U256::from(1u64)),
             "0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001"

@@ -385,6 +385,32 @@ fn demo_then_verify_exit_codes() {
         dir,
     );
     assert_eq!(code(&o), 2);
+    // A bundle made for another key than the data dir's: refused, with both ids.
+    let other_key = dir.join("other-key.json");
+    std::fs::write(
+        &other_key,
+        edited(&bundle, |b| b["vk_id"] = "00".repeat(32).into()),
+    )
+    .unwrap();
+    let o = medproof(
+        &[
+            "export",
+            "calldata",
+            other_key.to_str().unwrap(),
+            "--data-dir",
+            "data",
+        ],
+        dir,
+    );
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("was made for verifying key"),
+        "{}",
+        stderr(&o)
+    );
+    // Without --data-dir there is no key to compare with: the calldata is printed.
+    let o = medproof(&["export", "calldata", other_key.to_str().unwrap()], dir);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
     let o = medproof(
         &["export", "solidity", "--data-dir", "data", "--out", "sol"],
         dir,

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use alloy_primitives::Address;
 use anyhow::{anyhow, Context};
 use clap::Subcommand;
 use medproof_ledger::{Ledger, RocksStore};
@@ -41,9 +42,9 @@ pub enum Command {
         data_dir: PathBuf,
         #[command(flatten)]
         chain: Chain,
-        /// The ledger's Ethereum key file (`anchor key`).
-        #[arg(long, default_value = "data/anchor.key")]
-        key: PathBuf,
+        /// The ledger's Ethereum key file (`anchor key`) [default: DATA_DIR/anchor.key].
+        #[arg(long)]
+        key: Option<PathBuf>,
         /// Anchor every N-th checkpoint (by its number in the ledger, 1 for the first).
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
         every: u64,
@@ -68,11 +69,20 @@ fn open(data_dir: &Path) -> anyhow::Result<Ledger<RocksStore>> {
 }
 
 /// Checks the contract is this ledger's, and that what it anchored last is this ledger's.
+/// With `poster`, the contract must also accept anchors from that account.
 fn check_contract(
     ledger: &Ledger<RocksStore>,
     contract: &AnchorContract,
+    poster: Option<Address>,
 ) -> Result<Option<u64>, Failure> {
-    let (_, key) = contract.ledger()?;
+    let (account, key) = contract.ledger()?;
+    if let Some(poster) = poster.filter(|p| *p != account) {
+        return Err(anyhow!(
+            "the key is of {poster}, but contract {} accepts anchors only from {account}",
+            contract.address()
+        )
+        .into());
+    }
     if key != ledger.public_key().to_bytes() {
         return Err(anyhow!(
             "contract {} anchors the ledger with key {}, not this one ({})",
@@ -105,7 +115,7 @@ fn post_due(
     every: u64,
 ) -> Result<usize, Failure> {
     let ledger = open(data_dir)?;
-    let latest = check_contract(&ledger, contract)?;
+    let latest = check_contract(&ledger, contract, Some(signer.address()))?;
     let history: Vec<u64> = ledger
         .checkpoint_history()
         .into_iter()
@@ -144,18 +154,9 @@ pub fn run(command: Command) -> Result<(), Failure> {
             every,
             interval,
         } => {
+            let key = key.unwrap_or_else(|| data_dir.join("anchor.key"));
             let signer = anchor::load_key(&key)?;
             let contract = AnchorContract::new(&chain.rpc, &chain.contract)?;
-            let (account, _) = contract.ledger()?;
-            if account != signer.address() {
-                return Err(anyhow!(
-                    "{} is the key of {}, but contract {} accepts anchors only from {account}",
-                    key.display(),
-                    signer.address(),
-                    contract.address()
-                )
-                .into());
-            }
             loop {
                 let posted = post_due(&data_dir, &contract, &signer, every)?;
                 if posted == 0 && interval.is_none() {
@@ -172,7 +173,7 @@ pub fn run(command: Command) -> Result<(), Failure> {
         Command::Status { data_dir, chain } => {
             let ledger = open(&data_dir)?;
             let contract = AnchorContract::new(&chain.rpc, &chain.contract)?;
-            match check_contract(&ledger, &contract)? {
+            match check_contract(&ledger, &contract, None)? {
                 None => println!("nothing anchored yet"),
                 Some(seq) => {
                     let at = contract
