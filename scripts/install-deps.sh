@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages medproof needs when they are missing (Debian/Ubuntu):
 # a C toolchain, libclang (bindgen, for the rocksdb crate), and for the interop checks
-# only Node.js, npm, python3-venv (schemathesis) and curl. Does nothing when everything is there.
+# only Node.js, npm, python3-venv (schemathesis), curl and Chromium (the page's browser
+# tests). Does nothing when everything is there.
 set -euo pipefail
 need() { command -v "$1" >/dev/null 2>&1; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif need sudo; then sudo "$@"; else "$@"; fi; }
@@ -17,6 +18,8 @@ if [ "${1:-}" = "--with-node" ]; then
   # schemathesis runs from a virtual environment.
   python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
   need curl || missing+=(curl)
+  # The web page's browser tests drive Debian's headless Chromium.
+  need chromium || need chromium-browser || missing+=(chromium)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"

@@ -17,6 +17,9 @@
 //!    policy; the insurer verifies it without seeing the code, date or diagnosis.
 //! 4. **Audit.** A regulator audits the period of the log that holds the accesses: the
 //!    chain between signed checkpoints, every access proof batch-verified and fresh.
+//!    The period also holds an access the provider logged with another request's proof
+//!    (the ledger checks an entry's form, not its proof): the audit names it, and the
+//!    patient's history shows it as not authorized.
 //!
 //! And the patient revokes: no new access proof can be made, and the earlier proof is
 //! refused as stale once the freshness window has passed (the demo asks the verifier
@@ -75,7 +78,7 @@ pub struct DemoReport {
     /// Bundles written, in order.
     pub bundles: Vec<PathBuf>,
     /// Whether every story ended as it should: valid proofs valid, refusals refused,
-    /// the audit passed.
+    /// the audit passed but for the forged access, which it names.
     pub all_valid: bool,
 }
 
@@ -536,7 +539,6 @@ fn stories(
         )?;
         logged.push(a["seq"].as_u64().unwrap_or(0));
     }
-    let audit_to = d.entries()?;
     println!(
         "access    {} access proofs in {} ({} per proof), valid and fresh: {}; logged at seq {}..={}",
         access.len(),
@@ -547,6 +549,42 @@ fn stories(
         logged.last().copied().unwrap_or(0)
     );
     ok &= access_ok;
+    // A provider logs an access whose proof answers another request: the first proof,
+    // rebound to a fresh nonce. The ledger checks an entry's form, not its proof, so it
+    // takes the entry; the audit (and the patient's history) must name it.
+    let forged_seq = {
+        let mut b = access.first().context("no access proof")?.clone();
+        let nonce = Fr::rand(&mut rng);
+        let input = |name: &str| -> Result<Fr> {
+            let v = b
+                .public_inputs
+                .get(name)
+                .context("an access input is missing")?;
+            Ok(fr_from_decimal(v)?)
+        };
+        let now = medproof_verifier::statement::small_u64(&input("now")?)
+            .context("an access proof's time is not an integer")?;
+        let binding = medproof_circuits::commit::request_binding(
+            input("provider_ref")?,
+            input("record")?,
+            now,
+            nonce,
+        );
+        b.public_inputs
+            .insert("request_binding".into(), fr_to_decimal(&binding));
+        let a = d.submit(
+            Action::LogAccess {
+                bundle: b.to_json().into_bytes(),
+                nonce,
+            },
+            &d.provider,
+        )?;
+        a["seq"].as_u64().context("the ledger did not say where")?
+    };
+    println!(
+        "forgery   an access logged with another request's proof: taken by the ledger at seq {forged_seq} (it checks an entry's form, not its proof); the audit must name it"
+    );
+    let audit_to = d.entries()?;
     // The patient reads who accessed their records: a signed request by their key,
     // naming the commitments of the records their provider gave them the openings of.
     let mine: Vec<String> = lab
@@ -562,12 +600,13 @@ fn stories(
         )?
         .ok()?;
     let seen = history["accesses"].as_array().cloned().unwrap_or_default();
-    let history_ok = seen.len() == logged.len().min(mine.len())
-        && seen
-            .iter()
-            .all(|a| a["provider"] == provider_hex.as_str() && a["authorized"] == true);
+    let history_ok = seen.len() == logged.len() + 1
+        && seen.iter().all(|a| {
+            a["provider"] == provider_hex.as_str()
+                && a["authorized"] == (a["seq"].as_u64() != Some(forged_seq))
+        });
     println!(
-        "history   the patient reads {} accesses to their records, each by the provider for category {} and purpose {}, each authorized by the audit of its entry: {}",
+        "history   the patient reads {} accesses to their records, each by the provider for category {} and purpose {}, each authorized by the audit of its entry but the forged one at seq {forged_seq}: {}",
         seen.len(),
         mapped.category,
         mapped.purpose,
@@ -762,8 +801,14 @@ fn stories(
             &|_, _| {},
         )?
     };
+    // Everything holds but the forged access, which the audit names by its seq.
+    let caught = report.chain_ok
+        && report.valid == logged.len() as u64
+        && report.stale == 0
+        && report.problems.len() == 1
+        && report.problems[0].seq == forged_seq;
     println!(
-        "audit     entries {}..{}: {} accesses, {} valid, {} invalid, {} stale; chain {} ({})",
+        "audit     entries {}..{}: {} accesses, {} valid, {} invalid, {} stale; chain {} ({}); the forged access at seq {forged_seq} named: {}",
         report.from,
         report.to,
         report.accesses,
@@ -771,9 +816,10 @@ fn stories(
         report.invalid,
         report.stale,
         if report.chain_ok { "intact" } else { "BROKEN" },
-        ms(t.elapsed())
+        ms(t.elapsed()),
+        yes(caught)
     );
-    ok &= report.passed();
+    ok &= caught;
     d.write(
         "audit-report.json".into(),
         serde_json::to_string_pretty(&report)?,
@@ -827,7 +873,7 @@ fn stories(
     println!(
         "result    {} in {:.1} s",
         if ok {
-            format!("all {proofs} proofs valid, every refusal refused, audit passed")
+            format!("all {proofs} proofs valid, every refusal refused, the audit named the forged access")
         } else {
             "SOME STORY FAILED".to_string()
         },

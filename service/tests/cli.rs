@@ -230,7 +230,9 @@ fn demo_then_verify_exit_codes() {
     let stdout = String::from_utf8_lossy(&o.stdout);
     // 2 inclusion, 2 access (records 0 and 3 are lab records), 1 claim.
     assert!(
-        stdout.contains("all 5 proofs valid, every refusal refused, audit passed"),
+        stdout.contains(
+            "all 5 proofs valid, every refusal refused, the audit named the forged access"
+        ),
         "{stdout}"
     );
 

@@ -26,6 +26,7 @@
 //! | `POST /v1/history` | a patient's records' access history (signed request by a patient's key) |
 //! | `POST /v1/proofs/{record-inclusion,access,claim}` | a proof job from a party's openings: 202 + `Location` (prover routes) |
 //! | `GET /v1/jobs/{id}` | a job's state and, when done, its bundle |
+//! | `GET /`, `GET /ui/{file}` | the web page: audit a period, verify a bundle in the browser ([`ui`]) |
 
 pub mod cosign;
 pub mod error;
@@ -36,6 +37,7 @@ pub mod quota;
 pub mod routes;
 pub mod signed;
 pub mod tls;
+pub mod ui;
 pub mod writer;
 
 use std::net::SocketAddr;
@@ -398,6 +400,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body: usize, prover: bool) {
             utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
                 .config(utoipa_swagger_ui::Config::from("/openapi.json")),
         );
+    cfg.service(resource("/", "GET").route(web::get().to(ui::index)))
+        .service(resource("/ui/{name:.+}", "GET").route(web::get().to(ui::file)));
     cfg.default_service(web::to(not_found));
 }
 
