@@ -4,6 +4,9 @@
 //    forged access listed by its seq, and its pictures;
 //  - a bundle of each statement verifies in the page, and tampered twins are refused
 //    by the check that should refuse them, while the server is never asked to verify;
+//  - a patient imports the demo's wallet, reads their history (the forged access shown
+//    as not authorized), grants a consent and revokes it, each with a checked receipt,
+//    and no request carries the key, salt or an opening but the signed ones;
 //  - no console error, and no request to any host but the service's.
 //   CHROME=… MEDPROOF_UI_URL=… MEDPROOF_UI_WORK=DIR MEDPROOF_NPM_DIR=DIR node --test ui.test.mjs
 // MEDPROOF_UI_SHOTS=DIR also writes screenshots of each view, desktop and phone width.
@@ -43,7 +46,8 @@ async function open(hash, viewport = { width: 1280, height: 900 }) {
   page = await context.newPage();
   requests = [];
   problems = [];
-  page.on("request", (r) => requests.push({ method: r.method(), url: r.url() }));
+  page.on("request", (r) => requests.push({ method: r.method(), url: r.url(), headers: r.headers(), body: r.postData() ?? "" }));
+  page.on("dialog", (d) => d.accept());
   page.on("console", (m) => {
     if (m.type() === "error") problems.push(`console: ${m.text()}`);
   });
@@ -217,6 +221,105 @@ test("a key pinned in the browser is what bundles are checked against", async ()
   assert.deepEqual(r.checks.at(-1), { name: "checkpoint", passed: false });
 });
 
+const walletFile = path.join(work, "out", "patient-wallet.json");
+const wallet = JSON.parse(fs.readFileSync(walletFile, "utf8"));
+
+async function history() {
+  await page.click("#history-run");
+  await page.waitForSelector("#history:not([hidden])");
+  await page.waitForFunction(() => !document.getElementById("history-run").disabled);
+  return page.$$eval("#history tbody tr", (trs) => trs.map((tr) => ({ seq: Number(tr.dataset.seq), authorized: tr.dataset.authorized === "true", text: tr.textContent })));
+}
+
+test("a patient imports a key, reads their history, grants and revokes a consent", async () => {
+  await open("#patient");
+  await page.setInputFiles("#wallet-file", walletFile);
+  await page.waitForFunction(() => document.getElementById("wallet-status").textContent.startsWith("registered"));
+  const me = await page.textContent("#wallet-key");
+  // The demo's consent, revoked by the demo.
+  assert.equal(await page.getAttribute('#consents tr[data-index="0"]', "data-state"), "revoked");
+  // The history: the demo's accesses, the forged one not authorized.
+  const forged = report.problems[0].seq;
+  let seen = await history();
+  assert.equal(seen.length, report.accesses);
+  assert.deepEqual(seen.filter((a) => !a.authorized).map((a) => a.seq), [forged]);
+  assert.match(seen.find((a) => a.seq === forged).text, /NOT authorized: the proof does not verify/);
+  assert.ok(seen.filter((a) => a.authorized).every((a) => a.text.includes("#0")), "authorized accesses name the consent they fit");
+  assert.ok(!seen.find((a) => a.seq === forged).text.includes("#0"), "a refused access is not put under a consent");
+  // Grant: laboratory records, for treatment, to the demo's provider.
+  await page.selectOption("#grant-category", "1");
+  await page.selectOption("#grant-purpose", "1");
+  await page.click("#grant-run");
+  await page.waitForFunction(() => document.getElementById("receipt").textContent.startsWith("Consent granted"));
+  assert.match(await page.textContent("#receipt"), /signed by the pinned ledger key/);
+  // The table is drawn again after the receipt is shown.
+  await page.waitForSelector('#consents tr[data-state="active"]');
+  const granted = page.locator('#consents tr[data-state="active"]');
+  assert.equal(await granted.count(), 1);
+  const index = await granted.getAttribute("data-index");
+  // Its terms are in the wallet and commit to what the ledger holds.
+  const stored = JSON.parse(await page.evaluate(() => localStorage.getItem("medproof.wallet")));
+  const mine = stored.consents.find((c) => String(c.index) === index);
+  assert.equal(mine.grantee_key, (await (await fetch(`${base}/v1/entries?start=0&limit=256`)).json()).entries.find((e) => e.kind === "admit-key" && e.role === "provider").key);
+  const entry = (await (await fetch(`${base}/v1/entries?start=0&limit=256`)).json()).entries.filter((e) => e.kind === "grant-consent" && e.signer === me).at(-1);
+  assert.equal(entry.commitment, mine.commitment);
+  // Revoke it (the page asks to confirm; the test accepts).
+  await page.click(`#consents tr[data-index="${index}"] button:text("Revoke")`);
+  await page.waitForSelector(`#consents tr[data-index="${index}"][data-state="revoked"]`);
+  assert.match(await page.textContent("#receipt"), new RegExp(`^Consent #${index} revoked: entry #\\d+\\. Receipt`));
+  assert.equal(await page.locator("#receipts li.pass").count(), 2);
+  // The header counts the entries the patient appended.
+  const size = (await (await fetch(`${base}/v1/ledger`)).json()).entries;
+  await page.waitForFunction((n) => document.getElementById("ledger").textContent.endsWith(`· ${n} entries`), size);
+  // The history still shows the refused access.
+  seen = await history();
+  assert.deepEqual(seen.filter((a) => !a.authorized).map((a) => a.seq), [forged]);
+  if (shots) {
+    await page.screenshot({ path: path.join(shots, "ui-patient-desktop.png"), fullPage: true });
+  }
+  // What left the browser: the key, the salt and the openings only inside what the
+  // patient signed (submissions; the history request's headers name the key).
+  const secrets = [wallet.key, wallet.salt, wallet.consents[0].opening.patient_ref, wallet.consents[0].opening.blinding, mine.opening.blinding, mine.opening.patient_ref];
+  for (const r of requests) {
+    const where = `${r.method} ${r.url}`;
+    for (const secret of secrets) {
+      assert.ok(!r.url.includes(secret) && !r.body.includes(secret) && !JSON.stringify(r.headers).includes(secret), `${where} carries a secret`);
+    }
+    const p = new URL(r.url).pathname;
+    if (r.method === "POST" && p === "/v1/entries") {
+      const b = JSON.parse(r.body);
+      assert.deepEqual(Object.keys(b).sort(), ["action", "expires", "ledger_id", "nonce", "signature", "signer"]);
+      assert.ok(["grant-consent", "revoke-consent"].includes(b.action.type), where);
+      assert.equal(b.signer, me);
+    } else if (r.method === "POST" && p === "/v1/history") {
+      assert.deepEqual(Object.keys(JSON.parse(r.body)), ["records"]);
+      assert.equal(r.headers["medproof-key"], me);
+      assert.match(r.headers["medproof-signature"], /^[0-9a-f]{128}$/);
+    } else {
+      assert.equal(r.method, "GET", where);
+      assert.ok(!r.url.includes(me), `${where} names the patient's key`);
+    }
+  }
+});
+
+test("a key made in the browser registers itself, and a bad wallet is refused clearly", async () => {
+  await open("#patient");
+  await page.setInputFiles("#wallet-file", { name: "nope.json", mimeType: "application/json", buffer: Buffer.from('{"medproof_wallet": 2}') });
+  await page.waitForSelector("#wallet-error:not([hidden])");
+  assert.match(await page.textContent("#wallet-error"), /not a medproof wallet/);
+  await page.click("#wallet-new");
+  await page.waitForFunction(() => document.getElementById("wallet-status").textContent === "not registered");
+  assert.ok(await page.isDisabled("#grant-run"), "an unregistered key cannot grant");
+  await page.click("#wallet-register");
+  await page.waitForFunction(() => document.getElementById("wallet-status").textContent.startsWith("registered"));
+  assert.match(await page.textContent("#receipt"), /^Key registered: entry #\d+\. Receipt/);
+  assert.ok(!(await page.isDisabled("#grant-run")));
+  // No record yet: the history asks for them.
+  await page.click("#history-run");
+  await page.waitForSelector("#history-error:not([hidden])");
+  assert.match(await page.textContent("#history-error"), /names no record yet/);
+});
+
 test("every control has a label, and the views read at phone width", async () => {
   await open("#audit", { width: 390, height: 844 });
   const unlabelled = await page.$$eval("input, textarea, button, select", (els) =>
@@ -233,5 +336,10 @@ test("every control has a label, and the views read at phone width", async () =>
     await page.click("#tab-verify");
     await verify(out("access-0.json"));
     await page.screenshot({ path: path.join(shots, "ui-verify-phone.png"), fullPage: true });
+    await page.click("#tab-patient");
+    await page.setInputFiles("#wallet-file", walletFile);
+    await page.waitForFunction(() => document.getElementById("wallet-status").textContent.startsWith("registered"));
+    await history();
+    await page.screenshot({ path: path.join(shots, "ui-patient-phone.png"), fullPage: true });
   }
 });

@@ -27,7 +27,8 @@
 //!
 //! Nothing here is real patient data. The openings go only to the provider's prover
 //! (the service's prover routes); only commitments, signatures and proof bundles reach
-//! the ledger and the out dir.
+//! the ledger and the out dir, but for the synthetic patient's wallet
+//! (`patient-wallet.json`, mode 0600), which the web page's patient view imports.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -70,6 +71,9 @@ pub struct DemoOptions {
     pub proofs: usize,
     /// Prover threads (0: one per core).
     pub threads: usize,
+    /// Whether to log an access with another request's proof, which the audit and the
+    /// patient's history must name (off: a ledger whose audit passes).
+    pub forged_access: bool,
 }
 
 /// What the demo measured.
@@ -78,7 +82,7 @@ pub struct DemoReport {
     /// Bundles written, in order.
     pub bundles: Vec<PathBuf>,
     /// Whether every story ended as it should: valid proofs valid, refusals refused,
-    /// the audit passed but for the forged access, which it names.
+    /// the audit passed but for the forged access (if any), which it names.
     pub all_valid: bool,
 }
 
@@ -552,7 +556,7 @@ fn stories(
     // A provider logs an access whose proof answers another request: the first proof,
     // rebound to a fresh nonce. The ledger checks an entry's form, not its proof, so it
     // takes the entry; the audit (and the patient's history) must name it.
-    let forged_seq = {
+    let forged_seq = if opts.forged_access {
         let mut b = access.first().context("no access proof")?.clone();
         let nonce = Fr::rand(&mut rng);
         let input = |name: &str| -> Result<Fr> {
@@ -579,11 +583,18 @@ fn stories(
             },
             &d.provider,
         )?;
-        a["seq"].as_u64().context("the ledger did not say where")?
+        let seq = a["seq"].as_u64().context("the ledger did not say where")?;
+        println!(
+            "forgery   an access logged with another request's proof: taken by the ledger at seq {seq} (it checks an entry's form, not its proof); the audit must name it"
+        );
+        Some(seq)
+    } else {
+        None
     };
-    println!(
-        "forgery   an access logged with another request's proof: taken by the ledger at seq {forged_seq} (it checks an entry's form, not its proof); the audit must name it"
-    );
+    // How the audit and the history name the forged access, if there is one.
+    let forged_named = forged_seq.map_or(String::new(), |seq| {
+        format!(" but the forged one at seq {seq}")
+    });
     let audit_to = d.entries()?;
     // The patient reads who accessed their records: a signed request by their key,
     // naming the commitments of the records their provider gave them the openings of.
@@ -600,13 +611,13 @@ fn stories(
         )?
         .ok()?;
     let seen = history["accesses"].as_array().cloned().unwrap_or_default();
-    let history_ok = seen.len() == logged.len() + 1
+    let history_ok = seen.len() == logged.len() + usize::from(forged_seq.is_some())
         && seen.iter().all(|a| {
             a["provider"] == provider_hex.as_str()
-                && a["authorized"] == (a["seq"].as_u64() != Some(forged_seq))
+                && a["authorized"] == (a["seq"].as_u64() != forged_seq)
         });
     println!(
-        "history   the patient reads {} accesses to their records, each by the provider for category {} and purpose {}, each authorized by the audit of its entry but the forged one at seq {forged_seq}: {}",
+        "history   the patient reads {} accesses to their records, each by the provider for category {} and purpose {}, each authorized by the audit of its entry{forged_named}: {}",
         seen.len(),
         mapped.category,
         mapped.purpose,
@@ -805,10 +816,10 @@ fn stories(
     let caught = report.chain_ok
         && report.valid == logged.len() as u64
         && report.stale == 0
-        && report.problems.len() == 1
-        && report.problems[0].seq == forged_seq;
+        && report.problems.iter().map(|p| p.seq).collect::<Vec<_>>()
+            == forged_seq.into_iter().collect::<Vec<_>>();
     println!(
-        "audit     entries {}..{}: {} accesses, {} valid, {} invalid, {} stale; chain {} ({}); the forged access at seq {forged_seq} named: {}",
+        "audit     entries {}..{}: {} accesses, {} valid, {} invalid, {} stale; chain {} ({}); {}: {}",
         report.from,
         report.to,
         report.accesses,
@@ -817,6 +828,10 @@ fn stories(
         report.stale,
         if report.chain_ok { "intact" } else { "BROKEN" },
         ms(t.elapsed()),
+        match forged_seq {
+            Some(seq) => format!("the forged access at seq {seq} named"),
+            None => "no problem".into(),
+        },
         yes(caught)
     );
     ok &= caught;
@@ -863,6 +878,24 @@ fn stories(
         "revocation-receipt.json".into(),
         serde_json::to_string_pretty(&serde_json::json!({ "checkpoint": receipt.to_json() }))?,
     )?;
+    // The synthetic patient's wallet, for the web page's patient view (import it there):
+    // the key and salt, the commitments of the records its provider gave it, and its
+    // consent's opening with the grant's receipt. Secret, so readable by its owner only.
+    let wallet = serde_json::json!({
+        "medproof_wallet": 1,
+        "key": hex::encode(d.patient.key.to_bytes()),
+        "salt": fr_to_decimal(&d.patient.salt),
+        "records": records.iter().map(|r| fr_to_decimal(&r.commitment())).collect::<Vec<_>>(),
+        "consents": [{
+            "index": consent_index,
+            "grantee_key": provider_hex,
+            "commitment": fr_to_decimal(&consent.commitment()),
+            "opening": ConsentJson::from_opening(&consent),
+            "receipt": granted["checkpoint"],
+        }],
+    });
+    let wallet_path = opts.out.join("patient-wallet.json");
+    crate::write_secret(&wallet_path, &serde_json::to_string_pretty(&wallet)?)?;
 
     let proofs = inclusion.len() + access.len() + 1;
     println!(
@@ -873,7 +906,14 @@ fn stories(
     println!(
         "result    {} in {:.1} s",
         if ok {
-            format!("all {proofs} proofs valid, every refusal refused, the audit named the forged access")
+            format!(
+                "all {proofs} proofs valid, every refusal refused, {}",
+                if forged_seq.is_some() {
+                    "the audit named the forged access"
+                } else {
+                    "the audit passed"
+                }
+            )
         } else {
             "SOME STORY FAILED".to_string()
         },

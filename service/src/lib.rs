@@ -37,6 +37,23 @@ use medproof_verifier::bundle::Verifier;
 use medproof_verifier::groth16::PreparedVerifyingKey;
 use medproof_verifier::Statement;
 
+/// Writes `text` to `path`, readable by its owner only (an opening, a salt or a wallet
+/// is a secret).
+pub fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    f.write_all(text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// Where keys live inside a data dir.
 pub fn keys_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("keys")

@@ -309,6 +309,9 @@ pub struct LogInfo {
     pub root: String,
     /// The latest C2SP checkpoint, as a signed note (what `GET /checkpoint` serves).
     pub checkpoint: String,
+    /// Whether a witness has cosigned a checkpoint of the log yet (`GET
+    /// /v1/log/cosigned` serves the latest one).
+    pub cosigned: bool,
 }
 
 /// A proof that an entry is in the log's tree of `size` entries.
@@ -387,8 +390,9 @@ pub fn consistency_json<S: Store>(
     })
 }
 
-/// The log's identity and latest checkpoint.
-pub fn log_info<S: Store>(ledger: &Ledger<S>) -> Result<LogInfo, LedgerError> {
+/// The log's identity and latest checkpoint; `cosigned`: whether a witness has cosigned
+/// one of its checkpoints.
+pub fn log_info<S: Store>(ledger: &Ledger<S>, cosigned: bool) -> Result<LogInfo, LedgerError> {
     let cp = ledger.tlog_checkpoint()?;
     Ok(LogInfo {
         origin: ledger.origin().to_string(),
@@ -396,6 +400,7 @@ pub fn log_info<S: Store>(ledger: &Ledger<S>) -> Result<LogInfo, LedgerError> {
         size: cp.size,
         root: cp.root.to_string(),
         checkpoint: String::from_utf8_lossy(&cp.note).into_owned(),
+        cosigned,
     })
 }
 

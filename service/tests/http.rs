@@ -1777,6 +1777,9 @@ fn the_ledger_is_served_as_a_c2sp_tiled_log() {
     let (running, _dir) = another_service(|_| {});
     let c = Client::new(&running.url());
     let info = c.get("/v1/log").unwrap().ok().unwrap();
+    // No witness is configured: the log says so, and the cosigned note is not there.
+    assert_eq!(info["cosigned"], false);
+    assert_eq!(c.get("/v1/log/cosigned").unwrap().status, 404);
     let ledger = c.get("/v1/ledger").unwrap().ok().unwrap();
     let key =
         medproof_ledger::keyfile::parse_public(ledger["public_key"].as_str().unwrap()).unwrap();

@@ -2,6 +2,7 @@
 // asks goes to this origin (the Content Security Policy allows nothing else).
 
 import { initAudit } from "./audit.js";
+import { initPatient } from "./patient.js";
 import { verifyBundle } from "./verify.js";
 
 const $ = (id) => document.getElementById(id);
@@ -57,8 +58,9 @@ async function loadLedger() {
 }
 
 function route() {
-  const view = location.hash === "#verify" ? "verify" : "audit";
-  for (const v of ["audit", "verify"]) {
+  const views = ["audit", "patient", "verify"];
+  const view = views.find((v) => location.hash === `#${v}`) ?? "audit";
+  for (const v of views) {
     $(`view-${v}`).hidden = v !== view;
     const tab = $(`tab-${v}`);
     tab.setAttribute("aria-selected", String(v === view));
@@ -183,4 +185,7 @@ window.addEventListener("hashchange", route);
 route();
 initPin();
 initVerify();
-loadLedger().then(() => initAudit(state, getJson));
+loadLedger().then(() => {
+  initAudit(state, getJson);
+  initPatient(state, getJson, loadLedger);
+});

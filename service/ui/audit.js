@@ -57,7 +57,28 @@ async function seqAt(getJson, t, len) {
   return lo;
 }
 
-function summary(report) {
+/**
+ * The witnesses that cosigned the log, as the service's latest cosigned note names
+ * them (`GET /v1/log/cosigned`): who, and whether the log they saw holds the period's
+ * closing checkpoint. Shown, not verified here: `medproof audit --cosigned FILE
+ * --witness VKEY` checks the cosignatures with the witnesses' keys.
+ */
+async function witnesses(report, getJson) {
+  // Asked only when there is one, so that a log without witnesses costs no 404.
+  if (!(await getJson("/v1/log")).cosigned) return "none has cosigned this log";
+  const res = await fetch("/v1/log/cosigned");
+  if (!res.ok) return `cannot be read (${res.status})`;
+  const note = await res.text();
+  const [body, sigs = ""] = note.split("\n\n");
+  const [origin, size] = body.split("\n");
+  const names = [...new Set(sigs.split("\n").filter((l) => l.startsWith("— ")).map((l) => l.slice(2).split(" ")[0]).filter((n) => n !== origin))];
+  if (!names.length) return "none has cosigned this log";
+  const end = report.checkpoints.end;
+  const covers = end && Number(size) > end.seq;
+  return `${names.join(", ")}: cosigned the log at ${size} entries${end ? (covers ? ", which holds the closing checkpoint" : ", before the closing checkpoint") : ""}`;
+}
+
+function summary(report, cosigners) {
   const dl = $("audit-summary");
   const item = (label, value, cls) => {
     const div = el("div", undefined, cls);
@@ -66,10 +87,10 @@ function summary(report) {
     return div;
   };
   const cps = report.checkpoints;
-  // The service's audit asks no witness; a report from `medproof audit --cosigned`
-  // names those that vouched.
+  // A report from `medproof audit --cosigned` names the witnesses that vouched; the
+  // service's names none, and the page shows those of the log's cosigned note.
   const w = report.witnesses;
-  const witnesses = w ? `${w.vouched.length} of ${w.required} required${w.problem ? ` (${w.problem})` : ""}` : "not asked";
+  const witnesses = w ? `${w.vouched.length} of ${w.required} required${w.problem ? ` (${w.problem})` : ""}` : cosigners;
   dl.replaceChildren(
     item("Entries", report.entries),
     item("Accesses", report.accesses),
@@ -270,7 +291,7 @@ export function initAudit(state, getJson) {
       verdict.textContent = report.passed
         ? `Passed: all ${report.accesses} accesses in entries ${report.from}–${report.to - 1} were authorized, and the log is intact.`
         : `Not passed: ${bad} of ${report.accesses} accesses were not authorized${report.chain_ok ? "" : ", and the log is broken"}.`;
-      summary(report);
+      summary(report, await witnesses(report, getJson).catch((e) => `cannot be read: ${e.message}`));
       drawDays(report, list);
       drawReasons(report);
       drawCheckpoints(report, list);

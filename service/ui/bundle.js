@@ -80,22 +80,19 @@ function u64(field, v) {
   return BigInt(v);
 }
 
-function beU64(v) {
+/** `v` (a number or bigint below 2^64) as 8 big-endian bytes. */
+export function beU64(v) {
   const b = new Uint8Array(8);
-  new DataView(b.buffer).setBigUint64(0, v);
+  new DataView(b.buffer).setBigUint64(0, BigInt(v));
   return b;
 }
 
-function be32(v) {
-  const b = new Uint8Array(32);
-  for (let i = 31; i >= 0; i--) {
-    b[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return b;
+/** `v` (a number, bigint or decimal string below 2^256) as 32 big-endian bytes. */
+export function be32(v) {
+  return hexBytes("field", BigInt(v).toString(16).padStart(64, "0"), 32);
 }
 
-function concat(parts) {
+export function concat(parts) {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {

@@ -284,7 +284,8 @@ pub async fn verifying_key(
 /// `GET /v1/log`: the transparency log's name, note verifier key and latest checkpoint.
 #[utoipa::path(get, path = "/v1/log", tag = "transparency log", responses((status = 200, description = "The log", body = wire::LogInfo)))]
 pub async fn log_info(state: web::Data<AppState>) -> Result<HttpResponse> {
-    let info = wire::log_info(&*read(&state)).map_err(internal)?;
+    let cosigned = state.cosigned.latest().is_some();
+    let info = wire::log_info(&*read(&state), cosigned).map_err(internal)?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .json(info))

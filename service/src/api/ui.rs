@@ -1,7 +1,9 @@
 //! The web page `medproof serve` shows at `/`: an auditor's view of a period of the
-//! access log, and a verifier that checks a proof bundle in the browser. Its files are
-//! embedded in the binary (no CDN, no build step) and served from the API's origin under
-//! a Content Security Policy that lets the page load and ask nothing but this origin.
+//! access log, a patient's view (consents granted and revoked, and the access history,
+//! signed in the browser with a key that never leaves it), and a verifier that checks a
+//! proof bundle in the browser. Its files are embedded in the binary (no CDN, no build
+//! step) and served from the API's origin under a Content Security Policy that lets the
+//! page load and ask nothing but this origin.
 //!
 //! The page trusts the server for nothing it shows as verified: it checks checkpoint
 //! and genesis signatures with WebCrypto Ed25519 against a ledger key it pins, and the
@@ -47,6 +49,8 @@ const ASSETS: &[Asset] = &[
     asset!("audit.js", JS),
     asset!("bundle.js", JS),
     asset!("verify.js", JS),
+    asset!("patient.js", JS),
+    asset!("wallet.js", JS),
     asset!("vendor/noble-curves.js", JS),
     asset!("favicon.svg", "image/svg+xml"),
 ];

@@ -231,7 +231,10 @@ pub fn run(command: Command) -> Result<(), Failure> {
         }
         Command::Log { data_dir, out } => {
             let ledger = ledger_cli::open_existing(&data_dir, None)?;
-            let info = wire::log_info(&ledger).map_err(anyhow::Error::from)?;
+            let cosigned = medproof_service::api::cosign::Cosigned::load(&data_dir, &ledger)
+                .latest()
+                .is_some();
+            let info = wire::log_info(&ledger, cosigned).map_err(anyhow::Error::from)?;
             if let Some(out) = out {
                 let files = ledger_cli::export_log(&ledger, &out)?;
                 eprintln!(

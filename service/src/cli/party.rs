@@ -5,7 +5,6 @@
 //! pseudonym, a commitment, or a nonce. Nothing here talks to a server.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
@@ -16,6 +15,7 @@ use medproof_circuits::commit::{
 };
 use medproof_ledger::keyfile;
 use medproof_service::input::{AccessInput, ClaimJson, ConsentJson, PolicyJson, RecordJson};
+use medproof_service::write_secret;
 use medproof_verifier::{fr_from_decimal, fr_to_decimal, Fr};
 use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
@@ -153,20 +153,6 @@ fn now() -> u64 {
 
 fn read(path: &Path) -> Result<String> {
     fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
-}
-
-/// Writes `value` as JSON, readable by its owner only (an opening is a secret).
-fn write_secret(path: &Path, text: &str) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    f.write_all(text.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {

@@ -13,7 +13,7 @@ npm init -y >/dev/null
 npm install --silent --no-audit --no-fund @noble/curves@2.0.1 esbuild@0.25.12
 cat > entry.js <<'JS'
 export { bn254, bn254_Fr } from "@noble/curves/bn254.js";
-export { poseidon } from "@noble/curves/abstract/poseidon.js";
+export { grainGenConstants, poseidon } from "@noble/curves/abstract/poseidon.js";
 JS
 npx esbuild entry.js --bundle --format=esm --minify --legal-comments=inline \
   --banner:js="// @noble/curves 2.0.1 (MIT, github.com/paulmillr/noble-curves), bundled by service/ui/vendor/build.sh" \
