@@ -38,20 +38,10 @@ use medproof_verifier::groth16::PreparedVerifyingKey;
 use medproof_verifier::Statement;
 
 /// Writes `text` to `path`, readable by its owner only (an opening, a salt or a wallet
-/// is a secret).
+/// is a secret), as [`write_file_atomic`] does: a file already there, whatever its mode,
+/// is replaced, not rewritten in place.
 pub fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
-    use anyhow::Context;
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    f.write_all(text.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))
+    write_atomic(path, text.as_bytes(), 0o600)
 }
 
 /// Where keys live inside a data dir.
@@ -186,8 +176,14 @@ pub fn open_ledger(
 /// Writes `bytes` to `path` through a temporary file, synced, then renamed (and the
 /// directory synced), so a crash leaves the old file or the new one, never a torn one.
 pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    write_atomic(path, bytes, 0o666)
+}
+
+/// [`write_file_atomic`] with the new file's mode (before the umask).
+fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
     use anyhow::Context;
     use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let name = path
         .file_name()
         .ok_or_else(|| anyhow::anyhow!("{}: not a file path", path.display()))?;
@@ -197,7 +193,16 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     };
     let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
     (|| {
-        let mut f = std::fs::File::create(&tmp)?;
+        // A temporary file left by a crash is made again, so it takes `mode`.
+        match std::fs::remove_file(&tmp) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)?;
@@ -216,4 +221,27 @@ pub fn verifier_of(keys: &[StatementKeys]) -> anyhow::Result<Verifier> {
         )?;
     }
     Ok(verifier)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_secret_written_over_a_readable_file_is_readable_by_its_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("patient-wallet.json");
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        // A stale temporary file, readable by all, from a crash.
+        let tmp = dir.path().join(".patient-wallet.json.tmp");
+        std::fs::write(&tmp, "stale").unwrap();
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644)).unwrap();
+        super::write_secret(&path, "new").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert!(!tmp.exists());
+    }
 }
