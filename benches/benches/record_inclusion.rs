@@ -31,6 +31,16 @@ fn bench(c: &mut Criterion) {
     g.bench_function("prove", |b| {
         b.iter(|| f.prover.prove(&f.requests[0]).unwrap())
     });
+    // The steps of `prove` before the MSMs: synthesis, then the witness map (rows,
+    // check, FFTs).
+    let keys = f.prover.keys(f.requests[0].statement()).unwrap();
+    g.bench_function("synthesize", |b| {
+        b.iter(|| keys.shape.synthesize(f.requests[0].circuit()).unwrap())
+    });
+    let z = keys.shape.synthesize(f.requests[0].circuit()).unwrap().0;
+    g.bench_function("witness_map", |b| {
+        b.iter(|| medproof_prover::groth16::witness_map(&keys.shape, keys.reduction, &z).unwrap())
+    });
     g.bench_function("prove_ark_groth16", |b| {
         b.iter(|| f.ark_prover.prove(&f.requests[0]).unwrap())
     });

@@ -6,7 +6,8 @@
 //!   every row) before anything else: the witness check no longer walks the matrices
 //!   a second time on one thread;
 //! - the A, B and C evaluations go through their FFTs side by side, rather than one
-//!   after the other each on every thread;
+//!   after the other each on every thread, and beside the four MSMs that need only the
+//!   assignment;
 //! - the five multi-scalar multiplications use the fixed-base tables of
 //!   [`ProvingTables`], built once when the keys are loaded, on the caller's rayon pool.
 
@@ -86,6 +87,9 @@ impl ProvingTables {
 
 /// A Groth16 proof of the assignment `z` (`[1, public inputs.., witness..]`) with the
 /// blinding scalars `r` and `s`, or the first constraint `z` does not satisfy.
+///
+/// Every constraint is checked before anything is proved; then the witness map's FFTs
+/// and the H query's MSM run beside the four MSMs over `z`, which do not need them.
 pub fn prove(
     pk: &ProvingKey<Bn254>,
     tables: &ProvingTables,
@@ -95,28 +99,29 @@ pub fn prove(
     r: Fr,
     s: Fr,
 ) -> Result<Proof, ProveError> {
-    let h = witness_map(shape, reduction, z)?;
+    let (domain, [ea, eb, ec]) = checked_rows(shape, z)?;
     let aux = z.get(shape.num_instance..).unwrap_or_default();
-    let h = h.get(..tables.h.len()).ok_or(ProveError::Groth16(format!(
-        "the H query has {} points for {} coefficients",
-        tables.h.len(),
-        h.len()
-    )))?;
     let msm = |e: MsmError| ProveError::Groth16(e.to_string());
-    let ((a, b_g1), ((b_g2, h_acc), l_acc)) = rayon::join(
-        || rayon::join(|| tables.a.msm(z), || tables.b_g1.msm(z)),
-        || {
-            rayon::join(
-                || rayon::join(|| tables.b_g2.msm(z), || tables.h.msm(h)),
-                || tables.l.msm(aux),
-            )
-        },
-    );
+    let h_msm = || -> Result<G1Projective, ProveError> {
+        let h = quotient(reduction, domain, ea, eb, ec)?;
+        let h = h.get(..tables.h.len()).ok_or(ProveError::Groth16(format!(
+            "the H query has {} points for {} coefficients",
+            tables.h.len(),
+            h.len()
+        )))?;
+        tables.h.msm(h).map_err(msm)
+    };
+    let (h_acc, ((a, b_g1), (b_g2, l_acc))) = rayon::join(h_msm, || {
+        rayon::join(
+            || rayon::join(|| tables.a.msm(z), || tables.b_g1.msm(z)),
+            || rayon::join(|| tables.b_g2.msm(z), || tables.l.msm(aux)),
+        )
+    });
     let (a, b_g1, b_g2, h_acc, l_acc) = (
         a.map_err(msm)?,
         b_g1.map_err(msm)?,
         b_g2.map_err(msm)?,
-        h_acc.map_err(msm)?,
+        h_acc?,
         l_acc.map_err(msm)?,
     );
     let delta_g1: G1Projective = pk.delta_g1.into();
@@ -139,6 +144,13 @@ pub fn witness_map(
     reduction: Reduction,
     z: &[Fr],
 ) -> Result<Vec<Fr>, ProveError> {
+    let (domain, [a, b, c]) = checked_rows(shape, z)?;
+    quotient(reduction, domain, a, b, c)
+}
+
+/// The evaluations of the A, B and C rows on `z`, padded to the FFT domain, once every
+/// constraint is checked (`A·B = C` on each row).
+fn checked_rows(shape: &CircuitShape, z: &[Fr]) -> Result<(Domain, [Vec<Fr>; 3]), ProveError> {
     let n = shape.num_constraints;
     let inputs = shape.num_instance;
     if z.len() != shape.num_instance + shape.num_witness {
@@ -155,6 +167,17 @@ pub fn witness_map(
     {
         return Err(AssignError::Unsatisfied(bad).into());
     }
+    Ok((domain, [a, b, c]))
+}
+
+/// The H query's scalars from the checked rows.
+fn quotient(
+    reduction: Reduction,
+    domain: Domain,
+    a: Vec<Fr>,
+    b: Vec<Fr>,
+    c: Vec<Fr>,
+) -> Result<Vec<Fr>, ProveError> {
     match reduction {
         Reduction::Libsnark => libsnark_quotient(domain, a, b, c),
         Reduction::Circom => {
