@@ -25,7 +25,10 @@
 //!
 //! Identity bases (a proving key has many: the B query of every variable that appears
 //! in no B term) are dropped when the table is built. Memory: `W` affine points per
-//! non-identity base; [`FixedBaseMsm::memory_bytes`] says how much.
+//! non-identity base; [`FixedBaseMsm::memory_bytes`] says how much. A call takes 4 bytes
+//! per table entry for the digits and, per thread, an affine and a projective sum per
+//! bucket of its range (at width 13 on 2 threads, about 0.35 MB per thread in G1 and
+//! 0.7 MB in G2).
 //!
 //! Everything runs on the calling thread's rayon pool: a prover that installs its own
 //! pool gets no other threads (`ark-ec`'s MSM builds a new two-thread pool per call).
