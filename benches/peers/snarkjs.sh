@@ -58,5 +58,7 @@ process.exit(0); // snarkjs leaves its worker threads running
 JS
 echo "medproof's prover, same machine, now:"
 cd "$root"
-cargo bench -q --profile test -p medproof-benches --bench record_inclusion -- 'record_inclusion/prove(_ark_groth16)?$' 2>&1 \
-  | grep -E "^record_inclusion/prove|time:" || true
+# A failed bench fails the script (its output is shown), rather than printing nothing.
+cargo bench -q --profile test -p medproof-benches --bench record_inclusion -- 'record_inclusion/prove(_ark_groth16)?$' \
+  >"$work/bench.log" 2>&1 || { cat "$work/bench.log" >&2; exit 1; }
+grep -E "^record_inclusion/prove|time:" "$work/bench.log"

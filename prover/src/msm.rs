@@ -16,8 +16,9 @@
 //! mixed addition into a projective bucket that `ark-ec`'s MSM does. A point whose
 //! bucket already waits in the batch is queued for the next one (past a bound, added
 //! projectively). The result is `Σ k·B_k`, by running sums over each range. Reading
-//! the table in order rather than bucket by bucket made the random-scalar MSM 1.2 to
-//! 1.35 times faster (REPORT.md).
+//! the table in order was faster than summing each bucket's points as a tree
+//! (benches/REPORT.md). Each thread reads every digit to find its range's: on many
+//! cores that scan, not the additions, would grow into the cost.
 //!
 //! Scalars equal to one would all land in one bucket and serialize the batches; their
 //! bases are summed apart, as a tree of affine additions (each round adds the points
@@ -48,9 +49,6 @@ const SCALAR_BITS: u32 = 255;
 /// Pair additions that share one inversion: large enough that the inversion is
 /// amortized, small enough that a round splits evenly across threads.
 const CHUNK: usize = 512;
-
-/// No second point in a slot: the first passes through unchanged.
-const NONE: u32 = u32::MAX;
 
 /// Why a fixed-base MSM could not be computed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -201,9 +199,10 @@ where
                     signed_digits(&s.into_bigint(), self.window, out)
                 }
             });
+        // The table entries (window 0) of the bases whose scalar is one.
         let ones: Vec<u32> = (0..self.rows.len())
             .filter(|&k| scalars[self.rows[k] as usize] == one)
-            .map(|k| (k * w) as u32 * 2)
+            .map(|k| (k * w) as u32)
             .collect();
         let buckets = 1usize << (self.window - 1);
         let parts = rayon::current_num_threads().clamp(1, buckets);
@@ -228,18 +227,7 @@ where
                     })
                     .sum::<Projective<P>>()
             },
-            || {
-                if ones.is_empty() {
-                    return Affine::identity();
-                }
-                let len = ones.len() as u32;
-                let group = Group {
-                    bucket: 0,
-                    start: 0,
-                    len,
-                };
-                reduce_buckets(&self.table, &ones, vec![group])[0].1
-            },
+            || tree_sum(&self.table, &ones),
         );
         Ok(sum + ones)
     }
@@ -279,87 +267,39 @@ fn bits(limbs: &[u64], at: u32, c: u32) -> u64 {
     v & ((1u64 << c) - 1)
 }
 
-/// A bucket's points: `len` of them from `start` in the current round's array.
-#[derive(Debug, Clone, Copy)]
-struct Group {
-    bucket: u32,
-    start: u32,
-    len: u32,
-}
-
-/// Sums each bucket's points to one, as rounds of pairwise affine additions; returns
-/// the buckets' sums as `(bucket, point)`.
-fn reduce_buckets<P: SWCurveConfig<BaseField: BatchInverse>>(
+/// `Σ table[i]` over `indices`, as rounds of pairwise affine additions (an odd point
+/// passes through), each chunk of a round sharing one inversion.
+fn tree_sum<P: SWCurveConfig<BaseField: BatchInverse>>(
     table: &[Affine<P>],
-    items: &[u32],
-    mut groups: Vec<Group>,
-) -> Vec<(u32, Affine<P>)> {
-    let first = |k: u32| {
-        let item = items[k as usize];
-        let p = table[(item >> 1) as usize];
-        if item & 1 == 1 {
-            -p
-        } else {
-            p
-        }
-    };
-    let mut points = round(&mut groups, &first);
-    while groups.iter().any(|g| g.len > 1) {
-        let prev = points;
-        points = round(&mut groups, &|k: u32| prev[k as usize]);
+    indices: &[u32],
+) -> Affine<P> {
+    let mut points: Vec<Affine<P>> = indices.iter().map(|&i| table[i as usize]).collect();
+    while points.len() > 1 {
+        let mut out = vec![Affine::<P>::identity(); points.len().div_ceil(2)];
+        out.par_chunks_mut(CHUNK)
+            .zip(points.par_chunks(2 * CHUNK))
+            .for_each(|(out, points)| add_pairs(out, points));
+        points = out;
     }
-    groups
-        .iter()
-        .map(|g| (g.bucket, points[g.start as usize]))
-        .collect()
+    points.first().copied().unwrap_or_else(Affine::identity)
 }
 
-/// One round: the points of each group added two by two (an odd one passes through);
-/// `groups` is updated to the new array, which is returned.
-fn round<P: SWCurveConfig<BaseField: BatchInverse>>(
-    groups: &mut [Group],
-    fetch: &(dyn Fn(u32) -> Affine<P> + Sync),
-) -> Vec<Affine<P>> {
-    let total: usize = groups.iter().map(|g| g.len.div_ceil(2) as usize).sum();
-    let mut slots = Vec::with_capacity(total);
-    for g in groups.iter_mut() {
-        let new_start = slots.len() as u32;
-        let end = g.start + g.len;
-        let mut k = g.start;
-        while k + 1 < end {
-            slots.push((k, k + 1));
-            k += 2;
-        }
-        if k < end {
-            slots.push((k, NONE));
-        }
-        g.start = new_start;
-        g.len = slots.len() as u32 - new_start;
-    }
-    let mut out = vec![Affine::<P>::identity(); slots.len()];
-    out.par_chunks_mut(CHUNK)
-        .zip(slots.par_chunks(CHUNK))
-        .for_each(|(out, slots)| add_pairs(out, slots, fetch));
-    out
-}
-
-/// `out[i] = fetch(a) + fetch(b)` for each slot `(a, b)`, with one field inversion for
-/// the whole chunk. Equal points are doubled; opposite points give the identity.
+/// `out[i] = points[2i] + points[2i + 1]` (or `points[2i]` alone at an odd end), with
+/// one field inversion for the whole chunk. Equal points are doubled; opposite points
+/// give the identity.
 fn add_pairs<P: SWCurveConfig<BaseField: BatchInverse>>(
     out: &mut [Affine<P>],
-    slots: &[(u32, u32)],
-    fetch: &(dyn Fn(u32) -> Affine<P> + Sync),
+    points: &[Affine<P>],
 ) {
     // (output index, a, b, doubling) of the additions that need an inversion.
-    let mut pending = Vec::with_capacity(slots.len());
-    let mut den = Vec::with_capacity(slots.len());
-    for (i, (o, &(a, b))) in out.iter_mut().zip(slots).enumerate() {
-        let a = fetch(a);
-        if b == NONE {
+    let mut pending = Vec::with_capacity(out.len());
+    let mut den = Vec::with_capacity(out.len());
+    for (i, (o, pair)) in out.iter_mut().zip(points.chunks(2)).enumerate() {
+        let a = pair[0];
+        let Some(&b) = pair.get(1) else {
             *o = a;
             continue;
-        }
-        let b = fetch(b);
+        };
         if a.is_zero() {
             *o = b;
         } else if b.is_zero() {
@@ -459,6 +399,9 @@ where
         }
         self.batch.clear();
         self.den.clear();
+        // The queued points go into the emptied batch. At most `cap` of them, so this
+        // fills the batch (and flushes again) only if none of them is queued again: the
+        // recursion is one level deep at most.
         for (b, p) in std::mem::take(&mut self.queue) {
             self.add(b as usize, p);
         }
@@ -718,6 +661,23 @@ mod tests {
             table.msm(&scalars).unwrap().into_affine(),
             want.into_affine()
         );
+    }
+
+    #[test]
+    fn a_hot_bucket_that_is_not_one_fills_the_queue() {
+        // Thousands of points in one bucket other than the ones': the batch takes one
+        // at a time, the queue fills, and the rest are added projectively.
+        let mut rng = ChaCha20Rng::seed_from_u64(10);
+        let bases = random_bases(4_000, &mut rng);
+        let scalars: Vec<Fr> = (0..4_000u64)
+            .map(|i| match i % 3 {
+                0 => Fr::from(2u64),
+                1 => -Fr::from(2u64),
+                _ => Fr::from(3u64),
+            })
+            .collect();
+        check(&bases, &scalars, 11);
+        check(&bases, &scalars, 5);
     }
 
     #[test]

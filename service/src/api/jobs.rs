@@ -1,9 +1,10 @@
 //! Proof jobs: a bounded queue in front of the prover's pool. As many dispatcher threads
 //! as the pool has threads each take one job at a time, never on the HTTP workers, and
-//! choose the pool's shape by load: a job with fewer jobs waiting than there are threads
-//! is proved on the whole pool (one proof on every core); with at least as many, each
-//! dispatcher proves on a lane of its own (one proof per core, no inner parallel
-//! overhead), which measured 1.09× the throughput on 2 cores (benches/REPORT.md). A full
+//! choose the pool's shape by load: while fewer jobs are in flight (running or waiting)
+//! than there are threads, a job is proved on the whole pool (one proof on every core);
+//! with at least as many, each dispatcher proves on a lane of its own (one proof per
+//! core, no inner parallel overhead; the throughput of each shape is in
+//! benches/REPORT.md). A full
 //! queue is refused at once (the client retries); a panicking job fails alone; the
 //! caller's tracing span follows the job. Finished jobs are kept for a while, then
 //! forgotten.
@@ -89,14 +90,22 @@ impl Jobs {
         let rx = Arc::new(Mutex::new(rx));
         let table: Arc<Mutex<HashMap<String, Slot>>> = Arc::default();
         let queued = Arc::new(AtomicUsize::new(0));
+        let running = Arc::new(AtomicUsize::new(0));
         let mut threads = Vec::new();
         for i in 0..prover.threads().max(1) {
-            let (rx, table, queued, prover) =
-                (rx.clone(), table.clone(), queued.clone(), prover.clone());
+            let (rx, table, queued, running, prover) = (
+                rx.clone(),
+                table.clone(),
+                queued.clone(),
+                running.clone(),
+                prover.clone(),
+            );
             threads.push(
                 std::thread::Builder::new()
                     .name(format!("medproof-job-{i}"))
-                    .spawn(move || dispatch(i, &rx, &table, &queued, &prover, timeout))?,
+                    .spawn(move || {
+                        dispatch(i, &rx, &table, (&queued, &running), &prover, timeout)
+                    })?,
             );
         }
         Ok(Self {
@@ -184,17 +193,19 @@ impl Jobs {
     }
 }
 
-/// Whether a job goes to a lane of its own rather than the whole pool: when the jobs
-/// still waiting, with this one, are at least as many as the prover's threads.
-fn on_lane(waiting: usize, threads: usize) -> bool {
-    threads > 1 && waiting + 1 >= threads
+/// Whether a job goes to a lane of its own rather than the whole pool: when the jobs in
+/// flight (running, this one included, and waiting) are at least as many as the
+/// prover's threads. Counting the running ones keeps the last jobs of a burst on their
+/// lanes rather than on a pool the lanes' threads are still busy beside.
+fn on_lane(in_flight: usize, threads: usize) -> bool {
+    threads > 1 && in_flight >= threads
 }
 
 fn dispatch(
     lane: usize,
     rx: &Mutex<Receiver<Job>>,
     table: &Mutex<HashMap<String, Slot>>,
-    queued: &AtomicUsize,
+    (queued, running): (&AtomicUsize, &AtomicUsize),
     prover: &Prover,
     timeout: Duration,
 ) {
@@ -228,11 +239,14 @@ fn dispatch(
         set(JobState::Running, false);
         let _entered = job.span.clone().entered();
         let started = Instant::now();
-        let proved = if on_lane(waiting, prover.threads()) {
+        let in_flight = running.fetch_add(1, Ordering::SeqCst) + 1 + waiting;
+        // Both isolate a panic into this job's error, so the count is always given back.
+        let proved = if on_lane(in_flight, prover.threads()) {
             prover.prove_on_lane(&job.request, lane)
         } else {
             prover.prove_on_pool(&job.request)
         };
+        running.fetch_sub(1, Ordering::SeqCst);
         let state = match proved {
             Ok(bundle) => JobState::Done {
                 bundle: Box::new(match &job.checkpoint {
@@ -265,12 +279,12 @@ mod tests {
 
     #[test]
     fn the_shape_follows_the_load() {
-        // Alone, or fewer jobs than threads: the whole pool.
-        assert!(!on_lane(0, 2));
-        assert!(!on_lane(2, 4));
-        // At least as many jobs as threads: a lane each.
-        assert!(on_lane(1, 2));
-        assert!(on_lane(3, 4));
+        // Alone, or fewer jobs in flight than threads: the whole pool.
+        assert!(!on_lane(1, 2));
+        assert!(!on_lane(3, 4));
+        // At least as many jobs in flight as threads: a lane each.
+        assert!(on_lane(2, 2));
+        assert!(on_lane(4, 4));
         assert!(on_lane(10, 4));
         // One thread has no lane to spare.
         assert!(!on_lane(5, 1));
