@@ -14,7 +14,7 @@ use ark_ec::{CurveGroup, PrimeGroup, VariableBaseMSM};
 use ark_ff::UniformRand;
 use criterion::measurement::WallTime;
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkGroup, Criterion};
-use medproof_prover::msm::{BatchInverse, FixedBaseMsm};
+use medproof_prover::msm::{FixedBaseMsm, MsmField};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
@@ -39,7 +39,7 @@ fn witness_like(n: usize, rng: &mut ChaCha20Rng) -> Vec<Fr> {
 
 /// `ark-ec`'s MSM and the fixed-base table of the same bases, on the same scalars,
 /// as `{name}/ark_ec` and `{name}/fixed_base`.
-fn versus<P: SWCurveConfig<ScalarField = Fr, BaseField: BatchInverse>>(
+fn versus<P: SWCurveConfig<ScalarField = Fr, BaseField: MsmField>>(
     g: &mut BenchmarkGroup<'_, WallTime>,
     name: &str,
     bases: &[Affine<P>],

@@ -8,17 +8,20 @@
 //! every window, where Pippenger's method keeps one set per window and doubles between
 //! them.
 //!
-//! The buckets are split into as many ranges as the pool has threads. Each thread
-//! walks the table in order (the digits were computed once, in parallel) and adds every
-//! point whose bucket is in its range into that bucket's affine sum. The additions are
-//! batched: a batch's additions share one field inversion (Montgomery's trick), so an
-//! affine addition costs about six field multiplications, against about ten for the
-//! mixed addition into a projective bucket that `ark-ec`'s MSM does. A point whose
-//! bucket already waits in the batch is queued for the next one (past a bound, added
-//! projectively). The result is `Σ k·B_k`, by running sums over each range. Reading
-//! the table in order was faster than summing each bucket's points as a tree
-//! (benches/REPORT.md). Each thread reads every digit to find its range's: on many
-//! cores that scan, not the additions, would grow into the cost.
+//! The buckets are dealt to as many parts as the pool has threads, in turn (part `t`
+//! of `T` takes buckets `t`, `t + T`, `t + 2T`, ..., so that every part gets small and
+//! large magnitudes alike). Each thread walks the table in order (the digits were
+//! computed once, in parallel) and adds every point whose bucket is its part's into
+//! that bucket's affine sum. The additions are batched: a batch's additions share one
+//! field inversion (Montgomery's trick), so an affine addition costs about six field
+//! multiplications, against about ten for the mixed addition into a projective bucket
+//! that `ark-ec`'s MSM does; their subtractions are [`MsmField::minus`], which does not
+//! branch on its operands. A point whose bucket already waits in the batch is queued
+//! for the next one (past a bound, added projectively). The result is `Σ k·B_k`, by
+//! running sums over each part's buckets. Reading the table in order was faster than
+//! summing each bucket's points as a tree (benches/REPORT.md). Each thread reads every
+//! digit to find its part's: on many cores that scan, not the additions, would grow
+//! into the cost.
 //!
 //! Scalars equal to one would all land in one bucket and serialize the batches; their
 //! bases are summed apart, as a tree of affine additions (each round adds the points
@@ -28,7 +31,7 @@
 //! in no B term) are dropped when the table is built. Memory: `W` affine points per
 //! non-identity base; [`FixedBaseMsm::memory_bytes`] says how much. A call takes 4 bytes
 //! per table entry for the digits and, per thread, an affine and a projective sum per
-//! bucket of its range (at width 13 on 2 threads, about 0.35 MB per thread in G1 and
+//! bucket of its part (at width 13 on 2 threads, about 0.35 MB per thread in G1 and
 //! 0.7 MB in G2).
 //!
 //! Everything runs on the calling thread's rayon pool: a prover that installs its own
@@ -37,10 +40,11 @@
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{
-    AdditiveGroup, BigInteger, Field, Fp, FpConfig, One, PrimeField, QuadExtConfig, QuadExtField,
-    Zero,
+    AdditiveGroup, BigInt, BigInteger, Field, Fp, FpConfig, One, PrimeField, QuadExtConfig,
+    QuadExtField, Zero,
 };
 use rayon::prelude::*;
+use std::marker::PhantomData;
 
 /// The digit bits the windows must cover: a canonical BN254 scalar has 254 bits, and a
 /// signed digit expansion needs one more for the last carry.
@@ -78,7 +82,7 @@ pub struct FixedBaseMsm<P: SWCurveConfig> {
     table: Vec<Affine<P>>,
 }
 
-impl<P: SWCurveConfig<BaseField: BatchInverse>> std::fmt::Debug for FixedBaseMsm<P> {
+impl<P: SWCurveConfig<BaseField: MsmField>> std::fmt::Debug for FixedBaseMsm<P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FixedBaseMsm")
             .field("bases", &self.len)
@@ -106,7 +110,7 @@ pub fn default_window(n: usize) -> u32 {
 impl<P: SWCurveConfig> FixedBaseMsm<P>
 where
     P::ScalarField: PrimeField,
-    P::BaseField: BatchInverse,
+    P::BaseField: MsmField,
 {
     /// The table of `bases`, with the window width for their number.
     pub fn new(bases: &[Affine<P>]) -> Self {
@@ -176,7 +180,7 @@ where
     }
 
     /// `Σ scalars[i] · bases[i]` by accumulation: the scalars' digits are computed
-    /// once; then each thread takes a range of buckets, walks the table in order and
+    /// once; then each thread takes a part of the buckets, walks the table in order and
     /// adds each of its points into its bucket's affine sum, in batches of additions
     /// that share one inversion. Scalars equal to one (a witness's many bits) would all
     /// fall into one bucket; their bases are summed apart, as a tree.
@@ -206,24 +210,31 @@ where
             .collect();
         let buckets = 1usize << (self.window - 1);
         let parts = rayon::current_num_threads().clamp(1, buckets);
-        let per = buckets.div_ceil(parts);
+        // Magnitude m's bucket, m − 1, goes to part (m − 1) mod parts, as its
+        // (m − 1) div parts'th bucket: every part sees small and large magnitudes
+        // alike (the top window's digits are all small, so contiguous ranges were
+        // uneven). `NONE` for a zero digit.
+        let slots: Vec<(u32, u32)> = (0..=buckets)
+            .map(|m| match m.checked_sub(1) {
+                Some(b) => ((b % parts) as u32, (b / parts) as u32),
+                None => (NONE, NONE),
+            })
+            .collect();
         let (sum, ones) = rayon::join(
             || {
                 (0..parts)
                     .into_par_iter()
                     .map(|part| {
-                        let lo = (part * per).min(buckets);
-                        let hi = (lo + per).min(buckets);
-                        let mut acc = Accumulator::<P>::new(hi - lo);
+                        let mine = (buckets - part).div_ceil(parts);
+                        let mut acc = Accumulator::<P>::new(mine);
                         for (i, &d) in digits.iter().enumerate() {
-                            let b = (d.unsigned_abs() as usize).wrapping_sub(1);
-                            if (lo..hi).contains(&b) {
+                            let (owner, b) = slots[d.unsigned_abs() as usize];
+                            if owner == part as u32 {
                                 let p = self.table[i];
-                                acc.add(b - lo, if d < 0 { -p } else { p });
+                                acc.add(b as usize, if d < 0 { -p } else { p });
                             }
                         }
-                        let sums = Projective::normalize_batch(&acc.finish());
-                        range_sum(&sums, lo as u64)
+                        acc.finish(part, parts)
                     })
                     .sum::<Projective<P>>()
             },
@@ -269,7 +280,7 @@ fn bits(limbs: &[u64], at: u32, c: u32) -> u64 {
 
 /// `Σ table[i]` over `indices`, as rounds of pairwise affine additions (an odd point
 /// passes through), each chunk of a round sharing one inversion.
-fn tree_sum<P: SWCurveConfig<BaseField: BatchInverse>>(
+fn tree_sum<P: SWCurveConfig<BaseField: MsmField>>(
     table: &[Affine<P>],
     indices: &[u32],
 ) -> Affine<P> {
@@ -287,10 +298,7 @@ fn tree_sum<P: SWCurveConfig<BaseField: BatchInverse>>(
 /// `out[i] = points[2i] + points[2i + 1]` (or `points[2i]` alone at an odd end), with
 /// one field inversion for the whole chunk. Equal points are doubled; opposite points
 /// give the identity.
-fn add_pairs<P: SWCurveConfig<BaseField: BatchInverse>>(
-    out: &mut [Affine<P>],
-    points: &[Affine<P>],
-) {
+fn add_pairs<P: SWCurveConfig<BaseField: MsmField>>(out: &mut [Affine<P>], points: &[Affine<P>]) {
     // (output index, a, b, doubling) of the additions that need an inversion.
     let mut pending = Vec::with_capacity(out.len());
     let mut den = Vec::with_capacity(out.len());
@@ -328,6 +336,22 @@ fn add_pairs<P: SWCurveConfig<BaseField: BatchInverse>>(
     }
 }
 
+/// A magnitude that goes to no bucket (a zero digit).
+const NONE: u32 = u32::MAX;
+
+/// `a + p` given `inv = 1 / (p.x − a.x)` (so `a ≠ ±p`, neither the identity).
+#[inline(always)]
+fn add_with_inverse<P: SWCurveConfig<BaseField: MsmField>>(
+    a: &Affine<P>,
+    p: &Affine<P>,
+    inv: &P::BaseField,
+) -> Affine<P> {
+    let lambda = P::BaseField::minus(&p.y, &a.y) * inv;
+    let x = P::BaseField::minus(&P::BaseField::minus(&lambda.square(), &a.x), &p.x);
+    let y = P::BaseField::minus(&(lambda * P::BaseField::minus(&a.x, &x)), &a.y);
+    Affine::new_unchecked(x, y)
+}
+
 /// Bucket sums kept affine where possible: `affine[b] + overflow[b]` is bucket `b`'s sum.
 struct Accumulator<P: SWCurveConfig> {
     affine: Vec<Affine<P>>,
@@ -335,8 +359,10 @@ struct Accumulator<P: SWCurveConfig> {
     busy: Vec<bool>,
     batch: Vec<(u32, Affine<P>)>,
     den: Vec<P::BaseField>,
-    /// Points whose bucket was busy, for the next batch.
+    /// Points whose bucket was busy, for the next batch, and the emptied queue of the
+    /// previous flush.
     queue: Vec<(u32, Affine<P>)>,
+    spare: Vec<(u32, Affine<P>)>,
     /// Additions per batch, and the bound of the queue: a quarter of the buckets (the
     /// batch size measured best at 2,048 buckets), so few points find theirs busy.
     cap: usize,
@@ -344,22 +370,36 @@ struct Accumulator<P: SWCurveConfig> {
 
 impl<P: SWCurveConfig> Accumulator<P>
 where
-    P::BaseField: BatchInverse,
+    P::BaseField: MsmField,
 {
     fn new(buckets: usize) -> Self {
-        let batch = (buckets / 4).clamp(16, 1024);
+        let cap = (buckets / 4).clamp(16, 1024);
         Self {
-            cap: batch,
+            cap,
             affine: vec![Affine::identity(); buckets],
             overflow: vec![Projective::zero(); buckets],
             busy: vec![false; buckets],
-            batch: Vec::with_capacity(batch),
-            den: Vec::with_capacity(batch),
-            queue: Vec::with_capacity(batch),
+            // One more than `cap`: a batch refilled from the queue may be full when the
+            // next point comes.
+            batch: Vec::with_capacity(cap + 1),
+            den: Vec::with_capacity(cap + 1),
+            queue: Vec::with_capacity(cap),
+            spare: Vec::with_capacity(cap),
         }
     }
 
+    /// Adds `p` into bucket `b`, flushing the batch when it is full.
     fn add(&mut self, b: usize, p: Affine<P>) {
+        self.place(b, p);
+        if self.batch.len() >= self.cap {
+            self.flush();
+        }
+    }
+
+    /// Puts `p` into the batch, or settles it at once (an empty bucket, opposite
+    /// points, a doubling), or queues it when its bucket is busy (projectively once
+    /// the queue is full).
+    fn place(&mut self, b: usize, p: Affine<P>) {
         if self.busy[b] {
             if self.queue.len() < self.cap {
                 self.queue.push((b as u32, p));
@@ -373,11 +413,8 @@ where
             self.affine[b] = p;
         } else if a.x != p.x {
             self.busy[b] = true;
-            self.den.push(p.x - a.x);
+            self.den.push(P::BaseField::minus(&p.x, &a.x));
             self.batch.push((b as u32, p));
-            if self.batch.len() == self.cap {
-                self.flush();
-            }
         } else if a.y == p.y {
             // The same point: a doubling, rare enough to take projectively.
             self.overflow[b] += p;
@@ -390,53 +427,91 @@ where
         P::BaseField::invert_all(&mut self.den);
         for (&(b, p), inv) in self.batch.iter().zip(&self.den) {
             let b = b as usize;
-            let a = self.affine[b];
-            let lambda = (p.y - a.y) * inv;
-            let x = lambda.square() - a.x - p.x;
-            let y = lambda * (a.x - x) - a.y;
-            self.affine[b] = Affine::new_unchecked(x, y);
+            self.affine[b] = add_with_inverse(&self.affine[b], &p, inv);
             self.busy[b] = false;
         }
         self.batch.clear();
         self.den.clear();
-        // The queued points go into the emptied batch. At most `cap` of them, so this
-        // fills the batch (and flushes again) only if none of them is queued again: the
-        // recursion is one level deep at most.
-        for (b, p) in std::mem::take(&mut self.queue) {
-            self.add(b as usize, p);
+        // The queued points go into the emptied batch (at most `cap` of them, so the
+        // queue they leave cannot overflow); the two queues swap, so neither is
+        // reallocated.
+        let queued = std::mem::replace(&mut self.queue, std::mem::take(&mut self.spare));
+        for &(b, p) in &queued {
+            self.place(b as usize, p);
         }
+        self.spare = queued;
+        self.spare.clear();
     }
 
-    fn finish(mut self) -> Vec<Projective<P>> {
+    /// The weighted sum of the buckets, as [`strided_sum`].
+    fn finish(mut self, part: usize, parts: usize) -> Projective<P> {
         self.flush();
         for (b, p) in std::mem::take(&mut self.queue) {
             self.overflow[b as usize] += p;
         }
         self.flush();
-        self.overflow
-            .iter_mut()
-            .zip(&self.affine)
-            .for_each(|(o, a)| *o += a);
-        self.overflow
+        strided_sum(&self.affine, &self.overflow, part, parts)
     }
 }
 
-/// Fields whose elements the MSM inverts in batches: BN254's base field (G1) and its
-/// quadratic extension (G2).
-pub trait BatchInverse: Field {
+/// The base-field arithmetic of the accumulation, for BN254's base field (G1) and its
+/// quadratic extension (G2): batch inversion, and subtraction (in the base field one
+/// that does not branch on its operands: ark-ff's compares them first, a branch that
+/// random operands mispredict half the time; benches/REPORT.md has the gain).
+pub trait MsmField: Field {
     /// Replaces every element (all non-zero) by its inverse.
     fn invert_all(v: &mut [Self]);
+
+    /// `a − b`.
+    fn minus(a: &Self, b: &Self) -> Self;
 }
 
-impl<C: FpConfig<N>, const N: usize> BatchInverse for Fp<C, N> {
+impl<C: FpConfig<N>, const N: usize> MsmField for Fp<C, N> {
+    /// Montgomery's trick: one inversion and three multiplications per element.
     fn invert_all(v: &mut [Self]) {
-        invert_all(v)
+        let mut prefix = Vec::with_capacity(v.len());
+        let mut acc = Self::one();
+        for x in v.iter() {
+            prefix.push(acc);
+            acc *= x;
+        }
+        let Some(mut inv) = acc.inverse() else {
+            return; // empty (a zero never gets here: the callers exclude it)
+        };
+        for (x, before) in v.iter_mut().zip(prefix).rev() {
+            let next = inv * *x;
+            *x = inv * before;
+            inv = next;
+        }
+    }
+
+    /// Adds the modulus back, masked by the borrow, instead of comparing first.
+    #[inline(always)]
+    fn minus(a: &Self, b: &Self) -> Self {
+        let (x, y) = (&(a.0).0, &(b.0).0);
+        let mut r = [0u64; N];
+        let mut borrow = 0u64;
+        for i in 0..N {
+            let (d, b1) = x[i].overflowing_sub(y[i]);
+            let (d, b2) = d.overflowing_sub(borrow);
+            r[i] = d;
+            borrow = u64::from(b1 | b2);
+        }
+        let mask = borrow.wrapping_neg();
+        let mut carry = 0u64;
+        for (limb, m) in r.iter_mut().zip(C::MODULUS.0) {
+            let (s, c1) = limb.overflowing_add(m & mask);
+            let (s, c2) = s.overflowing_add(carry);
+            *limb = s;
+            carry = u64::from(c1 | c2);
+        }
+        Fp(BigInt(r), PhantomData)
     }
 }
 
-impl<C: QuadExtConfig> BatchInverse for QuadExtField<C>
+impl<C: QuadExtConfig> MsmField for QuadExtField<C>
 where
-    C::BaseField: BatchInverse,
+    C::BaseField: MsmField,
 {
     /// `x⁻¹ = x̄ / N(x)`: the norms `c0² − β·c1²` are inverted together in the base
     /// field, about 7 base-field multiplications per element against about 9 for the
@@ -449,42 +524,46 @@ where
             x.mul_assign_by_basefield(n);
         }
     }
-}
 
-/// Replaces every element (all non-zero) by its inverse, with one inversion.
-fn invert_all<F: Field>(v: &mut [F]) {
-    let mut prefix = Vec::with_capacity(v.len());
-    let mut acc = F::one();
-    for x in v.iter() {
-        prefix.push(acc);
-        acc *= x;
-    }
-    let Some(mut inv) = acc.inverse() else {
-        return; // empty (a zero never gets here: the callers exclude it)
-    };
-    for (x, before) in v.iter_mut().zip(prefix).rev() {
-        let next = inv * *x;
-        *x = inv * before;
-        inv = next;
+    /// ark-ff's: the base field's, coefficient by coefficient, measured no faster in
+    /// G2.
+    #[inline(always)]
+    fn minus(a: &Self, b: &Self) -> Self {
+        *a - b
     }
 }
 
-/// `Σ (lo + b + 1) · range[b]`: running sums give `Σ (b + 1) · range[b]`, and
-/// `lo · Σ range[b]` completes it.
-fn range_sum<P: SWCurveConfig>(range: &[Affine<P>], lo: u64) -> Projective<P>
+/// `Σ (part + 1 + k·parts) · (affine[k] + overflow[k])`, the weighted sum of a part's
+/// buckets (bucket `k` of the part holds magnitude `part + 1 + k·parts`): running sums
+/// give `S = Σ (k + 1) · sums[k]` and `T = Σ sums[k]`, and the sum is
+/// `parts·S − (parts − 1 − part)·T`. The affine sums enter the running sum as they are
+/// (a mixed addition); the projective overflow, usually all zero, only where it is not.
+fn strided_sum<P: SWCurveConfig>(
+    affine: &[Affine<P>],
+    overflow: &[Projective<P>],
+    part: usize,
+    parts: usize,
+) -> Projective<P>
 where
     P::ScalarField: PrimeField,
 {
     let mut running = Projective::<P>::zero();
     let mut sum = Projective::<P>::zero();
-    for p in range.iter().rev() {
-        if !p.is_zero() {
-            running += p;
+    for (a, o) in affine.iter().zip(overflow).rev() {
+        if !a.is_zero() {
+            running += a;
+        }
+        if !o.is_zero() {
+            running += o;
         }
         sum += running;
     }
-    if lo > 0 {
-        sum += running * P::ScalarField::from(lo);
+    if parts > 1 {
+        sum *= P::ScalarField::from(parts as u64);
+    }
+    let surplus = (parts - 1 - part) as u64;
+    if surplus > 0 {
+        sum -= running * P::ScalarField::from(surplus);
     }
     sum
 }
@@ -704,7 +783,7 @@ mod tests {
         for n in [0usize, 1, 2, 7, 100] {
             let fq: Vec<ark_bn254::Fq> = (0..n).map(|_| ark_bn254::Fq::rand(&mut rng)).collect();
             let mut got = fq.clone();
-            BatchInverse::invert_all(&mut got);
+            MsmField::invert_all(&mut got);
             for (x, y) in fq.iter().zip(&got) {
                 assert_eq!(*x * y, ark_bn254::Fq::one());
             }
@@ -716,10 +795,37 @@ mod tests {
                 fq2[1].c0 = ark_bn254::Fq::zero();
             }
             let mut got = fq2.clone();
-            BatchInverse::invert_all(&mut got);
+            MsmField::invert_all(&mut got);
             for (x, y) in fq2.iter().zip(&got) {
                 assert_eq!(x.inverse().unwrap(), *y);
             }
+        }
+    }
+
+    /// The edges of the base field and random elements, against ark-ff's subtraction.
+    #[test]
+    fn branchless_subtraction_matches_ark_ff() {
+        use ark_bn254::{Fq, Fq2};
+        let mut rng = ChaCha20Rng::seed_from_u64(11);
+        let mut values = vec![
+            Fq::zero(),
+            Fq::one(),
+            -Fq::one(),
+            Fq::from(2u64),
+            -Fq::from(2u64),
+            Fq::from(u64::MAX),
+            -Fq::from(u64::MAX),
+        ];
+        values.extend((0..100).map(|_| Fq::rand(&mut rng)));
+        for a in &values {
+            for b in &values {
+                assert_eq!(MsmField::minus(a, b), *a - b);
+            }
+        }
+        for pair in values.chunks_exact(4) {
+            let (a, b) = (Fq2::new(pair[0], pair[1]), Fq2::new(pair[2], pair[3]));
+            assert_eq!(MsmField::minus(&a, &b), a - b);
+            assert_eq!(MsmField::minus(&b, &a), b - a);
         }
     }
 
@@ -738,6 +844,16 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn branchless_subtraction_on_any_bytes(x in any::<[u8; 32]>(), y in any::<[u8; 32]>()) {
+            use ark_bn254::Fq;
+            let (a, b) = (Fq::from_le_bytes_mod_order(&x), Fq::from_le_bytes_mod_order(&y));
+            prop_assert_eq!(MsmField::minus(&a, &b), a - b);
+            // The scalar field is another modulus of four limbs.
+            let (s, t) = (Fr::from_le_bytes_mod_order(&x), Fr::from_le_bytes_mod_order(&y));
+            prop_assert_eq!(MsmField::minus(&s, &t), s - t);
+        }
 
         #[test]
         fn random_inputs_match_ark_ec(
