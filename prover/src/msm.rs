@@ -95,8 +95,9 @@ impl<P: SWCurveConfig<BaseField: MsmField>> std::fmt::Debug for FixedBaseMsm<P> 
 
 /// The window width for `n` bases. The sweep in `benches/benches/msm.rs`
 /// (`fixed_base_window`, random scalars) found 11 best at 1,024 bases, and widths 11 to
-/// 16 within the machine's noise of each other at 8,192 and 16,384, where 13 is kept
-/// for its smaller table (20 windows per base against 24 at 11).
+/// 16 within the machine's noise of each other at 8,192, where 13 is kept for its
+/// smaller table (20 windows per base against 24 at 11). At 16,384, 15 was ahead of 13
+/// alone but not inside the claim's proof (benches/REPORT.md), so 13 stays there too.
 pub fn default_window(n: usize) -> u32 {
     match n {
         0..=63 => 6,
