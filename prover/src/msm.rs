@@ -93,11 +93,11 @@ impl<P: SWCurveConfig<BaseField: MsmField>> std::fmt::Debug for FixedBaseMsm<P> 
     }
 }
 
-/// The window width for `n` bases. The sweep in `benches/benches/msm.rs`
-/// (`fixed_base_window`, random scalars) found 11 best at 1,024 bases, and widths 11 to
-/// 16 within the machine's noise of each other at 8,192, where 13 is kept for its
-/// smaller table (20 windows per base against 24 at 11). At 16,384, 15 was ahead of 13
-/// alone but not inside the claim's proof (benches/REPORT.md), so 13 stays there too.
+/// The window width for `n` bases, from the sweep in `benches/benches/msm.rs`
+/// (`fixed_base_window`, random scalars; figures in benches/REPORT.md): 11 best at
+/// 1,024 bases; at 8,192, 13 and 15 alike and 13 kept for its smaller buckets (a
+/// quarter of 15's); at 16,384, 15 ahead of 13 alone but never inside the claim's
+/// proof, so 13 there too.
 pub fn default_window(n: usize) -> u32 {
     match n {
         0..=63 => 6,
