@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs the system packages medproof needs when they are missing (Debian/Ubuntu):
-# a C toolchain, libclang (bindgen, for the rocksdb crate), and for the interop checks
-# only Node.js, npm, python3-venv (schemathesis), curl and Chromium (the page's browser
-# tests). Does nothing when everything is there.
+# a C toolchain, clang and libclang (RocksDB's C++ and bindgen, for the rocksdb crate),
+# and for the interop checks only Node.js, npm, python3-venv (schemathesis), curl and
+# Chromium (the page's browser tests). Does nothing when everything is there.
 set -euo pipefail
 need() { command -v "$1" >/dev/null 2>&1; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif need sudo; then sudo "$@"; else "$@"; fi; }
 
 missing=()
 need cc || missing+=(build-essential)
+# clang++ compiles RocksDB's C++ (.cargo/config.toml says why).
+need clang++ || missing+=(clang)
 if ! ls /usr/lib/llvm-*/lib/libclang.so* /usr/lib/*/libclang-[0-9]*.so* >/dev/null 2>&1; then
   missing+=(libclang-dev)
 fi

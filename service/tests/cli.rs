@@ -1508,7 +1508,7 @@ fn ceremony_commands_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // x³ + x + 5 = y (y public), and the same with 6: params' circom fixtures.
-    // Read at run time (see params/tests/common): a cached binary may come from another checkout.
+    // Read at run time (see params/tests/it/common.rs): a cached binary may come from another checkout.
     let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into());
     let fixtures = Path::new(&manifest).join("../params/tests/data");
     for (name, fixture) in [("cube.r1cs", "cube5.r1cs"), ("other.r1cs", "cube6.r1cs")] {

@@ -15,8 +15,7 @@ use medproof_params::phase2::{
 };
 use medproof_params::zkey::{new_zkey, read_zkey, write_zkey, Beacon, Zkey};
 
-mod common;
-use common::{assignment, cube, prepared, proves, rng};
+use crate::common::{assignment, cube, prepared, proves, rng};
 
 fn fq(s: &str) -> Fq {
     Fq::from_str(s).unwrap()

@@ -12,7 +12,7 @@ use medproof_params::ptau::{check_ptau_file, read_ptau, PtauError};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
-const FIXTURE: &[u8] = include_bytes!("data/snarkjs-power2.ptau");
+const FIXTURE: &[u8] = include_bytes!("../data/snarkjs-power2.ptau");
 
 /// What `snarkjs powersoftau verify` printed: each contribution's response hash.
 const RESPONSES: [&str; 3] = [

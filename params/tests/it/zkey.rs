@@ -14,8 +14,7 @@ use medproof_params::ptau::{from_secrets, write_ptau, PtauError};
 use medproof_params::reduction::CircomReduction;
 use medproof_params::zkey::{new_zkey, read_zkey, write_zkey, ZkeyError};
 
-mod common;
-use common::{assignment, cube, prepared, proves, rng};
+use crate::common::{assignment, cube, prepared, proves, rng};
 
 fn write(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> std::path::PathBuf {
     let path = dir.path().join(name);
