@@ -141,6 +141,19 @@ fn bench(c: &mut Criterion) {
     g.bench_function("claim_prove", |b| {
         b.iter(|| prover.prove(&claim_req).unwrap())
     });
+    // The claim's steps before its MSMs (domain 16,384): synthesis, then the witness
+    // map (rows, check, FFTs).
+    let claim_keys = prover.keys(Statement::ClaimCompliance).unwrap();
+    g.bench_function("claim_synthesize", |b| {
+        b.iter(|| claim_keys.shape.synthesize(claim_req.circuit()).unwrap())
+    });
+    let z = claim_keys.shape.synthesize(claim_req.circuit()).unwrap().0;
+    g.bench_function("claim_witness_map", |b| {
+        b.iter(|| {
+            medproof_prover::groth16::witness_map(&claim_keys.shape, claim_keys.reduction, &z)
+                .unwrap()
+        })
+    });
     g.bench_function("access_prove_ark_groth16", |b| {
         b.iter(|| ark_prover.prove(&access[0].0).unwrap())
     });
