@@ -39,6 +39,19 @@ impl std::fmt::Debug for Assignment {
     }
 }
 
+/// Runs `f` (circuit synthesis) with tracing off on this thread.
+///
+/// arkworks' gadgets open an INFO span (target `gr1cs`) for each operation, and its
+/// namespaces (`ns!`) never close theirs: they are forgotten on purpose. Under a
+/// subscriber that enables them (`RUST_LOG=info` is enough), every synthesis left
+/// thousands of open spans in the subscriber's registry, with witness values in their
+/// fields: `medproof demo` grew past 24 GB and was killed before its first proof. Inside
+/// `f` no subscriber is asked, so none records them; without a subscriber it also spares
+/// `tracing`'s `log` fallback on every gadget call.
+pub fn untraced<R>(f: impl FnOnce() -> R) -> R {
+    tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), f)
+}
+
 fn new_cs(mode: SynthesisMode) -> ark_relations::gr1cs::ConstraintSystemRef<Fr> {
     let cs = ConstraintSystem::<Fr>::new_ref();
     cs.set_optimization_goal(OptimizationGoal::Constraints);
@@ -50,7 +63,7 @@ impl CircuitShape {
     /// Synthesizes `circuit` (usually blank) in setup mode and records its shape.
     pub fn of<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<Self, SynthesisError> {
         let cs = new_cs(SynthesisMode::Setup);
-        circuit.generate_constraints(cs.clone())?;
+        untraced(|| circuit.generate_constraints(cs.clone()))?;
         cs.finalize();
         let mut all = cs.to_matrices()?;
         let abc = all
@@ -144,7 +157,7 @@ impl CircuitShape {
             construct_matrices: false,
             generate_lc_assignments: false,
         });
-        circuit.generate_constraints(cs.clone())?;
+        untraced(|| circuit.generate_constraints(cs.clone()))?;
         let mut z = cs.instance_assignment()?;
         z.extend(cs.witness_assignment()?);
         if z.len() != self.num_instance + self.num_witness {

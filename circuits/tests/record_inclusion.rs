@@ -221,3 +221,53 @@ fn debug_hides_the_witness() {
     let blinding = medproof_statement::fr_to_decimal(&record.blinding);
     assert!(!text.contains(&blinding));
 }
+
+/// A subscriber that enables everything and counts the spans opened under it.
+struct CountSpans(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl tracing::Subscriber for CountSpans {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::span::Id::from_u64(n + 1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, _: &tracing::Event<'_>) {}
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// The spans opened by `f` under a subscriber that enables every span.
+fn spans_opened(f: impl FnOnce()) -> u64 {
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    tracing::subscriber::with_default(CountSpans(count.clone()), f);
+    count.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// arkworks' gadgets open a span per operation and never close their namespaces'; under
+/// `RUST_LOG=info` the service's subscriber kept them all (the demo was killed at 24 GB).
+/// The shape's syntheses, the ones the prover and key generation run, open none.
+#[test]
+fn synthesis_opens_no_span_under_a_subscriber() {
+    use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
+    let f = fixture();
+    let (public, record, path) = good(&f);
+    let circuit = RecordInclusionCircuit::new(public, record, f.committer, path);
+    // The leak this guards against: arkworks' own synthesis, left traced.
+    let raw = spans_opened(|| {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        circuit.clone().generate_constraints(cs).unwrap();
+    });
+    assert!(raw > 1_000, "{raw} spans");
+    let mut shape = None;
+    let opened = spans_opened(|| {
+        let s = CircuitShape::of(RecordInclusionCircuit::blank()).unwrap();
+        s.assign(circuit).unwrap();
+        shape = Some(s);
+    });
+    assert_eq!(opened, 0);
+    assert_eq!(shape.unwrap().digest_hex(), DIGEST);
+}

@@ -594,10 +594,13 @@ fn setup_with<R: RngCore + CryptoRng>(
         progress.stage(statement, "synthesizing");
         let shape = shape_of(statement)?;
         progress.stage(statement, "generating keys");
-        let pk = Groth16::<Bn254>::generate_random_parameters_with_reduction(
-            medproof_circuits::AnyCircuit::blank(statement),
-            rng,
-        )
+        // ark-groth16 synthesizes the circuit again, with tracing off as everywhere.
+        let pk = medproof_circuits::shape::untraced(|| {
+            Groth16::<Bn254>::generate_random_parameters_with_reduction(
+                medproof_circuits::AnyCircuit::blank(statement),
+                rng,
+            )
+        })
         .map_err(|e| ParamsError::Synthesis {
             statement,
             reason: e.to_string(),
