@@ -2,11 +2,11 @@
 //!
 //! The HTTP API ([`api`], actix-web) and its [`client`], the documents they and the CLI
 //! exchange ([`wire`], [`input`]), witness assembly ([`assemble`]), signed requests
-//! ([`auth`]), verifying a bundle against a ledger ([`verify`]), the parties' actions on
-//! a ledger ([`scenario`]), the FHIR R4 mapping ([`fhir`]), exports for snarkjs
-//! ([`snarkjs`]) and the EVM ([`solidity`]), checkpoints anchored on an EVM chain
-//! ([`anchor`]), and the demo. This is the only crate that
-//! does network I/O.
+//! ([`auth`]), the log output ([`logging`]), verifying a bundle against a ledger
+//! ([`verify`]), the parties' actions on a ledger ([`scenario`]), the FHIR R4 mapping
+//! ([`fhir`]), exports for snarkjs ([`snarkjs`]) and the EVM ([`solidity`]),
+//! checkpoints anchored on an EVM chain ([`anchor`]), and the demo. This is the only
+//! crate that does network I/O.
 
 #![forbid(unsafe_code)]
 
@@ -19,6 +19,7 @@ pub mod demo;
 pub mod fhir;
 pub mod input;
 pub mod ledger_cli;
+pub mod logging;
 pub mod progress;
 pub mod remote;
 pub mod scenario;
