@@ -45,9 +45,8 @@ impl std::fmt::Debug for Assignment {
 /// namespaces (`ns!`) never close theirs: they are forgotten on purpose. Under a
 /// subscriber that enables them (`RUST_LOG=info` is enough), every synthesis left
 /// thousands of open spans in the subscriber's registry, with witness values in their
-/// fields: `medproof demo` grew past 24 GB and was killed before its first proof. Inside
-/// `f` no subscriber is asked, so none records them; without a subscriber it also spares
-/// `tracing`'s `log` fallback on every gadget call.
+/// fields: `medproof demo` grew past 24 GB and was killed with nothing printed. Inside
+/// `f` no subscriber is asked, so none records them.
 pub fn untraced<R>(f: impl FnOnce() -> R) -> R {
     tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), f)
 }

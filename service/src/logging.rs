@@ -7,8 +7,7 @@
 //! events are dropped whatever `RUST_LOG` says; nothing else is. (arkworks' tracing
 //! inside constraint synthesis is off at its source: `medproof_circuits::shape::untraced`.)
 
-use tracing::Metadata;
-use tracing_subscriber::filter::{filter_fn, FilterExt};
+use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets};
 use tracing_subscriber::layer::{Filter, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -17,19 +16,16 @@ use tracing_subscriber::{fmt, EnvFilter, Layer};
 /// Targets whose events carry the bytes on the wire.
 const WIRE_DUMPS: &[&str] = &["ureq_proto::util"];
 
-/// Whether an event or span may be logged at all: not a wire dump.
-fn not_a_wire_dump(meta: &Metadata<'_>) -> bool {
-    !WIRE_DUMPS
-        .iter()
-        .any(|t| meta.target() == *t || meta.target().starts_with(&format!("{t}::")))
-}
-
-/// `env`, less the wire dumps.
+/// `env`, less the wire dumps (matched by target prefix, decided once per callsite).
 pub fn filter<S>(env: EnvFilter) -> impl Filter<S>
 where
     S: tracing::Subscriber + for<'a> LookupSpan<'a>,
 {
-    env.and(filter_fn(not_a_wire_dump))
+    let wire = WIRE_DUMPS.iter().fold(
+        Targets::new().with_default(LevelFilter::TRACE),
+        |t, target| t.with_target(*target, LevelFilter::OFF),
+    );
+    env.and(wire)
 }
 
 /// Installs the process's subscriber: `RUST_LOG` (errors only when unset), on stderr.
