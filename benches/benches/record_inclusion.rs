@@ -1,7 +1,8 @@
 //! Record inclusion in the ledger's 4-ary tree: proving (one proof; and a parallel
 //! batch, one proof per core against each proof on every core), with medproof's prove
-//! step (fixed-base tables) and, in the same run, ark-groth16's prover on the same keys
-//! (`*_ark_groth16`, the path before);
+//! step (fixed-base tables, keys over the mixed-radix domain) and, in the same run, on
+//! keys over the power-of-two domain (`prove_power_of_two`), and ark-groth16's prover on
+//! those (`*_ark_groth16`, the path before);
 //! verification with a prepared key, and batch verification at 1, 16, 64 and 256 proofs
 //! compared with verifying the same proofs one by one.
 
@@ -15,10 +16,12 @@ use medproof_prover::Shape;
 fn bench(c: &mut Criterion) {
     let f = fixture(8, 0);
     let shape = &f.prover.keys(f.requests[0].statement()).unwrap().shape;
+    let keys = f.prover.keys(f.requests[0].statement()).unwrap();
     eprintln!(
-        "record-inclusion: {} constraints, {} public inputs, domain {}",
+        "record-inclusion: {} constraints, {} public inputs, domain {} ({} over a power of two)",
         shape.num_constraints,
         shape.num_instance - 1,
+        keys.proving_key.h_query.len() + 1,
         shape.domain_size()
     );
 
@@ -33,13 +36,15 @@ fn bench(c: &mut Criterion) {
     });
     // The steps of `prove` before the MSMs: synthesis, then the witness map (rows,
     // check, FFTs).
-    let keys = f.prover.keys(f.requests[0].statement()).unwrap();
     g.bench_function("synthesize", |b| {
         b.iter(|| keys.shape.synthesize(f.requests[0].circuit()).unwrap())
     });
     let z = keys.shape.synthesize(f.requests[0].circuit()).unwrap().0;
     g.bench_function("witness_map", |b| {
         b.iter(|| medproof_prover::groth16::witness_map(&keys.shape, keys.reduction, &z).unwrap())
+    });
+    g.bench_function("prove_power_of_two", |b| {
+        b.iter(|| f.power_of_two.prove(&f.requests[0]).unwrap())
     });
     g.bench_function("prove_ark_groth16", |b| {
         b.iter(|| f.ark_prover.prove(&f.requests[0]).unwrap())

@@ -13,7 +13,9 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ed25519_dalek::SigningKey;
 use medproof_ledger::audit::{audit, AuditOptions, DEFAULT_BATCH};
 use medproof_ledger::{Clock, Ledger, MemStore};
-use medproof_params::{insecure_seeded_setup, load, LoadOptions};
+use medproof_params::{
+    insecure_seeded_setup, insecure_seeded_setup_with, load, LoadOptions, Reduction,
+};
 use medproof_prover::{ProofRequest, Prover};
 use medproof_service::scenario::{ConsentTerms, Parties};
 use medproof_verifier::bundle::Verifier;
@@ -36,13 +38,15 @@ impl Clock for FixedClock {
 
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
+    let old = tempfile::tempdir().unwrap();
     let statements = [Statement::AccessAuthorization, Statement::ClaimCompliance];
     insecure_seeded_setup(dir.path(), &statements, 12).unwrap();
+    insecure_seeded_setup_with(old.path(), &statements, 12, Reduction::Libsnark).unwrap();
     let mut verifier = Verifier::new();
     let mut keys = Vec::new();
-    let load_keys = |s| {
+    let load_from = |dir: &std::path::Path, s| {
         load(
-            dir.path(),
+            dir,
             s,
             LoadOptions {
                 allow_insecure: true,
@@ -51,11 +55,12 @@ fn bench(c: &mut Criterion) {
         .unwrap()
     };
     for s in statements {
-        let k = load_keys(s);
+        let k = load_from(dir.path(), s);
         eprintln!(
-            "{s}: {} constraints, {} public inputs, domain {}",
+            "{s}: {} constraints, {} public inputs, domain {} ({} over a power of two)",
             k.shape.num_constraints,
             k.shape.num_instance - 1,
+            k.proving_key.h_query.len() + 1,
             k.shape.domain_size()
         );
         verifier
@@ -73,8 +78,12 @@ fn bench(c: &mut Criterion) {
         "fixed-base tables: {:.1} MB",
         prover.table_bytes() as f64 / 1e6
     );
-    // The same keys with ark-groth16's prover: the path before, in the same run.
-    let ark_prover = Prover::without_tables(statements.map(load_keys), 0).unwrap();
+    // ark-groth16's prover on ark-groth16's own keys (a power-of-two domain, from the
+    // same seed): the path before, in the same run; and medproof's prove step on them.
+    let ark_prover =
+        Prover::without_tables(statements.map(|s| load_from(old.path(), s)), 0).unwrap();
+    let power_of_two = Prover::new(statements.map(|s| load_from(old.path(), s)), 0).unwrap();
+    power_of_two.build_tables();
 
     // A ledger with a provider, a patient's lab records, a consent, a policy, a claim.
     let mut rng = ChaCha20Rng::seed_from_u64(8);
@@ -141,8 +150,11 @@ fn bench(c: &mut Criterion) {
     g.bench_function("claim_prove", |b| {
         b.iter(|| prover.prove(&claim_req).unwrap())
     });
-    // The claim's steps before its MSMs (domain 16,384): synthesis, then the witness
-    // map (rows, check, FFTs).
+    g.bench_function("claim_prove_power_of_two", |b| {
+        b.iter(|| power_of_two.prove(&claim_req).unwrap())
+    });
+    // The claim's steps before its MSMs (domain 9,216): synthesis, then the witness map
+    // (rows, check, FFTs).
     let claim_keys = prover.keys(Statement::ClaimCompliance).unwrap();
     g.bench_function("claim_synthesize", |b| {
         b.iter(|| claim_keys.shape.synthesize(claim_req.circuit()).unwrap())

@@ -8,7 +8,9 @@ use ark_bn254::{Bn254, Fr};
 use ark_ff::UniformRand;
 use medproof_circuits::commit::{key_ref, patient_ref, record_leaf, ContentDigest, RecordOpening};
 use medproof_circuits::merkle::MerkleTree;
-use medproof_params::{insecure_seeded_setup, load, LoadOptions};
+use medproof_params::{
+    insecure_seeded_setup, insecure_seeded_setup_with, load, LoadOptions, Reduction,
+};
 use medproof_prover::{ProofRequest, Prover, RecordInclusionRequest};
 use medproof_verifier::groth16::{PreparedVerifyingKey, Proof};
 use medproof_verifier::statement::RecordInclusionPublic;
@@ -20,22 +22,34 @@ use rand_chacha::ChaCha20Rng;
 pub struct Fixture {
     /// The prover (keys loaded, matrices cached, fixed-base tables built).
     pub prover: Prover,
-    /// The same keys proving with ark-groth16's prover (no tables): the path before.
+    /// ark-groth16's prover (no tables) on ark-groth16's own keys (libsnark's reduction
+    /// over a power-of-two domain, as `setup` made them before the mixed-radix domain),
+    /// from the same seed: the path before.
     pub ark_prover: Prover,
+    /// medproof's prove step on those power-of-two keys: the smaller domain's gain apart.
+    pub power_of_two: Prover,
     /// The prepared verifying key.
     pub pvk: PreparedVerifyingKey,
     /// Requests, one per record.
     pub requests: Vec<ProofRequest>,
-    _dir: tempfile::TempDir,
+    _dirs: [tempfile::TempDir; 2],
 }
 
 /// Builds the fixture with `records` records and a prover of `threads` threads.
 pub fn fixture(records: usize, threads: usize) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
+    let old = tempfile::tempdir().unwrap();
     insecure_seeded_setup(dir.path(), &[Statement::RecordInclusion], 11).unwrap();
-    let load_keys = || {
+    insecure_seeded_setup_with(
+        old.path(),
+        &[Statement::RecordInclusion],
+        11,
+        Reduction::Libsnark,
+    )
+    .unwrap();
+    let load_keys = |dir: &std::path::Path| {
         load(
-            dir.path(),
+            dir,
             Statement::RecordInclusion,
             LoadOptions {
                 allow_insecure: true,
@@ -43,7 +57,7 @@ pub fn fixture(records: usize, threads: usize) -> Fixture {
         )
         .unwrap()
     };
-    let keys = load_keys();
+    let keys = load_keys(dir.path());
     let pvk = PreparedVerifyingKey::new(keys.verifying_key.clone()).expect("a safe key");
     let mut rng = ChaCha20Rng::seed_from_u64(5);
     let openings: Vec<RecordOpening> = (0..records)
@@ -78,12 +92,15 @@ pub fn fixture(records: usize, threads: usize) -> Fixture {
         .collect();
     let prover = Prover::new([keys], threads).unwrap();
     prover.build_tables();
+    let power_of_two = Prover::new([load_keys(old.path())], threads).unwrap();
+    power_of_two.build_tables();
     Fixture {
         prover,
-        ark_prover: Prover::without_tables([load_keys()], threads).unwrap(),
+        ark_prover: Prover::without_tables([load_keys(old.path())], threads).unwrap(),
+        power_of_two,
         pvk,
         requests,
-        _dir: dir,
+        _dirs: [dir, old],
     }
 }
 

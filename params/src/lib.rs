@@ -27,14 +27,17 @@ use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use ark_bn254::Bn254;
+use ark_bn254::{Bn254, Fr};
+use ark_groth16::r1cs_to_qap::LibsnarkReduction;
 use ark_groth16::{Groth16, ProvingKey};
+use ark_poly::{EvaluationDomain, GeneralEvaluationDomain};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Validate};
 use medproof_circuits::shape::CircuitShape;
 use medproof_circuits::statement_shape;
 use medproof_verifier::groth16::VerifyingKey;
 use medproof_verifier::Statement;
 use rand::{CryptoRng, RngCore, SeedableRng};
+use reduction::{CircomReduction, MixedRadixReduction};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -179,17 +182,49 @@ pub struct KeyEntry {
     /// absent for keys from [`setup`] (a single party's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ceremony: Option<CeremonyEntry>,
+    /// The reduction of keys from [`setup`]; absent for ceremony keys (whose entry
+    /// names theirs) and for keys written before it was recorded (libsnark's over a
+    /// power of two).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reduction: Option<Reduction>,
 }
 
-/// The R1CS-to-QAP reduction keys were made for: it fixes what the `H` points are.
+/// The R1CS-to-QAP reduction keys were made for: it fixes the FFT domain and what the
+/// `H` points are.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Reduction {
-    /// ark-groth16's default (libsnark's): keys from [`setup`].
+    /// ark-groth16's default (libsnark's), over a power-of-two domain: keys from
+    /// [`setup`] before the mixed-radix domain, still read and proved with.
     #[default]
     Libsnark,
+    /// libsnark's over the smallest domain of size `2^a·3^b`
+    /// ([`reduction::MixedRadixReduction`]): keys from [`setup`].
+    #[serde(rename = "libsnark-mixed-radix")]
+    LibsnarkMixedRadix,
     /// circom's and snarkjs's ([`reduction::CircomReduction`]): keys from a `.zkey`.
     Circom,
+}
+
+impl Reduction {
+    /// The FFT domain of a circuit with `rows` constraints and instance variables.
+    pub fn domain(self, rows: usize) -> Option<GeneralEvaluationDomain<Fr>> {
+        match self {
+            Reduction::Libsnark | Reduction::Circom => GeneralEvaluationDomain::new(rows),
+            Reduction::LibsnarkMixedRadix => reduction::smallest_domain(rows),
+        }
+    }
+
+    /// How many `H` points keys of this reduction hold for a circuit of `rows` rows:
+    /// the quotient's coefficients (libsnark's, one fewer than the domain's points) or
+    /// the doubled domain's odd points (circom's, as many as the domain's).
+    pub fn h_points(self, rows: usize) -> Option<usize> {
+        let d = self.domain(rows)?.size();
+        match self {
+            Reduction::Libsnark | Reduction::LibsnarkMixedRadix => Some(d - 1),
+            Reduction::Circom => Some(d),
+        }
+    }
 }
 
 /// What the manifest records of the ceremony a statement's keys come from, so that
@@ -467,14 +502,35 @@ pub fn load(
                 })
         })
         .transpose()?;
+    let reduction = match (&entry.ceremony, entry.reduction) {
+        (Some(c), None) => c.reduction,
+        (None, r) => r.unwrap_or_default(),
+        (Some(_), Some(_)) => {
+            return Err(ParamsError::Decode {
+                path: dir.join(MANIFEST),
+                reason: format!("`{statement}`: the entry names a reduction twice"),
+            })
+        }
+    };
+    // The H query's length follows from the reduction and the circuit: a key for
+    // another domain would only make proofs that fail.
+    let rows = shape.num_constraints + shape.num_instance;
+    let expected = reduction.h_points(rows);
+    if expected != Some(proving_key.h_query.len()) {
+        return Err(ParamsError::Decode {
+            path: dir.join(&entry.proving_key.name),
+            reason: format!(
+                "the H query has {} points; {reduction:?} keys of this circuit have {}",
+                proving_key.h_query.len(),
+                expected.map_or("none".to_string(), |n| n.to_string())
+            ),
+        });
+    }
     Ok(StatementKeys {
         statement,
         shape,
         proving_key,
-        reduction: entry
-            .ceremony
-            .as_ref()
-            .map_or(Reduction::Libsnark, |c| c.reduction),
+        reduction,
         vk_id: entry.vk_id,
         verifying_key,
         transcript,
@@ -511,8 +567,12 @@ fn write_keys(
     statement: Statement,
     shape: &CircuitShape,
     pk: &ProvingKey<Bn254>,
-    ceremony: Option<CeremonyEntry>,
+    origin: KeyOrigin,
 ) -> Result<KeyEntry, ParamsError> {
+    let (ceremony, reduction) = match origin {
+        KeyOrigin::Setup(r) => (None, Some(r)),
+        KeyOrigin::Ceremony(c) => (Some(c), None),
+    };
     let vk = to_light_vk(&pk.vk);
     let name = statement.name();
     let proving_key = write_atomic(dir, &format!("{name}.pk"), |w| {
@@ -530,7 +590,16 @@ fn write_keys(
         proving_key,
         verifying_key,
         ceremony,
+        reduction,
     })
+}
+
+/// Where keys come from, as their manifest entry records it.
+enum KeyOrigin {
+    /// A single party's setup, with this reduction.
+    Setup(Reduction),
+    /// A ceremony (its entry names the reduction).
+    Ceremony(CeremonyEntry),
 }
 
 /// Writes `bytes` to `dir/name` through a temporary file and a rename, so a crash never
@@ -586,6 +655,7 @@ fn setup_with<R: RngCore + CryptoRng>(
     statements: &[Statement],
     rng: &mut R,
     insecure: bool,
+    reduction: Reduction,
     progress: &dyn Progress,
 ) -> Result<Manifest, ParamsError> {
     fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
@@ -595,18 +665,36 @@ fn setup_with<R: RngCore + CryptoRng>(
         let shape = shape_of(statement)?;
         progress.stage(statement, "generating keys");
         // ark-groth16 synthesizes the circuit again, with tracing off as everywhere.
-        let pk = medproof_circuits::shape::untraced(|| {
-            Groth16::<Bn254>::generate_random_parameters_with_reduction(
-                medproof_circuits::AnyCircuit::blank(statement),
-                rng,
-            )
+        let blank = medproof_circuits::AnyCircuit::blank(statement);
+        let pk = medproof_circuits::shape::untraced(|| match reduction {
+            Reduction::LibsnarkMixedRadix => {
+                Groth16::<Bn254, MixedRadixReduction>::generate_random_parameters_with_reduction(
+                    blank, rng,
+                )
+            }
+            Reduction::Libsnark => {
+                Groth16::<Bn254, LibsnarkReduction>::generate_random_parameters_with_reduction(
+                    blank, rng,
+                )
+            }
+            Reduction::Circom => {
+                Groth16::<Bn254, CircomReduction>::generate_random_parameters_with_reduction(
+                    blank, rng,
+                )
+            }
         })
         .map_err(|e| ParamsError::Synthesis {
             statement,
             reason: e.to_string(),
         })?;
         progress.stage(statement, "writing");
-        keys.push(write_keys(dir, statement, &shape, &pk, None)?);
+        keys.push(write_keys(
+            dir,
+            statement,
+            &shape,
+            &pk,
+            KeyOrigin::Setup(reduction),
+        )?);
         progress.done(statement);
     }
     let manifest = Manifest {
@@ -675,7 +763,7 @@ pub fn import_ceremony_keys(
         statement,
         &shape,
         &key.to_proving_key(),
-        Some(ceremony),
+        KeyOrigin::Ceremony(ceremony),
     )?;
     manifest.keys.retain(|k| k.statement != statement.name());
     manifest.keys.push(entry);
@@ -690,7 +778,14 @@ pub fn setup(
     progress: &dyn Progress,
 ) -> Result<Manifest, ParamsError> {
     let mut rng = rand::rngs::StdRng::from_entropy();
-    setup_with(dir, statements, &mut rng, false, progress)
+    setup_with(
+        dir,
+        statements,
+        &mut rng,
+        false,
+        Reduction::LibsnarkMixedRadix,
+        progress,
+    )
 }
 
 /// Deterministic keys from `seed`. INSECURE: anyone who knows the seed can forge proofs.
@@ -700,8 +795,21 @@ pub fn insecure_seeded_setup(
     statements: &[Statement],
     seed: u64,
 ) -> Result<Manifest, ParamsError> {
+    insecure_seeded_setup_with(dir, statements, seed, Reduction::LibsnarkMixedRadix)
+}
+
+/// [`insecure_seeded_setup`] for keys of another reduction: ark-groth16's own
+/// (libsnark's over a power of two, as [`setup`] made them before the mixed-radix
+/// domain), or circom's. INSECURE, for tests and benchmarks (the old path beside the
+/// new one) only.
+pub fn insecure_seeded_setup_with(
+    dir: &Path,
+    statements: &[Statement],
+    seed: u64,
+    reduction: Reduction,
+) -> Result<Manifest, ParamsError> {
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
-    setup_with(dir, statements, &mut rng, true, &Quiet)
+    setup_with(dir, statements, &mut rng, true, reduction, &Quiet)
 }
 
 /// Whether `dir` holds a manifest (keys were generated there).

@@ -13,7 +13,7 @@
 
 use ark_bn254::{g1, g2, Bn254, Fr, G1Projective, G2Projective};
 use ark_ec::CurveGroup;
-use ark_ff::{FftField, Field};
+use ark_ff::{FftField, Field, One};
 use ark_groth16::ProvingKey;
 use ark_poly::{EvaluationDomain, GeneralEvaluationDomain};
 use medproof_circuits::shape::{AssignError, CircuitShape};
@@ -22,6 +22,7 @@ use medproof_params::Reduction;
 use medproof_verifier::groth16::Proof;
 use rayon::prelude::*;
 
+use crate::fft;
 use crate::msm::{FixedBaseMsm, MsmError};
 use crate::ProveError;
 
@@ -99,7 +100,7 @@ pub fn prove(
     r: Fr,
     s: Fr,
 ) -> Result<Proof, ProveError> {
-    let (domain, [ea, eb, ec]) = checked_rows(shape, z)?;
+    let (domain, [ea, eb, ec]) = checked_rows(shape, reduction, z)?;
     let aux = z.get(shape.num_instance..).unwrap_or_default();
     let msm = |e: MsmError| ProveError::Groth16(e.to_string());
     let h = quotient(reduction, domain, ea, eb, ec)?;
@@ -136,19 +137,23 @@ pub fn witness_map(
     reduction: Reduction,
     z: &[Fr],
 ) -> Result<Vec<Fr>, ProveError> {
-    let (domain, [a, b, c]) = checked_rows(shape, z)?;
+    let (domain, [a, b, c]) = checked_rows(shape, reduction, z)?;
     quotient(reduction, domain, a, b, c)
 }
 
-/// The evaluations of the A, B and C rows on `z`, padded to the FFT domain, once every
-/// constraint is checked (`A·B = C` on each row).
-fn checked_rows(shape: &CircuitShape, z: &[Fr]) -> Result<(Domain, [Vec<Fr>; 3]), ProveError> {
+/// The evaluations of the A, B and C rows on `z`, padded to the reduction's FFT
+/// domain, once every constraint is checked (`A·B = C` on each row).
+fn checked_rows(
+    shape: &CircuitShape,
+    reduction: Reduction,
+    z: &[Fr],
+) -> Result<(Domain, [Vec<Fr>; 3]), ProveError> {
     let n = shape.num_constraints;
     let inputs = shape.num_instance;
     if z.len() != shape.num_instance + shape.num_witness {
         return Err(AssignError::ShapeMismatch.into());
     }
-    let domain = Domain::new(n + inputs).ok_or(ProveError::Groth16(
+    let domain = reduction.domain(n + inputs).ok_or(ProveError::Groth16(
         "the circuit is too large for the field's FFT domains".into(),
     ))?;
     let [a, b, c] = evaluate_rows(&shape.matrices, inputs, n, z, domain.size());
@@ -171,7 +176,7 @@ fn quotient(
     c: Vec<Fr>,
 ) -> Result<Vec<Fr>, ProveError> {
     match reduction {
-        Reduction::Libsnark => libsnark_quotient(domain, a, b, c),
+        Reduction::Libsnark | Reduction::LibsnarkMixedRadix => libsnark_quotient(domain, a, b, c),
         Reduction::Circom => {
             odd_coset_product(&domain, a, b, c).map_err(|e| ProveError::Groth16(e.to_string()))
         }
@@ -179,7 +184,8 @@ fn quotient(
 }
 
 /// libsnark's: the coefficients of `(A·B − C) / Z` (evaluated on a coset where the
-/// vanishing polynomial `Z` is a non-zero constant), as ark-groth16's reduction.
+/// vanishing polynomial `Z` is a non-zero constant), as ark-groth16's reduction, over a
+/// domain of either kind.
 fn libsnark_quotient(
     domain: Domain,
     mut a: Vec<Fr>,
@@ -193,9 +199,18 @@ fn libsnark_quotient(
         .evaluate_vanishing_polynomial(Fr::GENERATOR)
         .inverse()
         .ok_or(ProveError::Groth16("the generator is in the domain".into()))?;
-    let to_coset = |v: &mut Vec<Fr>| {
-        domain.ifft_in_place(v);
-        coset.fft_in_place(v);
+    let g = Fr::GENERATOR;
+    // Mixed-radix domains go through medproof's FFT (ark-poly's is slower there than
+    // its radix-2 FFT over twice the points); the output is the same.
+    let to_coset = |v: &mut Vec<Fr>| match &domain {
+        GeneralEvaluationDomain::MixedRadix(d) => {
+            fft::coset_ifft(d, v, Fr::one());
+            fft::coset_fft(d, v, g);
+        }
+        GeneralEvaluationDomain::Radix2(_) => {
+            domain.ifft_in_place(v);
+            coset.fft_in_place(v);
+        }
     };
     rayon::join(
         || to_coset(&mut a),
@@ -206,6 +221,9 @@ fn libsnark_quotient(
         .zip(&c)
         .with_min_len(1_024)
         .for_each(|((a, b), c)| *a = (*a * b - c) * z_inv);
-    coset.ifft_in_place(&mut a);
+    match &domain {
+        GeneralEvaluationDomain::MixedRadix(d) => fft::coset_ifft(d, &mut a, g),
+        GeneralEvaluationDomain::Radix2(_) => coset.ifft_in_place(&mut a),
+    }
     Ok(a)
 }

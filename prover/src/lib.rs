@@ -15,6 +15,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod fft;
 pub mod groth16;
 pub mod msm;
 
@@ -35,7 +36,7 @@ use medproof_circuits::merkle::MerklePath;
 use medproof_circuits::record_inclusion::RecordInclusionCircuit;
 use medproof_circuits::shape::AssignError;
 use medproof_circuits::AnyCircuit;
-use medproof_params::reduction::CircomReduction;
+use medproof_params::reduction::{CircomReduction, MixedRadixReduction};
 use medproof_params::{Reduction, StatementKeys};
 use medproof_verifier::groth16::Proof;
 use medproof_verifier::statement::{AccessPublic, ClaimPublic, RecordInclusionPublic};
@@ -485,6 +486,7 @@ fn ark_groth16_prove<C: ConstraintSynthesizer<Fr>>(
     let z = keys.shape.assign(circuit)?;
     let p = match keys.reduction {
         Reduction::Libsnark => prove_with::<LibsnarkReduction>(keys, &z.0),
+        Reduction::LibsnarkMixedRadix => prove_with::<MixedRadixReduction>(keys, &z.0),
         Reduction::Circom => prove_with::<CircomReduction>(keys, &z.0),
     }
     .map_err(|e| ProveError::Groth16(e.to_string()))?;

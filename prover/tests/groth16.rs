@@ -1,5 +1,5 @@
 //! medproof's prove step against ark-groth16's: with the same blinding scalars the two
-//! give the same proof, for keys of either reduction; a witness that breaks a
+//! give the same proof, for keys of every reduction; a witness that breaks a
 //! constraint is refused with that constraint's number, before any MSM.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -8,11 +8,12 @@ use ark_bn254::{Bn254, Fr};
 use ark_ff::UniformRand;
 use ark_groth16::r1cs_to_qap::{LibsnarkReduction, R1CSToQAP};
 use ark_groth16::Groth16;
+use ark_poly::{EvaluationDomain, GeneralEvaluationDomain};
 use medproof_circuits::commit::{key_ref, patient_ref, record_leaf, ContentDigest, RecordOpening};
 use medproof_circuits::merkle::MerkleTree;
 use medproof_circuits::record_inclusion::RecordInclusionCircuit;
 use medproof_circuits::shape::{AssignError, CircuitShape};
-use medproof_params::reduction::CircomReduction;
+use medproof_params::reduction::{CircomReduction, MixedRadixReduction};
 use medproof_params::Reduction;
 use medproof_prover::groth16::{prove, witness_map, ProvingTables};
 use medproof_prover::ProveError;
@@ -51,6 +52,14 @@ fn same_proof_as_ark_groth16<Q: R1CSToQAP>(reduction: Reduction, seed: u64) {
         &mut rng,
     )
     .unwrap();
+    let rows = shape.num_constraints + shape.num_instance;
+    let domain = reduction.domain(rows).unwrap().size();
+    let h_points = if reduction == Reduction::Circom {
+        domain
+    } else {
+        domain - 1
+    };
+    assert_eq!(pk.h_query.len(), h_points);
     let z = shape.assign(c).unwrap();
     let tables = ProvingTables::new(&pk);
     let (r, s) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
@@ -92,6 +101,18 @@ fn the_same_proof_as_ark_groth16_with_libsnarks_reduction() {
 }
 
 #[test]
+fn the_same_proof_as_ark_groth16_over_the_mixed_radix_domain() {
+    // 5,502 constraints and 3 public inputs: 6,144 points (2^11·3) instead of 8,192.
+    let shape = CircuitShape::of(RecordInclusionCircuit::blank()).unwrap();
+    let rows = shape.num_constraints + shape.num_instance;
+    assert_eq!(rows, 5_506);
+    let domain = Reduction::LibsnarkMixedRadix.domain(rows).unwrap();
+    assert!(matches!(domain, GeneralEvaluationDomain::MixedRadix(_)));
+    assert_eq!(domain.size(), 6_144);
+    same_proof_as_ark_groth16::<MixedRadixReduction>(Reduction::LibsnarkMixedRadix, 4);
+}
+
+#[test]
 fn the_same_proof_as_ark_groth16_with_circoms_reduction() {
     same_proof_as_ark_groth16::<CircomReduction>(Reduction::Circom, 2);
 }
@@ -110,7 +131,11 @@ fn a_broken_constraint_is_refused_with_its_number() {
         let row = shape
             .first_unsatisfied(&bad)
             .expect("some constraint breaks");
-        for reduction in [Reduction::Libsnark, Reduction::Circom] {
+        for reduction in [
+            Reduction::Libsnark,
+            Reduction::LibsnarkMixedRadix,
+            Reduction::Circom,
+        ] {
             assert_eq!(
                 witness_map(&shape, reduction, &bad),
                 Err(ProveError::Witness(AssignError::Unsatisfied(row)))

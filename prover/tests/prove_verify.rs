@@ -8,7 +8,7 @@ use ark_ff::UniformRand;
 use medproof_circuits::commit::{key_ref, patient_ref, record_leaf, ContentDigest, RecordOpening};
 use medproof_circuits::merkle::MerkleTree;
 use medproof_circuits::shape::AssignError;
-use medproof_params::{insecure_seeded_setup, load, LoadOptions};
+use medproof_params::{insecure_seeded_setup_with, load, LoadOptions, Reduction};
 use medproof_prover::{ProofRequest, ProveError, Prover, RecordInclusionRequest, Shape};
 use medproof_verifier::bundle::{BundleError, Verifier};
 use medproof_verifier::groth16::{PreparedVerifyingKey, VerifyError};
@@ -26,8 +26,13 @@ struct World {
 }
 
 fn world() -> World {
+    world_with(Reduction::LibsnarkMixedRadix)
+}
+
+/// The world over keys of `reduction` (the one `setup` writes is the mixed-radix one).
+fn world_with(reduction: Reduction) -> World {
     let dir = tempfile::tempdir().unwrap();
-    insecure_seeded_setup(dir.path(), &[Statement::RecordInclusion], 3).unwrap();
+    insecure_seeded_setup_with(dir.path(), &[Statement::RecordInclusion], 3, reduction).unwrap();
     let keys = load(
         dir.path(),
         Statement::RecordInclusion,
@@ -283,5 +288,32 @@ fn proofs_verify_before_while_and_after_the_tables_are_built() {
     for b in prove_all(&w, 4, |i| 300 + i as u64) {
         assert!(w.verifier.verify(&b).unwrap());
         assert!(!w.verifier.verify(&with_input(&b, "binding", "1")).unwrap());
+    }
+}
+
+#[test]
+fn keys_of_every_reduction_make_proofs_that_verify() {
+    // Keys from before the mixed-radix domain (libsnark's over a power of two), the keys
+    // `setup` writes now, and circom's (a ceremony's): each proves with ark-groth16's
+    // prover (before the tables are built) and with medproof's (after), and each proof
+    // has its negative twin.
+    for reduction in [
+        Reduction::Libsnark,
+        Reduction::LibsnarkMixedRadix,
+        Reduction::Circom,
+    ] {
+        let w = world_with(reduction);
+        let keys = w.prover.keys(Statement::RecordInclusion).unwrap();
+        assert_eq!(keys.reduction, reduction);
+        for round in 0..2u64 {
+            if round == 1 {
+                w.prover.build_tables();
+                assert!(w.prover.table_bytes() > 0);
+            }
+            for b in prove_all(&w, 2, |i| 500 + 10 * round + i as u64) {
+                assert!(w.verifier.verify(&b).unwrap(), "{reduction:?}");
+                assert!(!w.verifier.verify(&with_input(&b, "binding", "1")).unwrap());
+            }
+        }
     }
 }

@@ -6,7 +6,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use medproof_params::{
-    insecure_seeded_setup, load, load_verifying_key, LoadOptions, Manifest, ParamsError,
+    insecure_seeded_setup, insecure_seeded_setup_with, load, load_verifying_key, LoadOptions,
+    Manifest, ParamsError, Reduction,
 };
 use medproof_verifier::Statement;
 
@@ -133,4 +134,45 @@ fn load_checks_everything() {
         load(&d, S, OK),
         Err(ParamsError::NotInManifest(_))
     ));
+}
+
+#[test]
+fn keys_name_their_reduction_and_an_h_query_for_another_domain_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path();
+    // `setup` writes keys over the mixed-radix domain: 5,506 rows in 6,144 points.
+    let manifest = insecure_seeded_setup(&base.join("orig"), &[S], 2).unwrap();
+    let entry = manifest.entry(S).unwrap();
+    assert_eq!(entry.reduction, Some(Reduction::LibsnarkMixedRadix));
+    let keys = load(&base.join("orig"), S, OK).unwrap();
+    assert_eq!(keys.reduction, Reduction::LibsnarkMixedRadix);
+    assert_eq!(keys.proving_key.h_query.len(), 6_143);
+
+    // The same keys under an entry naming another reduction, or none (which means
+    // libsnark's over a power of two, as entries written before the field read): the
+    // H query has the wrong length for it, and loading says so.
+    for (name, r) in [
+        ("none", None),
+        ("libsnark", Some(Reduction::Libsnark)),
+        ("circom", Some(Reduction::Circom)),
+    ] {
+        let d = fresh(base, name);
+        edit_manifest(&d, |m| m.keys[0].reduction = r);
+        let err = load(&d, S, OK).unwrap_err();
+        assert!(
+            matches!(&err, ParamsError::Decode { reason, .. } if reason.contains("H query has 6143 points")),
+            "{name}: {err}"
+        );
+    }
+
+    // Keys as `setup` wrote them before (power of two, no reduction in the entry) load
+    // as libsnark's.
+    let old = base.join("old");
+    insecure_seeded_setup_with(&old, &[S], 2, Reduction::Libsnark).unwrap();
+    edit_manifest(&old, |m| m.keys[0].reduction = None);
+    let text = fs::read_to_string(old.join("manifest.json")).unwrap();
+    assert!(!text.contains("reduction"), "{text}");
+    let keys = load(&old, S, OK).unwrap();
+    assert_eq!(keys.reduction, Reduction::Libsnark);
+    assert_eq!(keys.proving_key.h_query.len(), 8_191);
 }
