@@ -166,6 +166,17 @@ fn bench(c: &mut Criterion) {
                 .unwrap()
         })
     });
+    let old_claim_keys = power_of_two.keys(Statement::ClaimCompliance).unwrap();
+    g.bench_function("claim_witness_map_power_of_two", |b| {
+        b.iter(|| {
+            medproof_prover::groth16::witness_map(
+                &old_claim_keys.shape,
+                old_claim_keys.reduction,
+                &z,
+            )
+            .unwrap()
+        })
+    });
     g.bench_function("access_prove_ark_groth16", |b| {
         b.iter(|| ark_prover.prove(&access[0].0).unwrap())
     });
