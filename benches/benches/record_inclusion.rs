@@ -15,8 +15,8 @@ use medproof_prover::Shape;
 
 fn bench(c: &mut Criterion) {
     let f = fixture(8, 0);
-    let shape = &f.prover.keys(f.requests[0].statement()).unwrap().shape;
     let keys = f.prover.keys(f.requests[0].statement()).unwrap();
+    let shape = &keys.shape;
     eprintln!(
         "record-inclusion: {} constraints, {} public inputs, domain {} ({} over a power of two)",
         shape.num_constraints,

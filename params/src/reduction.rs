@@ -14,7 +14,7 @@
 //! at least as many points as the constraints and public inputs, and any multiplicative
 //! subgroup serves; ark-groth16 takes the next power of two. BN254's scalar field also
 //! has subgroups of order `2^a·3^b` (b ≤ 2), so a circuit of 9,124 rows fits in 9,216
-//! points instead of 16,384 and one of 5,505 in 6,144 instead of 8,192: the witness
+//! points instead of 16,384 and one of 5,506 in 6,144 instead of 8,192: the witness
 //! map's FFTs and the `H` query shrink with it. The verifier never sees the domain (it
 //! is in the keys' points only), so proofs and verifying keys keep their form; snarkjs's
 //! prover and `.zkey` assume a power of two, so ceremony keys keep circom's reduction.

@@ -12,26 +12,28 @@
 //! ark-poly's for the same domain (tested against it).
 
 use ark_bn254::Fr;
-use ark_ff::{Field, One};
+use ark_ff::{Field, One, Zero};
 use ark_poly::{EvaluationDomain, MixedRadixEvaluationDomain, Radix2EvaluationDomain};
 use rayon::prelude::*;
 
 /// Columns per rayon task in a radix-3 step.
 const CHUNK: usize = 512;
 
-/// The evaluations of the polynomial with coefficients `x` on the domain's points
-/// `offset·ω^j` (the domain's own offset is ignored; pass it here).
-pub fn coset_fft(domain: &MixedRadixEvaluationDomain<Fr>, x: &mut [Fr], offset: Fr) {
+/// From the evaluations `x` on the domain's points `ω^j` to those of the same
+/// polynomial on `offset·ω^j`: the inverse transform, one pass multiplying by
+/// `offset^i/n` (the inverse's `1/n` and the shift together), the forward transform.
+pub fn domain_to_coset(domain: &MixedRadixEvaluationDomain<Fr>, x: &mut [Fr], offset: Fr) {
     debug_assert_eq!(x.len() as u64, domain.size);
-    if !offset.is_one() {
-        scale_by_powers(x, offset, Fr::one());
-    }
+    dft(x, domain.group_gen_inv);
+    scale_by_powers(x, offset, domain.size_inv);
     dft(x, domain.group_gen);
 }
 
-/// The coefficients of the polynomial whose evaluations on `offset·ω^j` are `x`.
+/// The coefficients of the polynomial whose evaluations on `offset·ω^j` are `x`;
+/// `offset` is not zero (the prover's is the field's generator).
 pub fn coset_ifft(domain: &MixedRadixEvaluationDomain<Fr>, x: &mut [Fr], offset: Fr) {
     debug_assert_eq!(x.len() as u64, domain.size);
+    debug_assert!(!offset.is_zero());
     dft(x, domain.group_gen_inv);
     let inv = offset.inverse().unwrap_or_else(Fr::one);
     scale_by_powers(x, inv, domain.size_inv);
@@ -126,15 +128,18 @@ mod tests {
             let coset = domain.get_coset(g).unwrap();
             let x: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
 
+            // Evaluations on the domain to evaluations on the coset, and (offset one)
+            // back to themselves.
             let (mut ours, mut theirs) = (x.clone(), x.clone());
-            coset_fft(&domain, &mut ours, Fr::one());
-            domain.fft_in_place(&mut theirs);
-            assert_eq!(ours, theirs, "fft, {n} points");
-
-            let (mut ours, mut theirs) = (x.clone(), x.clone());
-            coset_fft(&domain, &mut ours, g);
+            domain_to_coset(&domain, &mut ours, g);
+            domain.ifft_in_place(&mut theirs);
             coset.fft_in_place(&mut theirs);
-            assert_eq!(ours, theirs, "coset fft, {n} points");
+            assert_eq!(ours, theirs, "to the coset, {n} points");
+            assert_ne!(ours, x);
+
+            let mut ours = x.clone();
+            domain_to_coset(&domain, &mut ours, Fr::one());
+            assert_eq!(ours, x, "to the domain itself, {n} points");
 
             let (mut ours, mut theirs) = (x.clone(), x.clone());
             coset_ifft(&domain, &mut ours, Fr::one());

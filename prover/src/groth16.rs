@@ -13,7 +13,7 @@
 
 use ark_bn254::{g1, g2, Bn254, Fr, G1Projective, G2Projective};
 use ark_ec::CurveGroup;
-use ark_ff::{FftField, Field, One};
+use ark_ff::{FftField, Field};
 use ark_groth16::ProvingKey;
 use ark_poly::{EvaluationDomain, GeneralEvaluationDomain};
 use medproof_circuits::shape::{AssignError, CircuitShape};
@@ -203,10 +203,7 @@ fn libsnark_quotient(
     // Mixed-radix domains go through medproof's FFT (ark-poly's is slower there than
     // its radix-2 FFT over twice the points); the output is the same.
     let to_coset = |v: &mut Vec<Fr>| match &domain {
-        GeneralEvaluationDomain::MixedRadix(d) => {
-            fft::coset_ifft(d, v, Fr::one());
-            fft::coset_fft(d, v, g);
-        }
+        GeneralEvaluationDomain::MixedRadix(d) => fft::domain_to_coset(d, v, g),
         GeneralEvaluationDomain::Radix2(_) => {
             domain.ifft_in_place(v);
             coset.fft_in_place(v);

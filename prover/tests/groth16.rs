@@ -53,13 +53,7 @@ fn same_proof_as_ark_groth16<Q: R1CSToQAP>(reduction: Reduction, seed: u64) {
     )
     .unwrap();
     let rows = shape.num_constraints + shape.num_instance;
-    let domain = reduction.domain(rows).unwrap().size();
-    let h_points = if reduction == Reduction::Circom {
-        domain
-    } else {
-        domain - 1
-    };
-    assert_eq!(pk.h_query.len(), h_points);
+    assert_eq!(Some(pk.h_query.len()), reduction.h_points(rows));
     let z = shape.assign(c).unwrap();
     let tables = ProvingTables::new(&pk);
     let (r, s) = (Fr::rand(&mut rng), Fr::rand(&mut rng));

@@ -305,6 +305,11 @@ fn keys_of_every_reduction_make_proofs_that_verify() {
         let w = world_with(reduction);
         let keys = w.prover.keys(Statement::RecordInclusion).unwrap();
         assert_eq!(keys.reduction, reduction);
+        assert_eq!(
+            w.prover.table_bytes(),
+            0,
+            "no tables before the first proof"
+        );
         for round in 0..2u64 {
             if round == 1 {
                 w.prover.build_tables();

@@ -6,8 +6,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use medproof_params::{
-    insecure_seeded_setup, insecure_seeded_setup_with, load, load_verifying_key, LoadOptions,
-    Manifest, ParamsError, Reduction,
+    insecure_seeded_setup, insecure_seeded_setup_with, load, load_verifying_key, CeremonyEntry,
+    LoadOptions, Manifest, ParamsError, Reduction,
 };
 use medproof_verifier::Statement;
 
@@ -164,6 +164,23 @@ fn keys_name_their_reduction_and_an_h_query_for_another_domain_is_refused() {
             "{name}: {err}"
         );
     }
+
+    // An entry naming a ceremony (which names its reduction) and a reduction besides:
+    // which one the keys were made for is not for loading to guess.
+    let d = fresh(base, "twice");
+    edit_manifest(&d, |m| {
+        m.keys[0].ceremony = Some(CeremonyEntry {
+            reduction: Reduction::LibsnarkMixedRadix,
+            circuit_hash: "00".repeat(64),
+            transcript: "00".repeat(64),
+            contributions: Vec::new(),
+        })
+    });
+    let err = load(&d, S, OK).unwrap_err();
+    assert!(
+        matches!(&err, ParamsError::Decode { reason, .. } if reason.contains("names a reduction twice")),
+        "{err}"
+    );
 
     // Keys as `setup` wrote them before (power of two, no reduction in the entry) load
     // as libsnark's.
