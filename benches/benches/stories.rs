@@ -6,141 +6,28 @@
 #![allow(missing_docs)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use ed25519_dalek::SigningKey;
+use medproof_benches::{stories, Stories, T0};
 use medproof_ledger::audit::{audit, AuditOptions, DEFAULT_BATCH};
-use medproof_ledger::{Clock, Ledger, MemStore};
-use medproof_params::{
-    insecure_seeded_setup, insecure_seeded_setup_with, load, LoadOptions, Reduction,
-};
-use medproof_prover::{ProofRequest, Prover};
-use medproof_service::scenario::{ConsentTerms, Parties};
-use medproof_verifier::bundle::Verifier;
+use medproof_prover::ProofRequest;
 use medproof_verifier::freshness::Freshness;
-use medproof_verifier::groth16::PreparedVerifyingKey;
 use medproof_verifier::{ProofBundle, Statement};
-use rand::SeedableRng;
-use rand_chacha::ChaCha20Rng;
 
-const T0: u64 = 1_780_000_000;
 const AUDITED: usize = 1_024;
 
-struct FixedClock(AtomicU64);
-
-impl Clock for FixedClock {
-    fn now(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
 fn bench(c: &mut Criterion) {
-    let dir = tempfile::tempdir().unwrap();
-    let old = tempfile::tempdir().unwrap();
-    let statements = [Statement::AccessAuthorization, Statement::ClaimCompliance];
-    insecure_seeded_setup(dir.path(), &statements, 12).unwrap();
-    insecure_seeded_setup_with(old.path(), &statements, 12, Reduction::Libsnark).unwrap();
-    let mut verifier = Verifier::new();
-    let mut keys = Vec::new();
-    let load_from = |dir: &std::path::Path, s| {
-        load(
-            dir,
-            s,
-            LoadOptions {
-                allow_insecure: true,
-            },
-        )
-        .unwrap()
-    };
-    for s in statements {
-        let k = load_from(dir.path(), s);
-        eprintln!(
-            "{s}: {} constraints, {} public inputs, domain {} ({} over a power of two)",
-            k.shape.num_constraints,
-            k.shape.num_instance - 1,
-            k.proving_key.h_query.len() + 1,
-            k.shape.domain_size()
-        );
-        verifier
-            .insert(
-                s,
-                PreparedVerifyingKey::new(k.verifying_key.clone()).expect("a safe key"),
-            )
-            .unwrap();
-        keys.push(k);
-    }
-    let named = medproof_service::genesis_keys(&keys).unwrap();
-    let prover = Prover::new(keys, 0).unwrap();
-    prover.build_tables();
-    eprintln!(
-        "fixed-base tables: {:.1} MB",
-        prover.table_bytes() as f64 / 1e6
-    );
-    // ark-groth16's prover on ark-groth16's own keys (a power-of-two domain, from the
-    // same seed): the path before, in the same run; and medproof's prove step on them.
-    let ark_prover =
-        Prover::without_tables(statements.map(|s| load_from(old.path(), s)), 0).unwrap();
-    let power_of_two = Prover::new(statements.map(|s| load_from(old.path(), s)), 0).unwrap();
-    power_of_two.build_tables();
-
-    // A ledger with a provider, a patient's lab records, a consent, a policy, a claim.
-    let mut rng = ChaCha20Rng::seed_from_u64(8);
-    let clock = Arc::new(FixedClock(AtomicU64::new(T0)));
-    let registrar = SigningKey::generate(&mut rng);
-    let ledger = Ledger::create(
-        MemStore::new(),
-        SigningKey::generate(&mut rng),
-        clock,
-        &[registrar.verifying_key()],
-        &named,
-    )
-    .unwrap();
-    let mut p = Parties::register(ledger, registrar, &mut rng).unwrap();
-    let docs: Vec<Vec<u8>> = (0..8).map(|i| format!("lab {i}").into_bytes()).collect();
-    let records = p
-        .commit_records(
-            &docs
-                .iter()
-                .map(|d| (1, d.as_slice(), T0))
-                .collect::<Vec<_>>(),
-            &mut rng,
-        )
-        .unwrap();
-    let consent = p
-        .grant(
-            ConsentTerms {
-                category: 1,
-                purpose: 1,
-                valid_from: T0 - 86_400,
-                valid_until: T0 + 86_400,
-            },
-            &mut rng,
-        )
-        .unwrap();
-    let policy = p
-        .publish_policy(
-            &["99213", "80053"],
-            (T0 - 86_400, T0 + 86_400),
-            50_000,
-            &mut rng,
-        )
-        .unwrap();
-    let claim = p
-        .commit_claim("99213", T0, 12_550, b"claim", &mut rng)
-        .unwrap();
-    let access: Vec<(ProofRequest, _)> = records
-        .iter()
-        .map(|r| {
-            let (req, cp) = p.access_request(&consent, r, T0, &mut rng).unwrap();
-            (ProofRequest::Access(req), cp)
-        })
-        .collect();
-    let (claim_req, _) = p
-        .claim_request(&claim, &policy, medproof_verifier::Fr::from(1u64))
-        .unwrap();
-    let claim_req = ProofRequest::Claim(claim_req);
+    let Stories {
+        prover,
+        ark_prover,
+        power_of_two,
+        verifier,
+        parties: mut p,
+        records,
+        consent,
+        access,
+        claim: claim_req,
+        mut rng,
+    } = stories();
 
     let mut g = c.benchmark_group("stories");
     g.sample_size(10);

@@ -1,20 +1,28 @@
 //! Fixtures shared by medproof's benchmarks: keys from an insecure seeded setup (never
-//! for production), a records tree, and valid proofs.
+//! for production), a records tree, valid proofs, and the users' statements over a
+//! ledger.
 
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use ark_bn254::{Bn254, Fr};
 use ark_ff::UniformRand;
+use ed25519_dalek::SigningKey;
 use medproof_circuits::commit::{key_ref, patient_ref, record_leaf, ContentDigest, RecordOpening};
 use medproof_circuits::merkle::MerkleTree;
+use medproof_ledger::{Clock, Ledger, MemStore};
 use medproof_params::{
     insecure_seeded_setup, insecure_seeded_setup_with, load, LoadOptions, Reduction,
 };
 use medproof_prover::{ProofRequest, Prover, RecordInclusionRequest};
+use medproof_service::scenario::{ConsentTerms, GrantedConsent, Parties};
+use medproof_verifier::bundle::Verifier;
 use medproof_verifier::groth16::{PreparedVerifyingKey, Proof};
 use medproof_verifier::statement::RecordInclusionPublic;
-use medproof_verifier::Statement;
+use medproof_verifier::{Checkpoint, Statement};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
@@ -148,6 +156,160 @@ pub fn rerandomize(pvk: &PreparedVerifyingKey, p: &Proof, rng: &mut ChaCha20Rng)
     }
 }
 
+/// The time of [`stories`]' ledger, consent and claim.
+pub const T0: u64 = 1_780_000_000;
+
+/// A clock that says what it is set to.
+pub struct FixedClock(pub AtomicU64);
+
+impl Clock for FixedClock {
+    fn now(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// The users' statements over a ledger in memory: a provider, a patient's lab records,
+/// a consent, a policy and a claim; provers for access and claim on keys over the
+/// smallest domain, and, from the same seed, on keys over the power-of-two domain
+/// (medproof's prove step and ark-groth16's prover, the path before).
+pub struct Stories {
+    /// medproof's prover (fixed-base tables built).
+    pub prover: Prover,
+    /// ark-groth16's prover (no tables) on power-of-two keys.
+    pub ark_prover: Prover,
+    /// medproof's prove step on power-of-two keys.
+    pub power_of_two: Prover,
+    /// The verifying keys of `prover`'s keys.
+    pub verifier: Verifier,
+    /// The ledger and its parties.
+    pub parties: Parties<MemStore>,
+    /// The records committed (category 1, at `T0`).
+    pub records: Vec<RecordOpening>,
+    /// The patient's consent (category 1, purpose 1, a day either side of `T0`).
+    pub consent: GrantedConsent,
+    /// One access request per record, with the checkpoint it was made against.
+    pub access: Vec<(ProofRequest, Checkpoint)>,
+    /// A claim under the policy.
+    pub claim: ProofRequest,
+    /// The fixture's random stream, for more requests.
+    pub rng: ChaCha20Rng,
+}
+
+/// Builds [`Stories`] (keys from seed 12, tables built: seconds). The keys are read
+/// into memory; their directories go when it returns.
+pub fn stories() -> Stories {
+    let dir = tempfile::tempdir().unwrap();
+    let old = tempfile::tempdir().unwrap();
+    let statements = [Statement::AccessAuthorization, Statement::ClaimCompliance];
+    insecure_seeded_setup(dir.path(), &statements, 12).unwrap();
+    insecure_seeded_setup_with(old.path(), &statements, 12, Reduction::Libsnark).unwrap();
+    let mut verifier = Verifier::new();
+    let mut keys = Vec::new();
+    let load_from = |dir: &std::path::Path, s| {
+        load(
+            dir,
+            s,
+            LoadOptions {
+                allow_insecure: true,
+            },
+        )
+        .unwrap()
+    };
+    for s in statements {
+        let k = load_from(dir.path(), s);
+        eprintln!(
+            "{s}: {} constraints, {} public inputs, domain {} ({} over a power of two)",
+            k.shape.num_constraints,
+            k.shape.num_instance - 1,
+            k.proving_key.h_query.len() + 1,
+            k.shape.domain_size()
+        );
+        verifier
+            .insert(
+                s,
+                PreparedVerifyingKey::new(k.verifying_key.clone()).expect("a safe key"),
+            )
+            .unwrap();
+        keys.push(k);
+    }
+    let named = medproof_service::genesis_keys(&keys).unwrap();
+    let prover = Prover::new(keys, 0).unwrap();
+    prover.build_tables();
+    eprintln!(
+        "fixed-base tables: {:.1} MB",
+        prover.table_bytes() as f64 / 1e6
+    );
+    let ark_prover =
+        Prover::without_tables(statements.map(|s| load_from(old.path(), s)), 0).unwrap();
+    let power_of_two = Prover::new(statements.map(|s| load_from(old.path(), s)), 0).unwrap();
+    power_of_two.build_tables();
+
+    let mut rng = ChaCha20Rng::seed_from_u64(8);
+    let clock = Arc::new(FixedClock(AtomicU64::new(T0)));
+    let registrar = SigningKey::generate(&mut rng);
+    let ledger = Ledger::create(
+        MemStore::new(),
+        SigningKey::generate(&mut rng),
+        clock,
+        &[registrar.verifying_key()],
+        &named,
+    )
+    .unwrap();
+    let mut p = Parties::register(ledger, registrar, &mut rng).unwrap();
+    let docs: Vec<Vec<u8>> = (0..8).map(|i| format!("lab {i}").into_bytes()).collect();
+    let records = p
+        .commit_records(
+            &docs
+                .iter()
+                .map(|d| (1, d.as_slice(), T0))
+                .collect::<Vec<_>>(),
+            &mut rng,
+        )
+        .unwrap();
+    let consent = p
+        .grant(
+            ConsentTerms {
+                category: 1,
+                purpose: 1,
+                valid_from: T0 - 86_400,
+                valid_until: T0 + 86_400,
+            },
+            &mut rng,
+        )
+        .unwrap();
+    let policy = p
+        .publish_policy(
+            &["99213", "80053"],
+            (T0 - 86_400, T0 + 86_400),
+            50_000,
+            &mut rng,
+        )
+        .unwrap();
+    let claim = p
+        .commit_claim("99213", T0, 12_550, b"claim", &mut rng)
+        .unwrap();
+    let access = records
+        .iter()
+        .map(|r| {
+            let (req, cp) = p.access_request(&consent, r, T0, &mut rng).unwrap();
+            (ProofRequest::Access(req), cp)
+        })
+        .collect();
+    let (claim_req, _) = p.claim_request(&claim, &policy, Fr::from(1u64)).unwrap();
+    Stories {
+        prover,
+        ark_prover,
+        power_of_two,
+        verifier,
+        parties: p,
+        records,
+        consent,
+        access,
+        claim: ProofRequest::Claim(claim_req),
+        rng,
+    }
+}
+
 /// The seed of the ledger key of [`provider_ledger`].
 pub const LEDGER_KEY: [u8; 32] = [1u8; 32];
 
@@ -159,8 +321,7 @@ pub fn provider_ledger(
     medproof_ledger::Ledger<medproof_ledger::RocksStore>,
     ed25519_dalek::SigningKey,
 ) {
-    use ed25519_dalek::SigningKey;
-    use medproof_ledger::{Action, Ledger, RocksStore, Role, Submission, SystemClock};
+    use medproof_ledger::{Action, RocksStore, Role, Submission, SystemClock};
     let registrar = SigningKey::from_bytes(&[3u8; 32]);
     let mut l = Ledger::create(
         RocksStore::open(dir).unwrap(),
