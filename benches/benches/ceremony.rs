@@ -1,6 +1,7 @@
 //! The setup ceremony per statement: a phase-2 contribution, the verification of a key
 //! against its initial key, and the size of a `.zkey`; and record-inclusion proving with
-//! ceremony keys (circom's reduction) against single-party keys (ark-groth16's), in the
+//! ceremony keys (circom's reduction over a power-of-two domain) against single-party
+//! keys (libsnark's, over the smallest domain and over the same power of two), in the
 //! same run. The phase-1 file is made from known secrets at power 14 (the statements'
 //! domain); starting phase 2 (`new_zkey`, the part of `ceremony verify --ptau` that
 //! recomputes the initial key) is timed once per statement and printed, too slow for
