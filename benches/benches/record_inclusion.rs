@@ -16,21 +16,9 @@ use medproof_prover::Shape;
 fn bench(c: &mut Criterion) {
     let f = fixture(8, 0);
     let keys = f.prover.keys(f.requests[0].statement()).unwrap();
-    let shape = &keys.shape;
-    eprintln!(
-        "record-inclusion: {} constraints, {} public inputs, domain {} ({} over a power of two)",
-        shape.num_constraints,
-        shape.num_instance - 1,
-        keys.proving_key.h_query.len() + 1,
-        shape.domain_size()
-    );
 
     let mut g = c.benchmark_group("record_inclusion");
     g.sample_size(10);
-    eprintln!(
-        "fixed-base tables: {:.1} MB",
-        f.prover.table_bytes() as f64 / 1e6
-    );
     g.bench_function("prove", |b| {
         b.iter(|| f.prover.prove(&f.requests[0]).unwrap())
     });

@@ -15,7 +15,7 @@ use medproof_circuits::commit::{key_ref, patient_ref, record_leaf, ContentDigest
 use medproof_circuits::merkle::MerkleTree;
 use medproof_ledger::{Clock, Ledger, MemStore};
 use medproof_params::{
-    insecure_seeded_setup, insecure_seeded_setup_with, load, LoadOptions, Reduction,
+    insecure_seeded_setup, insecure_seeded_setup_with, load, LoadOptions, Reduction, StatementKeys,
 };
 use medproof_prover::{ProofRequest, Prover, RecordInclusionRequest};
 use medproof_service::scenario::{ConsentTerms, GrantedConsent, Parties};
@@ -26,9 +26,10 @@ use medproof_verifier::{Checkpoint, Statement};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
-/// A prover, its prepared verifying key, and proof requests over a small tree.
-pub struct Fixture {
-    /// The prover (keys loaded, matrices cached, fixed-base tables built).
+/// medproof's prover, the same prove step on power-of-two keys, and ark-groth16's
+/// prover, over `statements`' keys from one insecure seeded setup.
+pub struct Provers {
+    /// medproof's prover on keys over the smallest domain (tables built).
     pub prover: Prover,
     /// ark-groth16's prover (no tables) on ark-groth16's own keys (libsnark's reduction
     /// over a power-of-two domain, as `setup` made them before the mixed-radix domain),
@@ -36,36 +37,78 @@ pub struct Fixture {
     pub ark_prover: Prover,
     /// medproof's prove step on those power-of-two keys: the smaller domain's gain apart.
     pub power_of_two: Prover,
+}
+
+/// [`Provers`] of `threads` threads over `statements`' keys from seed `seed` (tables
+/// built: seconds). The keys are read into memory; their directories go when it
+/// returns. Prints each statement's shape and the tables' size.
+pub fn provers(statements: &[Statement], seed: u64, threads: usize) -> Provers {
+    let dir = tempfile::tempdir().unwrap();
+    let old = tempfile::tempdir().unwrap();
+    insecure_seeded_setup(dir.path(), statements, seed).unwrap();
+    insecure_seeded_setup_with(old.path(), statements, seed, Reduction::Libsnark).unwrap();
+    let keys = |dir: &tempfile::TempDir| -> Vec<StatementKeys> {
+        statements
+            .iter()
+            .map(|&s| {
+                load(
+                    dir.path(),
+                    s,
+                    LoadOptions {
+                        allow_insecure: true,
+                    },
+                )
+                .unwrap()
+            })
+            .collect()
+    };
+    let prover = Prover::new(keys(&dir), threads).unwrap();
+    prover.build_tables();
+    let power_of_two = Prover::new(keys(&old), threads).unwrap();
+    power_of_two.build_tables();
+    for &s in statements {
+        let k = prover.keys(s).unwrap();
+        eprintln!(
+            "{s}: {} constraints, {} public inputs, domain {} ({} over a power of two)",
+            k.shape.num_constraints,
+            k.shape.num_instance - 1,
+            k.proving_key.h_query.len() + 1,
+            k.shape.domain_size()
+        );
+    }
+    eprintln!(
+        "fixed-base tables: {:.1} MB",
+        prover.table_bytes() as f64 / 1e6
+    );
+    Provers {
+        prover,
+        ark_prover: Prover::without_tables(keys(&old), threads).unwrap(),
+        power_of_two,
+    }
+}
+
+/// A prover, its prepared verifying key, and proof requests over a small tree.
+pub struct Fixture {
+    /// The prover (keys loaded, matrices cached, fixed-base tables built).
+    pub prover: Prover,
+    /// ark-groth16's prover on power-of-two keys ([`Provers::ark_prover`]).
+    pub ark_prover: Prover,
+    /// medproof's prove step on power-of-two keys ([`Provers::power_of_two`]).
+    pub power_of_two: Prover,
     /// The prepared verifying key.
     pub pvk: PreparedVerifyingKey,
     /// Requests, one per record.
     pub requests: Vec<ProofRequest>,
-    _dirs: [tempfile::TempDir; 2],
 }
 
 /// Builds the fixture with `records` records and a prover of `threads` threads.
 pub fn fixture(records: usize, threads: usize) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let old = tempfile::tempdir().unwrap();
-    insecure_seeded_setup(dir.path(), &[Statement::RecordInclusion], 11).unwrap();
-    insecure_seeded_setup_with(
-        old.path(),
-        &[Statement::RecordInclusion],
-        11,
-        Reduction::Libsnark,
-    )
-    .unwrap();
-    let load_keys = |dir: &std::path::Path| {
-        load(
-            dir,
-            Statement::RecordInclusion,
-            LoadOptions {
-                allow_insecure: true,
-            },
-        )
-        .unwrap()
-    };
-    let keys = load_keys(dir.path());
+    let Provers {
+        prover,
+        ark_prover,
+        power_of_two,
+    } = provers(&[Statement::RecordInclusion], 11, threads);
+    let keys = prover.keys(Statement::RecordInclusion).unwrap();
     let pvk = PreparedVerifyingKey::new(keys.verifying_key.clone()).expect("a safe key");
     let mut rng = ChaCha20Rng::seed_from_u64(5);
     let openings: Vec<RecordOpening> = (0..records)
@@ -98,17 +141,12 @@ pub fn fixture(records: usize, threads: usize) -> Fixture {
             })
         })
         .collect();
-    let prover = Prover::new([keys], threads).unwrap();
-    prover.build_tables();
-    let power_of_two = Prover::new([load_keys(old.path())], threads).unwrap();
-    power_of_two.build_tables();
     Fixture {
         prover,
-        ark_prover: Prover::without_tables([load_keys(old.path())], threads).unwrap(),
+        ark_prover,
         power_of_two,
         pvk,
         requests,
-        _dirs: [dir, old],
     }
 }
 
@@ -175,9 +213,9 @@ impl Clock for FixedClock {
 pub struct Stories {
     /// medproof's prover (fixed-base tables built).
     pub prover: Prover,
-    /// ark-groth16's prover (no tables) on power-of-two keys.
+    /// ark-groth16's prover on power-of-two keys ([`Provers::ark_prover`]).
     pub ark_prover: Prover,
-    /// medproof's prove step on power-of-two keys.
+    /// medproof's prove step on power-of-two keys ([`Provers::power_of_two`]).
     pub power_of_two: Prover,
     /// The verifying keys of `prover`'s keys.
     pub verifier: Verifier,
@@ -195,54 +233,26 @@ pub struct Stories {
     pub rng: ChaCha20Rng,
 }
 
-/// Builds [`Stories`] (keys from seed 12, tables built: seconds). The keys are read
-/// into memory; their directories go when it returns.
+/// Builds [`Stories`] (keys from seed 12, tables built: seconds).
 pub fn stories() -> Stories {
-    let dir = tempfile::tempdir().unwrap();
-    let old = tempfile::tempdir().unwrap();
     let statements = [Statement::AccessAuthorization, Statement::ClaimCompliance];
-    insecure_seeded_setup(dir.path(), &statements, 12).unwrap();
-    insecure_seeded_setup_with(old.path(), &statements, 12, Reduction::Libsnark).unwrap();
+    let Provers {
+        prover,
+        ark_prover,
+        power_of_two,
+    } = provers(&statements, 12, 0);
     let mut verifier = Verifier::new();
-    let mut keys = Vec::new();
-    let load_from = |dir: &std::path::Path, s| {
-        load(
-            dir,
-            s,
-            LoadOptions {
-                allow_insecure: true,
-            },
-        )
-        .unwrap()
-    };
+    let mut named = Vec::new();
     for s in statements {
-        let k = load_from(dir.path(), s);
-        eprintln!(
-            "{s}: {} constraints, {} public inputs, domain {} ({} over a power of two)",
-            k.shape.num_constraints,
-            k.shape.num_instance - 1,
-            k.proving_key.h_query.len() + 1,
-            k.shape.domain_size()
-        );
+        let k = prover.keys(s).unwrap();
         verifier
             .insert(
                 s,
                 PreparedVerifyingKey::new(k.verifying_key.clone()).expect("a safe key"),
             )
             .unwrap();
-        keys.push(k);
+        named.extend(medproof_service::genesis_keys(std::slice::from_ref(k)).unwrap());
     }
-    let named = medproof_service::genesis_keys(&keys).unwrap();
-    let prover = Prover::new(keys, 0).unwrap();
-    prover.build_tables();
-    eprintln!(
-        "fixed-base tables: {:.1} MB",
-        prover.table_bytes() as f64 / 1e6
-    );
-    let ark_prover =
-        Prover::without_tables(statements.map(|s| load_from(old.path(), s)), 0).unwrap();
-    let power_of_two = Prover::new(statements.map(|s| load_from(old.path(), s)), 0).unwrap();
-    power_of_two.build_tables();
 
     let mut rng = ChaCha20Rng::seed_from_u64(8);
     let clock = Arc::new(FixedClock(AtomicU64::new(T0)));
